@@ -1,0 +1,21 @@
+//! Kefu's live core: the wire protocol and the room of one site, as pure code.
+//!
+//! Nothing here touches a socket, a database, a clock or a random number generator. A runtime (the
+//! tokio task of `kefu serve`, a Durable Object on the edge, a test) feeds [`room::Input`]s and the
+//! current time into [`room::SiteRoom::handle`] and carries out the [`room::Effect`]s it returns.
+//!
+//! - [`ids`] — typed identifiers and the millisecond timestamp every input carries.
+//! - [`limits`] — every limit the room enforces, as a named constant.
+//! - [`protocol`] — protocol v1: the frames clients send and the frames the server sends, and parsing.
+//! - [`records`] — what the room asks its driver to store.
+//! - [`room`] — the site room state machine: sequencing, de-duplication, assignment, presence.
+//! - [`token`] — Ed25519-signed agent access tokens and visitor tokens.
+//! - [`referrer`] — search keywords out of a referrer URL.
+
+pub mod ids;
+pub mod limits;
+pub mod protocol;
+pub mod records;
+pub mod referrer;
+pub mod room;
+pub mod token;

@@ -1,0 +1,75 @@
+//! Every limit the protocol and the room enforce. Each names the error a client gets when it hits it.
+
+/// Largest WebSocket frame the server reads; bigger frames close the socket with
+/// [`crate::protocol::close::TOO_LARGE`].
+pub const MAX_FRAME_BYTES: usize = 16 * 1024;
+
+/// Longest message body, in characters. Longer: `message_too_long`, nothing stored.
+pub const MAX_MESSAGE_CHARS: usize = 4_000;
+
+/// Longest client id. Longer or empty: `bad_frame`.
+pub const MAX_CID_CHARS: usize = 64;
+
+/// A typing preview longer than this is cut to its last characters; it is a preview, not the message.
+pub const MAX_PREVIEW_CHARS: usize = 500;
+
+/// The agent sees at most one typing preview per visitor in this interval; later ones wait and the
+/// newest is sent when the interval ends, so a fast typist cannot flood the agents.
+pub const TYPING_PREVIEW_INTERVAL_MS: u64 = 300;
+
+/// Page fields are cut to these lengths so a visitor cannot grow the room's memory.
+pub const MAX_URL_CHARS: usize = 2_048;
+/// See [`MAX_URL_CHARS`].
+pub const MAX_TITLE_CHARS: usize = 300;
+
+/// Messages a visitor socket may send per second, sustained. More: `rate_limited`, nothing stored.
+pub const VISITOR_SENDS_PER_SECOND: u32 = 5;
+/// Messages a visitor socket may send in a burst before [`VISITOR_SENDS_PER_SECOND`] applies.
+pub const VISITOR_SEND_BURST: u32 = 20;
+/// Messages an agent socket may send per second, sustained.
+pub const AGENT_SENDS_PER_SECOND: u32 = 20;
+/// Messages an agent socket may send in a burst.
+pub const AGENT_SEND_BURST: u32 = 60;
+
+/// Live visitors one site room holds. More: `site_full` and the socket is closed.
+pub const MAX_VISITORS_PER_SITE: usize = 50_000;
+
+/// Writes a room may have handed to its driver and not yet seen committed. More (the database is
+/// slow or down): sends get `unavailable`, which clients retry; nothing acknowledged is lost.
+pub const MAX_UNCOMMITTED_WRITES: usize = 20_000;
+
+/// How many recent client ids per conversation the room remembers to recognise a retried send.
+/// A client's outbox resends only unacknowledged messages, so a retry falls well within it.
+pub const CID_WINDOW: usize = 256;
+
+/// Resume points accepted in one hello. More: `bad_frame`.
+pub const MAX_RESUME_POINTS: usize = 500;
+
+/// A visitor whose last socket closed is shown as left only after this long, so moving from page to
+/// page does not flash "left" and "arrived" at the agents.
+pub const VISITOR_LEFT_GRACE_MS: u64 = 15_000;
+
+/// A closed conversation stays in the room this long, so its visitor can still rate it and resume.
+pub const CLOSED_RETENTION_MS: u64 = 10 * 60 * 1_000;
+
+/// An open conversation whose visitor is gone and which saw no message for this long is closed.
+pub const CONVERSATION_IDLE_CLOSE_MS: u64 = 30 * 60 * 1_000;
+
+/// Longest rating comment, in characters. Longer: `bad_frame`.
+pub const MAX_RATING_COMMENT_CHARS: usize = 1_000;
+
+/// How long a socket may stay open without a hello before the server closes it.
+pub const HELLO_TIMEOUT_MS: u64 = 10_000;
+
+/// A socket that sends nothing (not even a ping) for this long is closed; clients ping every
+/// [`CLIENT_PING_INTERVAL_MS`].
+pub const IDLE_TIMEOUT_MS: u64 = 75_000;
+/// How often clients ping an otherwise quiet socket.
+pub const CLIENT_PING_INTERVAL_MS: u64 = 25_000;
+
+/// Frames queued for one socket. A socket that falls this far behind is closed with
+/// [`crate::protocol::close::SLOW_CONSUMER`] and resumes, so a slow reader cannot grow memory.
+pub const SOCKET_QUEUE_FRAMES: usize = 512;
+
+/// Messages one replay or one history page returns at most; a longer gap is replayed in pages.
+pub const MAX_PAGE_MESSAGES: u32 = 500;

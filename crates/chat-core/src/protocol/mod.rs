@@ -1,0 +1,96 @@
+//! Protocol v1: JSON text frames over a WebSocket, each an object with a `"type"`.
+//!
+//! - [`client`] — what visitors ([`VisitorFrame`]) and agents ([`AgentFrame`]) send.
+//! - [`server`] — what the server sends ([`ServerFrame`]).
+//! - [`views`] — the shapes both directions share: pages, messages, conversations, presence.
+//!
+//! `docs/protocol.md` shows every frame; a test parses its examples with these types.
+
+pub mod client;
+pub mod server;
+pub mod views;
+
+pub use client::{AgentFrame, AgentHello, VisitorFrame, VisitorHello};
+pub use server::{ErrorCode, ServerFrame};
+pub use views::*;
+
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+
+/// The protocol version a hello must name.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// WebSocket close codes the server uses; clients act on them as documented.
+pub mod close {
+    /// Normal closure.
+    pub const NORMAL: u16 = 1000;
+    /// A frame exceeded [`crate::limits::MAX_FRAME_BYTES`].
+    pub const TOO_LARGE: u16 = 1009;
+    /// The server failed; reconnect with backoff.
+    pub const INTERNAL: u16 = 1011;
+    /// The server is restarting; reconnect with backoff and resume.
+    pub const RESTARTING: u16 = 1012;
+    /// The hello was malformed, named an unknown site or an unsupported version. Do not retry as is.
+    pub const BAD_HELLO: u16 = 4000;
+    /// The token in the hello was missing, invalid or expired. Get a new token before retrying.
+    pub const UNAUTHORIZED: u16 = 4001;
+    /// No hello arrived within [`crate::limits::HELLO_TIMEOUT_MS`].
+    pub const HELLO_TIMEOUT: u16 = 4002;
+    /// The agent may not use this site or the account was disabled.
+    pub const FORBIDDEN: u16 = 4003;
+    /// Nothing was received for [`crate::limits::IDLE_TIMEOUT_MS`].
+    pub const IDLE: u16 = 4004;
+    /// The socket fell [`crate::limits::SOCKET_QUEUE_FRAMES`] frames behind; reconnect and resume.
+    pub const SLOW_CONSUMER: u16 = 4008;
+    /// The site holds [`crate::limits::MAX_VISITORS_PER_SITE`] visitors already.
+    pub const SITE_FULL: u16 = 4009;
+    /// Too many sockets from one address; retry later.
+    pub const TOO_MANY_SOCKETS: u16 = 4029;
+}
+
+/// Why a text frame could not be read; becomes an `error` frame.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct FrameError {
+    /// `bad_frame` or `unknown_type`.
+    pub code: ErrorCode,
+    /// What to fix, for the developer of the client.
+    pub message: String,
+}
+
+/// Reads a visitor's frame.
+pub fn parse_visitor_frame(text: &str) -> Result<VisitorFrame, FrameError> {
+    parse(text, client::VISITOR_FRAME_TYPES)
+}
+
+/// Reads an agent's frame.
+pub fn parse_agent_frame(text: &str) -> Result<AgentFrame, FrameError> {
+    parse(text, client::AGENT_FRAME_TYPES)
+}
+
+/// Reads a server frame (clients and tests).
+pub fn parse_server_frame(text: &str) -> Result<ServerFrame, FrameError> {
+    parse(text, server::SERVER_FRAME_TYPES)
+}
+
+fn parse<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, FrameError> {
+    serde_json::from_str(text).map_err(|error| classify(text, known, &error))
+}
+
+/// Tells a frame of an unknown type from a malformed one; runs only when parsing failed.
+fn classify(text: &str, known: &[&str], error: &serde_json::Error) -> FrameError {
+    #[derive(Deserialize)]
+    struct Tagged {
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    let bad = |message: String| FrameError { code: ErrorCode::BadFrame, message };
+    match serde_json::from_str::<Tagged>(text) {
+        Err(_) => bad(format!("not a JSON object: {error}")),
+        Ok(Tagged { kind: None }) => bad("the frame has no \"type\"".to_owned()),
+        Ok(Tagged { kind: Some(kind) }) if !known.contains(&kind.as_str()) => {
+            FrameError { code: ErrorCode::UnknownType, message: format!("unknown frame type {kind:?}") }
+        }
+        Ok(Tagged { kind: Some(kind) }) => bad(format!("bad {kind:?} frame: {error}")),
+    }
+}

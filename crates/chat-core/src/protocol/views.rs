@@ -1,0 +1,304 @@
+//! Shapes shared by client and server frames and by the records the server keeps.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{AgentId, Cid, ConversationId, Millis, Seq, SiteId, VisitorId};
+
+/// The page a visitor is on.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageInfo {
+    /// The page's address.
+    pub url: String,
+    /// The page's title.
+    #[serde(default)]
+    pub title: String,
+    /// Where the visitor came from (`document.referrer`), empty if nowhere.
+    #[serde(default)]
+    pub referrer: String,
+}
+
+/// The last `seq` a client holds of a conversation; the server replays what follows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResumePoint {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// The highest `seq` the client has; 0 for none.
+    pub last_seq: Seq,
+}
+
+/// What an agent may do in a tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Everything, including the tenant's owners and admins.
+    Owner,
+    /// Manages sites, agents and quick replies.
+    Admin,
+    /// Answers chats.
+    Agent,
+}
+
+impl Role {
+    /// Owners and admins manage sites, agents and shared quick replies.
+    pub fn can_manage(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Agent => "agent",
+        }
+    }
+
+    /// Parses [`Role::as_str`].
+    pub fn parse(text: &str) -> Option<Role> {
+        [Role::Owner, Role::Admin, Role::Agent].into_iter().find(|role| role.as_str() == text)
+    }
+}
+
+/// Whether an agent takes chats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentStatus {
+    /// Takes new chats.
+    #[default]
+    Online,
+    /// Connected, keeps their chats, takes no new ones.
+    Away,
+    /// Not available.
+    Offline,
+}
+
+/// Where a conversation is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Started by the visitor, no agent yet.
+    Waiting,
+    /// An agent has it.
+    Open,
+    /// Ended; it can still be rated.
+    Closed,
+}
+
+impl ConversationStatus {
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Waiting => "waiting",
+            ConversationStatus::Open => "open",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+
+    /// Parses [`ConversationStatus::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Waiting, Self::Open, Self::Closed].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Who sent a message or is typing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Party {
+    /// The site's visitor.
+    Visitor,
+    /// An agent of the site.
+    Agent,
+    /// The server itself (lifecycle events).
+    System,
+}
+
+impl Party {
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Party::Visitor => "visitor",
+            Party::Agent => "agent",
+            Party::System => "system",
+        }
+    }
+
+    /// Parses [`Party::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Visitor, Self::Agent, Self::System].into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+/// What a message is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageKind {
+    /// Text for everyone in the conversation.
+    Text,
+    /// An agents-only note; never sent to the visitor.
+    Note,
+    /// A lifecycle event written by the server; see [`ConversationEvent`].
+    Event,
+}
+
+impl MessageKind {
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageKind::Text => "text",
+            MessageKind::Note => "note",
+            MessageKind::Event => "event",
+        }
+    }
+
+    /// Parses [`MessageKind::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Text, Self::Note, Self::Event].into_iter().find(|k| k.as_str() == text)
+    }
+}
+
+/// The author of a message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sender {
+    /// Visitor, agent or system.
+    pub party: Party,
+    /// The visitor's or agent's id; none for system messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The agent's display name; none for visitors and system messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A lifecycle event, carried by a message of kind `event` so it has its place in the conversation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ConversationEvent {
+    /// An agent took the conversation (round-robin or accept).
+    Assigned {
+        /// The agent.
+        agent: AgentId,
+        /// Their display name.
+        name: String,
+    },
+    /// The conversation moved from one agent to another.
+    Transferred {
+        /// Who had it, if anyone.
+        from: Option<AgentId>,
+        /// Who has it now.
+        to: AgentId,
+        /// The new agent's display name.
+        name: String,
+    },
+    /// An agent started the conversation by inviting the visitor.
+    Invited {
+        /// The agent.
+        agent: AgentId,
+        /// Their display name.
+        name: String,
+    },
+    /// The conversation ended.
+    Closed {
+        /// Who ended it; `system` when it closed after inactivity.
+        by: Party,
+    },
+    /// The visitor rated the conversation.
+    Rated {
+        /// 1 (bad) to 5 (excellent).
+        score: u8,
+    },
+}
+
+/// One message of a conversation, as clients receive it and as it is stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// The site of the conversation.
+    pub site: SiteId,
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// Its position in the conversation.
+    pub seq: Seq,
+    /// Who wrote it.
+    pub sender: Sender,
+    /// Text, note or event.
+    pub kind: MessageKind,
+    /// The text; for events, a sentence describing it.
+    pub body: String,
+    /// The sender's client id; none for system messages.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cid: Option<Cid>,
+    /// When the server accepted it.
+    pub at: Millis,
+    /// The lifecycle event, for messages of kind `event`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event: Option<ConversationEvent>,
+}
+
+/// A conversation as clients see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationView {
+    /// Its id.
+    pub id: ConversationId,
+    /// Its site.
+    pub site: SiteId,
+    /// Its visitor.
+    pub visitor: VisitorId,
+    /// Waiting, open or closed.
+    pub status: ConversationStatus,
+    /// The agent who has it, if any.
+    #[serde(default)]
+    pub agent: Option<AgentId>,
+    /// When it started.
+    pub started_at: Millis,
+    /// The highest stored `seq`.
+    pub last_seq: Seq,
+    /// The visitor's rating, 1–5, once given.
+    #[serde(default)]
+    pub rating: Option<u8>,
+    /// The highest `seq` the visitor has read.
+    #[serde(default)]
+    pub visitor_read_seq: Seq,
+    /// The highest `seq` an agent has read.
+    #[serde(default)]
+    pub agent_read_seq: Seq,
+}
+
+/// A visitor on the site right now, as agents see them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LiveVisitorView {
+    /// The visitor.
+    pub visitor: VisitorId,
+    /// The page they are on.
+    pub page: PageInfo,
+    /// Search keywords found in the referrer, if it was a search engine.
+    #[serde(default)]
+    pub keywords: Option<String>,
+    /// When they arrived on the site.
+    pub arrived_at: Millis,
+    /// Their latest conversation, if any.
+    #[serde(default)]
+    pub conversation: Option<ConversationId>,
+}
+
+/// An agent's presence in a site, as agents see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentPresenceView {
+    /// The agent.
+    pub agent: AgentId,
+    /// Their display name.
+    pub name: String,
+    /// Online, away or offline.
+    pub status: AgentStatus,
+    /// Open conversations they have in this site.
+    pub open_conversations: u32,
+    /// How many open conversations round-robin gives them at most.
+    pub capacity: u32,
+}
+
+/// A site an agent serves.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SiteSummary {
+    /// The site.
+    pub id: SiteId,
+    /// Its name.
+    pub name: String,
+}

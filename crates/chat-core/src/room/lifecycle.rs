@@ -1,0 +1,291 @@
+//! A conversation's life: started (by a visitor's first message or an agent's invite), assigned
+//! (round-robin, accept, or by answering), transferred, closed, rated. Each change is stored, shown
+//! to everyone in the room as a `conversation` frame, and recorded as an `event` message.
+
+use super::SiteRoom;
+use super::messages::check_send;
+use super::state::Conversation;
+use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
+use crate::limits::MAX_RATING_COMMENT_CHARS;
+use crate::protocol::{
+    AgentStatus, ConversationEvent, ConversationStatus, ErrorCode, MessageKind, Party, ServerFrame,
+};
+use crate::records::{ConversationRecord, WriteOp};
+
+impl SiteRoom {
+    /// Starts a conversation for `visitor`: waiting, or open with `agent`.
+    pub(super) fn start_conversation(
+        &mut self,
+        id: ConversationId,
+        visitor: VisitorId,
+        agent: Option<AgentId>,
+        now: Millis,
+    ) -> ConversationId {
+        let status = if agent.is_some() { ConversationStatus::Open } else { ConversationStatus::Waiting };
+        let record = ConversationRecord {
+            tenant: self.info.tenant.clone(),
+            site: self.info.site.clone(),
+            id: id.clone(),
+            visitor: visitor.clone(),
+            status,
+            agent,
+            started_at: now,
+            closed_at: None,
+            rating: None,
+            rating_comment: None,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+        };
+        self.conversations.insert(id.clone(), Conversation::new(record, now));
+        self.held.entry(visitor).or_default().push(id.clone());
+        self.changed(&id);
+        id
+    }
+
+    /// Gives waiting conversations, oldest first, to online agents with room, round-robin.
+    pub(super) fn assign_waiting(&mut self, now: Millis) {
+        if !self.info.auto_assign {
+            return;
+        }
+        let mut waiting: Vec<_> = self
+            .conversations
+            .values()
+            .filter(|c| c.record.status == ConversationStatus::Waiting)
+            .map(|c| (c.record.started_at, c.id().clone()))
+            .collect();
+        waiting.sort();
+        for (_, conversation) in waiting {
+            let Some(agent) = self.next_agent() else { break };
+            self.last_assigned = Some(agent.clone());
+            let name = self.agent_name(&agent);
+            self.give_to(
+                &conversation,
+                &agent,
+                ConversationEvent::Assigned { agent: agent.clone(), name },
+                now,
+            );
+        }
+    }
+
+    /// The online agent after the last one assigned (in id order, wrapping) who is under capacity.
+    fn next_agent(&self) -> Option<AgentId> {
+        let last = self.last_assigned.as_ref();
+        let after = self.agents.iter().filter(|(id, _)| last.is_some_and(|last| *id > last));
+        let up_to = self.agents.iter().filter(|(id, _)| last.is_none_or(|last| *id <= last));
+        after
+            .chain(up_to)
+            .find(|(id, agent)| agent.status == AgentStatus::Online && self.load(id) < agent.capacity)
+            .map(|(id, _)| id.clone())
+    }
+
+    /// Open conversations the agent has in this site.
+    pub(super) fn load(&self, agent: &AgentId) -> u32 {
+        let open = self.conversations.values().filter(|c| {
+            c.record.status == ConversationStatus::Open && c.record.agent.as_ref() == Some(agent)
+        });
+        u32::try_from(open.count()).unwrap_or(u32::MAX)
+    }
+
+    /// Makes `agent` the conversation's agent and records why.
+    pub(super) fn give_to(
+        &mut self,
+        conversation: &ConversationId,
+        agent: &AgentId,
+        event: ConversationEvent,
+        now: Millis,
+    ) {
+        let Some(conv) = self.conversations.get_mut(conversation) else { return };
+        conv.record.status = ConversationStatus::Open;
+        conv.record.agent = Some(agent.clone());
+        self.changed(conversation);
+        let name = self.agent_name(agent);
+        let body = match &event {
+            ConversationEvent::Transferred { .. } => format!("The conversation was transferred to {name}"),
+            ConversationEvent::Invited { .. } => format!("{name} started the conversation"),
+            _ => format!("{name} joined the conversation"),
+        };
+        self.system_event(conversation, event, body, now);
+        self.announce_agent(agent);
+    }
+
+    pub(super) fn accept(
+        &mut self,
+        conn: ConnId,
+        agent: &AgentId,
+        conversation: ConversationId,
+        now: Millis,
+    ) {
+        match self.conversation(&conversation).map(|c| (c.record.status, c.record.agent.clone())) {
+            None => self.refuse(conn, ErrorCode::NotFound, "no such conversation", None),
+            Some((ConversationStatus::Waiting, _)) => {
+                let name = self.agent_name(agent);
+                self.give_to(
+                    &conversation,
+                    agent,
+                    ConversationEvent::Assigned { agent: agent.clone(), name },
+                    now,
+                );
+            }
+            Some((ConversationStatus::Open, Some(holder))) => {
+                let message = format!("the conversation is already with {}", self.agent_name(&holder));
+                self.refuse(conn, ErrorCode::InvalidState, message, None);
+            }
+            Some(_) => self.refuse(conn, ErrorCode::InvalidState, "the conversation is closed", None),
+        }
+    }
+
+    pub(super) fn transfer(&mut self, conn: ConnId, conversation: ConversationId, to: AgentId, now: Millis) {
+        let Some(conv) = self.conversation(&conversation) else {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
+        };
+        let from = conv.record.agent.clone();
+        if conv.record.status == ConversationStatus::Closed {
+            return self.refuse(conn, ErrorCode::InvalidState, "the conversation is closed", None);
+        }
+        if from.as_ref() == Some(&to) {
+            return self.refuse(
+                conn,
+                ErrorCode::InvalidState,
+                "the agent already has the conversation",
+                None,
+            );
+        }
+        if self.agents.get(&to).is_none_or(|agent| agent.status == AgentStatus::Offline) {
+            return self.refuse(conn, ErrorCode::NotFound, "that agent is not online in this site", None);
+        }
+        let name = self.agent_name(&to);
+        let event = ConversationEvent::Transferred { from: from.clone(), to: to.clone(), name };
+        self.give_to(&conversation, &to, event, now);
+        if let Some(from) = from {
+            self.announce_agent(&from);
+        }
+        self.assign_waiting(now);
+    }
+
+    pub(super) fn agent_close(&mut self, conn: ConnId, conversation: ConversationId, now: Millis) {
+        match self.conversation(&conversation).map(|c| c.record.status) {
+            None => self.refuse(conn, ErrorCode::NotFound, "no such conversation", None),
+            Some(ConversationStatus::Closed) => {
+                self.refuse(conn, ErrorCode::InvalidState, "the conversation is already closed", None)
+            }
+            Some(_) => self.close(&conversation, Party::Agent, now),
+        }
+    }
+
+    pub(super) fn visitor_close(&mut self, conn: ConnId, visitor: &VisitorId, now: Millis) {
+        let open = self.latest(visitor).cloned().filter(|id| {
+            self.conversation(id).is_some_and(|c| c.record.status != ConversationStatus::Closed)
+        });
+        match open {
+            Some(conversation) => self.close(&conversation, Party::Visitor, now),
+            None => {
+                self.refuse(conn, ErrorCode::InvalidState, "there is no open conversation to close", None)
+            }
+        }
+    }
+
+    pub(super) fn close(&mut self, conversation: &ConversationId, by: Party, now: Millis) {
+        let Some(conv) = self.conversations.get_mut(conversation) else { return };
+        conv.record.status = ConversationStatus::Closed;
+        conv.record.closed_at = Some(now);
+        let agent = conv.record.agent.clone();
+        self.changed(conversation);
+        let body = match by {
+            Party::Visitor => "The visitor ended the conversation",
+            Party::Agent => "The agent ended the conversation",
+            Party::System => "The conversation was closed after a period of inactivity",
+        };
+        self.system_event(conversation, ConversationEvent::Closed { by }, body.to_owned(), now);
+        if let Some(agent) = agent {
+            self.announce_agent(&agent);
+        }
+        self.assign_waiting(now);
+    }
+
+    pub(super) fn rate(
+        &mut self,
+        conn: ConnId,
+        visitor: &VisitorId,
+        conversation: ConversationId,
+        score: u8,
+        comment: String,
+        now: Millis,
+    ) {
+        if self.latest(visitor) != Some(&conversation) {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
+        }
+        if !(1..=5).contains(&score) {
+            return self.refuse(conn, ErrorCode::BadFrame, "a score is 1 to 5", None);
+        }
+        if comment.chars().count() > MAX_RATING_COMMENT_CHARS {
+            let message = format!("a comment has at most {MAX_RATING_COMMENT_CHARS} characters");
+            return self.refuse(conn, ErrorCode::BadFrame, message, None);
+        }
+        let Some(conv) = self.conversations.get_mut(&conversation) else { return };
+        conv.record.rating = Some(score);
+        conv.record.rating_comment = Some(comment).filter(|c| !c.trim().is_empty());
+        self.changed(&conversation);
+        let body = format!("The visitor rated the conversation {score} of 5");
+        self.system_event(&conversation, ConversationEvent::Rated { score }, body, now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn invite(
+        &mut self,
+        conn: ConnId,
+        agent: &AgentId,
+        visitor: VisitorId,
+        cid: Cid,
+        body: String,
+        fresh_id: ConversationId,
+        now: Millis,
+    ) {
+        if let Err((code, message)) = check_send(&cid, &body) {
+            return self.refuse(conn, code, message, Some(cid));
+        }
+        if !self.visitors.contains_key(&visitor) {
+            return self.refuse(conn, ErrorCode::NotFound, "that visitor is not on the site", Some(cid));
+        }
+        if self.answer_visitor_retry(conn, &visitor, &cid) {
+            return;
+        }
+        let busy = self.latest(&visitor).and_then(|id| self.conversation(id));
+        if busy.is_some_and(|c| c.record.status != ConversationStatus::Closed) {
+            let message = "the visitor is already in a conversation";
+            return self.refuse(conn, ErrorCode::InvalidState, message, Some(cid));
+        }
+        let conversation = self.start_conversation(fresh_id, visitor.clone(), Some(agent.clone()), now);
+        let name = self.agent_name(agent);
+        let invited = ServerFrame::Invited {
+            conversation: conversation.clone(),
+            agent: agent.clone(),
+            name: name.clone(),
+        };
+        let to = self.visitor_conns(&visitor);
+        self.send(to, invited);
+        let body_event = format!("{name} started the conversation");
+        self.system_event(
+            &conversation,
+            ConversationEvent::Invited { agent: agent.clone(), name },
+            body_event,
+            now,
+        );
+        let sender = self.agent_sender(agent);
+        self.append(&conversation, sender, MessageKind::Text, body, Some(cid), None, vec![conn], now);
+        self.announce_agent(agent);
+    }
+
+    /// Stores the conversation's state and shows it to everyone in the room.
+    pub(super) fn changed(&mut self, conversation: &ConversationId) {
+        self.persist(conversation);
+        let Some(view) = self.conversation(conversation).map(Conversation::view) else { return };
+        let to = self.everyone_in(conversation);
+        self.send(to, ServerFrame::Conversation { conversation: view });
+    }
+
+    /// Stores the conversation's state without telling anyone (read positions).
+    pub(super) fn persist(&mut self, conversation: &ConversationId) {
+        let Some(record) = self.conversation(conversation).map(|c| c.record.clone()) else { return };
+        self.write(WriteOp::Conversation(record), None);
+    }
+}

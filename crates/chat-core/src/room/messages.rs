@@ -1,0 +1,242 @@
+//! Sends, retries, and what happens when writes commit.
+//!
+//! The rules: a message gets the next `seq` of its conversation when it is accepted; it is written
+//! in that order; nobody (not even its sender, as an `ack`) hears of it before it is stored. A send
+//! whose `cid` the conversation already has is a retry: it is acknowledged with the first `seq`, or
+//! will be when that is stored, and nothing new is written.
+
+use super::state::Conversation;
+use super::{PendingMessage, SiteRoom, WriteId};
+use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
+use crate::limits::{MAX_CID_CHARS, MAX_MESSAGE_CHARS, MAX_UNCOMMITTED_WRITES};
+use crate::protocol::{
+    ConversationEvent, ConversationStatus, ErrorCode, MessageKind, MessageView, Party, Sender, ServerFrame,
+};
+use crate::records::WriteOp;
+
+/// Checks a send's client id and body before anything else looks at it.
+pub(super) fn check_send(cid: &Cid, body: &str) -> Result<(), (ErrorCode, String)> {
+    let cid_chars = cid.0.chars().count();
+    if cid_chars == 0 || cid_chars > MAX_CID_CHARS {
+        return Err((ErrorCode::BadFrame, format!("a cid has 1 to {MAX_CID_CHARS} characters")));
+    }
+    if body.trim().is_empty() {
+        return Err((ErrorCode::BadFrame, "the message is empty".to_owned()));
+    }
+    if body.chars().count() > MAX_MESSAGE_CHARS {
+        return Err((
+            ErrorCode::MessageTooLong,
+            format!("a message has at most {MAX_MESSAGE_CHARS} characters"),
+        ));
+    }
+    Ok(())
+}
+
+impl SiteRoom {
+    pub(super) fn visitor_send(
+        &mut self,
+        conn: ConnId,
+        visitor: VisitorId,
+        cid: Cid,
+        body: String,
+        fresh_id: ConversationId,
+        now: Millis,
+    ) {
+        if let Err((code, message)) = check_send(&cid, &body) {
+            return self.refuse(conn, code, message, Some(cid));
+        }
+        if self.answer_visitor_retry(conn, &visitor, &cid) {
+            return;
+        }
+        let latest = self.latest(&visitor).cloned();
+        if !self.may_send(conn, &cid, now) {
+            return;
+        }
+        let open = latest.filter(|id| {
+            self.conversations.get(id).is_some_and(|c| c.record.status != ConversationStatus::Closed)
+        });
+        let (conversation, started) = match open {
+            Some(id) => (id, false),
+            None => (self.start_conversation(fresh_id, visitor.clone(), None, now), true),
+        };
+        let sender = Sender { party: Party::Visitor, id: Some(visitor.0.clone()), name: None };
+        self.append(&conversation, sender, MessageKind::Text, body, Some(cid), None, vec![conn], now);
+        self.visitor_stopped_typing(&visitor);
+        if started {
+            self.assign_waiting(now);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn agent_send(
+        &mut self,
+        conn: ConnId,
+        agent: &AgentId,
+        conversation: ConversationId,
+        cid: Cid,
+        body: String,
+        note: bool,
+        now: Millis,
+    ) {
+        if let Err((code, message)) = check_send(&cid, &body) {
+            return self.refuse(conn, code, message, Some(cid));
+        }
+        let Some(status) = self.conversations.get(&conversation).map(|c| c.record.status) else {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", Some(cid));
+        };
+        if self.answer_retry(conn, &conversation, &cid) {
+            return;
+        }
+        if status == ConversationStatus::Closed {
+            return self.refuse(conn, ErrorCode::InvalidState, "the conversation is closed", Some(cid));
+        }
+        if !self.may_send(conn, &cid, now) {
+            return;
+        }
+        if status == ConversationStatus::Waiting && !note {
+            // Answering a waiting visitor takes the conversation, as accepting it would.
+            let name = self.agent_name(agent);
+            self.give_to(
+                &conversation,
+                agent,
+                ConversationEvent::Assigned { agent: agent.clone(), name },
+                now,
+            );
+        }
+        let kind = if note { MessageKind::Note } else { MessageKind::Text };
+        let sender = self.agent_sender(agent);
+        self.append(&conversation, sender, kind, body, Some(cid), None, vec![conn], now);
+    }
+
+    /// If `cid` is already in `conversation`, acknowledges the retry (now, or once stored) and
+    /// returns true.
+    pub(super) fn answer_retry(&mut self, conn: ConnId, conversation: &ConversationId, cid: &Cid) -> bool {
+        let Some(conv) = self.conversations.get(conversation) else { return false };
+        let Some(seq) = conv.cids.get(cid) else { return false };
+        if seq <= conv.committed {
+            let ack = ServerFrame::Ack { cid: cid.clone(), conversation: conversation.clone(), seq };
+            self.send_one(conn, ack);
+        } else if let Some(waiting) = self
+            .pending
+            .iter_mut()
+            .filter_map(|write| write.message.as_mut())
+            .find(|pending| pending.message.conversation == *conversation && pending.message.seq == seq)
+        {
+            waiting.ack_to.push(conn);
+        }
+        true
+    }
+
+    /// A visitor's retry may belong to any of their conversations the room holds: one stored
+    /// just before an agent closed it must not be stored again in the next.
+    pub(super) fn answer_visitor_retry(&mut self, conn: ConnId, visitor: &VisitorId, cid: &Cid) -> bool {
+        let held = self.held.get(visitor).cloned().unwrap_or_default();
+        held.iter().rev().any(|conversation| self.answer_retry(conn, conversation, cid))
+    }
+
+    /// Charges one send to the socket; refuses it when the socket is over its rate or the room
+    /// cannot store more right now.
+    fn may_send(&mut self, conn: ConnId, cid: &Cid, now: Millis) -> bool {
+        if self.pending.len() >= MAX_UNCOMMITTED_WRITES {
+            let message = "messages cannot be stored right now; send again shortly";
+            self.refuse(conn, ErrorCode::Unavailable, message, Some(cid.clone()));
+            return false;
+        }
+        let allowed = self.conns.get_mut(&conn).is_some_and(|peer| peer.sends().take(now));
+        if !allowed {
+            let message = "too many messages; wait a moment and send again";
+            self.refuse(conn, ErrorCode::RateLimited, message, Some(cid.clone()));
+        }
+        allowed
+    }
+
+    /// Gives the message the next `seq` of its conversation and hands it to the driver to store.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn append(
+        &mut self,
+        conversation: &ConversationId,
+        sender: Sender,
+        kind: MessageKind,
+        body: String,
+        cid: Option<Cid>,
+        event: Option<ConversationEvent>,
+        ack_to: Vec<ConnId>,
+        now: Millis,
+    ) {
+        self.clock_floor = self.clock_floor.max(now);
+        let at = self.clock_floor;
+        let Some(conv) = self.conversations.get_mut(conversation) else { return };
+        conv.last_assigned += 1;
+        conv.last_activity = at;
+        let seq = conv.last_assigned;
+        if let Some(cid) = &cid {
+            conv.cids.insert(cid.clone(), seq);
+        }
+        let message = MessageView {
+            site: self.info.site.clone(),
+            conversation: conversation.clone(),
+            seq,
+            sender,
+            kind,
+            body,
+            cid,
+            at,
+            event,
+        };
+        let op = WriteOp::Message { tenant: self.info.tenant.clone(), message: message.clone() };
+        self.write(op, Some(PendingMessage { message, ack_to }));
+    }
+
+    /// Writes up to `through` are stored: acknowledge and deliver their messages, in order.
+    pub(super) fn committed(&mut self, through: WriteId) {
+        while self.pending.front().is_some_and(|write| write.id <= through) {
+            let Some(write) = self.pending.pop_front() else { break };
+            if let Some(pending) = write.message {
+                self.deliver(pending);
+            }
+        }
+    }
+
+    fn deliver(&mut self, PendingMessage { message, ack_to }: PendingMessage) {
+        let Some(conv) = self.conversations.get_mut(&message.conversation) else { return };
+        conv.committed = conv.committed.max(message.seq);
+        let visitor = conv.record.visitor.clone();
+        if let Some(cid) = &message.cid {
+            let ack_to: Vec<_> = ack_to.into_iter().filter(|conn| self.conns.contains_key(conn)).collect();
+            let ack = ServerFrame::Ack {
+                cid: cid.clone(),
+                conversation: message.conversation.clone(),
+                seq: message.seq,
+            };
+            self.send(ack_to, ack);
+        }
+        let mut to = self.agent_conns();
+        if message.kind != MessageKind::Note {
+            to.extend(self.visitor_conns(&visitor));
+        }
+        self.send(to, ServerFrame::Message(message));
+    }
+
+    pub(super) fn agent_sender(&self, agent: &AgentId) -> Sender {
+        Sender { party: Party::Agent, id: Some(agent.0.clone()), name: Some(self.agent_name(agent)) }
+    }
+
+    pub(super) fn agent_name(&self, agent: &AgentId) -> String {
+        self.agents.get(agent).map_or_else(|| agent.0.clone(), |state| state.name.clone())
+    }
+
+    pub(super) fn system_event(
+        &mut self,
+        conversation: &ConversationId,
+        event: ConversationEvent,
+        body: String,
+        now: Millis,
+    ) {
+        let sender = Sender { party: Party::System, id: None, name: None };
+        self.append(conversation, sender, MessageKind::Event, body, None, Some(event), Vec::new(), now);
+    }
+
+    pub(super) fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {
+        self.conversations.get(id)
+    }
+}

@@ -1,0 +1,369 @@
+//! The live room of one site: a state machine the drivers feed with inputs and the time.
+//!
+//! The room gives each conversation a gap-free `seq`, recognises retried sends by their `cid`,
+//! assigns conversations to agents, and tracks who is on the site. It never waits: anything that
+//! must be stored leaves as [`Effect::Write`], and what depends on it being stored (the sender's
+//! `ack`, delivery to everyone else) is held until the driver reports [`Input::Committed`].
+//!
+//! - [`state`] — conversations, visitors, agents and the per-socket send allowance.
+//! - `messages` — sends, retries and what happens when writes commit.
+//! - `lifecycle` — starting, assigning, transferring, closing and rating conversations.
+//! - `presence` — hellos, leaving, pages, typing, read receipts, agent status, the periodic sweep.
+
+mod lifecycle;
+mod messages;
+mod presence;
+pub mod state;
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
+use crate::protocol::{
+    AgentFrame, AgentStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame,
+};
+use crate::records::{StoredConversation, WriteOp};
+use state::{AgentState, Conversation, LiveVisitor, Peer};
+
+/// What a room needs to know about its site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteInfo {
+    /// The site's tenant.
+    pub tenant: TenantId,
+    /// The site.
+    pub site: SiteId,
+    /// Shown to visitors.
+    pub name: String,
+    /// Shown to visitors before their first message.
+    pub greeting: String,
+    /// Give new conversations to online agents round-robin; otherwise agents accept them.
+    pub auto_assign: bool,
+}
+
+/// An agent as the driver found them after checking their token.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AgentProfile {
+    /// The agent.
+    pub id: AgentId,
+    /// Their display name, shown to visitors.
+    pub name: String,
+    /// How many open conversations round-robin gives them at most.
+    pub capacity: u32,
+}
+
+/// Numbers the room's writes in the order it emits them; drivers commit them in that order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct WriteId(pub u64);
+
+/// Everything that can happen to a room.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Input {
+    /// A visitor socket's hello was checked by the driver (site key, token).
+    VisitorJoined {
+        /// The socket.
+        conn: ConnId,
+        /// Who the visitor is (from their token, or new).
+        visitor: VisitorId,
+        /// Their token, sent back in `welcome`.
+        visitor_token: String,
+        /// The page they are on.
+        page: PageInfo,
+        /// What they already have.
+        resume: Vec<ResumePoint>,
+    },
+    /// An agent socket's hello was checked by the driver and the agent serves this site.
+    AgentJoined {
+        /// The socket.
+        conn: ConnId,
+        /// The agent.
+        agent: AgentProfile,
+        /// The status they take.
+        status: AgentStatus,
+        /// What they already have.
+        resume: Vec<ResumePoint>,
+    },
+    /// A frame from a visitor socket that has joined.
+    VisitorFrame {
+        /// The socket.
+        conn: ConnId,
+        /// The frame.
+        frame: VisitorFrame,
+        /// An unused id, for the conversation this frame may start.
+        fresh_id: ConversationId,
+    },
+    /// A frame from an agent socket that has joined.
+    AgentFrame {
+        /// The socket.
+        conn: ConnId,
+        /// The frame.
+        frame: AgentFrame,
+        /// An unused id, for the conversation this frame may start (an invite).
+        fresh_id: ConversationId,
+    },
+    /// A socket closed.
+    Disconnected {
+        /// The socket.
+        conn: ConnId,
+    },
+    /// Every write up to and including `through` is durably stored.
+    Committed {
+        /// The last committed write.
+        through: WriteId,
+    },
+    /// The site's settings changed.
+    SiteChanged(SiteInfo),
+    /// Time passed; due at [`SiteRoom::next_deadline`].
+    Tick,
+}
+
+/// What the driver must do.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect {
+    /// Send one frame to these sockets.
+    Send {
+        /// The sockets.
+        to: Vec<ConnId>,
+        /// The frame.
+        frame: ServerFrame,
+    },
+    /// Store this, after every earlier write, then report [`Input::Committed`].
+    Write {
+        /// Its number.
+        id: WriteId,
+        /// What to store.
+        op: WriteOp,
+    },
+    /// Send `conn` the stored messages of `conversation` with `after_seq < seq <= through_seq`, in
+    /// order, before anything sent to `conn` later. Later messages reach it live.
+    Replay {
+        /// The socket.
+        conn: ConnId,
+        /// The conversation.
+        conversation: ConversationId,
+        /// The client has everything up to here.
+        after_seq: Seq,
+        /// Everything up to here is stored.
+        through_seq: Seq,
+        /// Include agents-only notes (agents yes, visitors no).
+        include_notes: bool,
+    },
+    /// Close the socket with this code, after sending what was queued before.
+    Close {
+        /// The socket.
+        conn: ConnId,
+        /// A close code of [`crate::protocol::close`].
+        code: u16,
+        /// Why, in words.
+        reason: String,
+    },
+}
+
+/// A message handed to the driver and not yet committed.
+#[derive(Debug)]
+struct PendingMessage {
+    message: MessageView,
+    /// Sockets to acknowledge once stored (the sender, and the sockets of any retries meanwhile).
+    ack_to: Vec<ConnId>,
+}
+
+#[derive(Debug)]
+struct PendingWrite {
+    id: WriteId,
+    message: Option<PendingMessage>,
+}
+
+/// The periodic sweep (left visitors, idle and old conversations) runs at most this often.
+const SWEEP_INTERVAL_MS: u64 = 1_000;
+
+/// The live room of one site.
+#[derive(Debug)]
+pub struct SiteRoom {
+    info: SiteInfo,
+    conns: HashMap<ConnId, Peer>,
+    visitors: HashMap<VisitorId, LiveVisitor>,
+    /// Ordered by id so round-robin has a stable order.
+    agents: BTreeMap<AgentId, AgentState>,
+    conversations: HashMap<ConversationId, Conversation>,
+    /// Each visitor's conversations the room holds, oldest first; the last is their current one.
+    held: HashMap<VisitorId, Vec<ConversationId>>,
+    /// The agent who got the last round-robin assignment.
+    last_assigned: Option<AgentId>,
+    pending: VecDeque<PendingWrite>,
+    next_write: u64,
+    /// Message times never go backwards, even if the driver's clock does.
+    clock_floor: Millis,
+    last_sweep: Millis,
+    out: Vec<Effect>,
+}
+
+impl SiteRoom {
+    /// A room for `info`, holding the conversations that were open when it last stopped.
+    pub fn new(info: SiteInfo, stored: Vec<StoredConversation>) -> Self {
+        let mut room = SiteRoom {
+            info,
+            conns: HashMap::new(),
+            visitors: HashMap::new(),
+            agents: BTreeMap::new(),
+            conversations: HashMap::new(),
+            held: HashMap::new(),
+            last_assigned: None,
+            pending: VecDeque::new(),
+            next_write: 1,
+            clock_floor: Millis(0),
+            last_sweep: Millis(0),
+            out: Vec::new(),
+        };
+        let mut stored = stored;
+        // Ids are time-ordered: they break ties between conversations started in the same ms.
+        stored.sort_by(|a, b| (a.record.started_at, &a.record.id).cmp(&(b.record.started_at, &b.record.id)));
+        for stored in stored {
+            let conversation = Conversation::from_stored(stored);
+            let (visitor, id) = (conversation.record.visitor.clone(), conversation.record.id.clone());
+            room.held.entry(visitor).or_default().push(id.clone());
+            room.conversations.insert(id, conversation);
+        }
+        room
+    }
+
+    /// The site this room serves.
+    pub fn info(&self) -> &SiteInfo {
+        &self.info
+    }
+
+    /// Carries out one input at time `now` and returns what the driver must do, in order.
+    pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        match input {
+            Input::VisitorJoined { conn, visitor, visitor_token, page, resume } => {
+                self.visitor_joined(conn, visitor, visitor_token, page, resume, now)
+            }
+            Input::AgentJoined { conn, agent, status, resume } => {
+                self.agent_joined(conn, agent, status, resume, now)
+            }
+            Input::VisitorFrame { conn, frame, fresh_id } => self.visitor_frame(conn, frame, fresh_id, now),
+            Input::AgentFrame { conn, frame, fresh_id } => self.agent_frame(conn, frame, fresh_id, now),
+            Input::Disconnected { conn } => self.disconnected(conn, now),
+            Input::Committed { through } => self.committed(through),
+            Input::SiteChanged(info) => self.site_changed(info, now),
+            Input::Tick => self.tick(now),
+        }
+        std::mem::take(&mut self.out)
+    }
+
+    /// No sockets and nothing waiting to be stored: the driver may stop the room; a new one
+    /// started from storage carries on.
+    pub fn is_idle(&self) -> bool {
+        self.conns.is_empty() && self.pending.is_empty()
+    }
+
+    /// When the room next needs an [`Input::Tick`], if ever.
+    pub fn next_deadline(&self) -> Option<Millis> {
+        let previews = self.visitors.values().filter_map(|visitor| visitor.typing.due());
+        let sweep = (!self.visitors.is_empty() || !self.conversations.is_empty())
+            .then(|| self.last_sweep.plus(SWEEP_INTERVAL_MS));
+        previews.chain(sweep).min()
+    }
+
+    /// Sockets connected to this room.
+    pub fn connections(&self) -> usize {
+        self.conns.len()
+    }
+
+    fn visitor_frame(&mut self, conn: ConnId, frame: VisitorFrame, fresh_id: ConversationId, now: Millis) {
+        let Some(Peer::Visitor { visitor, .. }) = self.conns.get(&conn) else { return };
+        let visitor = visitor.clone();
+        match frame {
+            VisitorFrame::VisitorHello(_) => {
+                self.refuse(conn, ErrorCode::BadFrame, "the hello was already accepted", None)
+            }
+            VisitorFrame::Send { cid, body } => self.visitor_send(conn, visitor, cid, body, fresh_id, now),
+            VisitorFrame::Typing { text } => self.visitor_typing(&visitor, text, now),
+            VisitorFrame::Read { conversation, seq } => self.visitor_read(conn, &visitor, conversation, seq),
+            VisitorFrame::Page { page } => self.visitor_page(&visitor, page, now),
+            VisitorFrame::Rate { conversation, score, comment } => {
+                self.rate(conn, &visitor, conversation, score, comment, now)
+            }
+            VisitorFrame::Close => self.visitor_close(conn, &visitor, now),
+            VisitorFrame::Ping { t } => self.send_one(conn, ServerFrame::Pong { t }),
+        }
+    }
+
+    fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame, fresh_id: ConversationId, now: Millis) {
+        let Some(Peer::Agent { agent, .. }) = self.conns.get(&conn) else { return };
+        let agent = agent.clone();
+        if frame.site().is_some_and(|site| *site != self.info.site) {
+            return self.refuse(conn, ErrorCode::NotFound, "no such site", None);
+        }
+        match frame {
+            AgentFrame::AgentHello(_) => {
+                self.refuse(conn, ErrorCode::BadFrame, "the hello was already accepted", None)
+            }
+            AgentFrame::Send { conversation, cid, body, note, .. } => {
+                self.agent_send(conn, &agent, conversation, cid, body, note, now)
+            }
+            AgentFrame::Typing { conversation, active, .. } => {
+                self.agent_typing(conn, &agent, conversation, active)
+            }
+            AgentFrame::Read { conversation, seq, .. } => self.agent_read(conn, conversation, seq),
+            AgentFrame::Status { status } => self.agent_status(&agent, status, now),
+            AgentFrame::Accept { conversation, .. } => self.accept(conn, &agent, conversation, now),
+            AgentFrame::Transfer { conversation, to, .. } => self.transfer(conn, conversation, to, now),
+            AgentFrame::Close { conversation, .. } => self.agent_close(conn, conversation, now),
+            AgentFrame::Invite { visitor, cid, body, .. } => {
+                self.invite(conn, &agent, visitor, cid, body, fresh_id, now)
+            }
+            AgentFrame::Ping { t } => self.send_one(conn, ServerFrame::Pong { t }),
+        }
+    }
+
+    fn site_changed(&mut self, info: SiteInfo, now: Millis) {
+        let auto_assign_turned_on = info.auto_assign && !self.info.auto_assign;
+        self.info = info;
+        if auto_assign_turned_on {
+            self.assign_waiting(now);
+        }
+    }
+
+    // --- helpers every part of the room uses ---
+
+    /// The visitor's current conversation (possibly closed), if the room holds one.
+    fn latest(&self, visitor: &VisitorId) -> Option<&ConversationId> {
+        self.held.get(visitor).and_then(|held| held.last())
+    }
+
+    fn send(&mut self, to: Vec<ConnId>, frame: ServerFrame) {
+        if !to.is_empty() {
+            self.out.push(Effect::Send { to, frame });
+        }
+    }
+
+    fn send_one(&mut self, conn: ConnId, frame: ServerFrame) {
+        self.send(vec![conn], frame);
+    }
+
+    fn refuse(&mut self, conn: ConnId, code: ErrorCode, message: impl Into<String>, cid: Option<Cid>) {
+        self.send_one(conn, ServerFrame::error(code, message, cid));
+    }
+
+    fn agent_conns(&self) -> Vec<ConnId> {
+        self.agents.values().flat_map(|agent| agent.conns.iter().copied()).collect()
+    }
+
+    fn visitor_conns(&self, visitor: &VisitorId) -> Vec<ConnId> {
+        self.visitors.get(visitor).map(|live| live.conns.clone()).unwrap_or_default()
+    }
+
+    /// Every agent socket plus the sockets of the conversation's visitor.
+    fn everyone_in(&self, conversation: &ConversationId) -> Vec<ConnId> {
+        let mut to = self.agent_conns();
+        if let Some(conversation) = self.conversations.get(conversation) {
+            to.extend(self.visitor_conns(&conversation.record.visitor));
+        }
+        to
+    }
+
+    fn write(&mut self, op: WriteOp, message: Option<PendingMessage>) {
+        let id = WriteId(self.next_write);
+        self.next_write += 1;
+        self.out.push(Effect::Write { id, op });
+        self.pending.push_back(PendingWrite { id, message });
+    }
+}

@@ -1,0 +1,441 @@
+//! Who is here: visitors arriving, moving between pages and leaving; agents joining, changing
+//! status and leaving; typing and read receipts; and the periodic sweep.
+
+use super::SiteRoom;
+use super::state::{AgentState, LiveVisitor, Peer, SendAllowance, TypingPreview};
+use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
+use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
+use crate::limits::{
+    AGENT_SEND_BURST, AGENT_SENDS_PER_SECOND, CLOSED_RETENTION_MS, CONVERSATION_IDLE_CLOSE_MS,
+    MAX_PREVIEW_CHARS, MAX_RESUME_POINTS, MAX_TITLE_CHARS, MAX_URL_CHARS, MAX_VISITORS_PER_SITE,
+    VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST, VISITOR_SENDS_PER_SECOND,
+};
+use crate::protocol::{
+    AgentStatus, ConversationStatus, ErrorCode, PageInfo, Party, ResumePoint, ServerFrame, close,
+};
+use crate::records::{PageViewRecord, WriteOp};
+use crate::referrer::search_keywords;
+
+impl SiteRoom {
+    pub(super) fn visitor_joined(
+        &mut self,
+        conn: ConnId,
+        visitor: VisitorId,
+        visitor_token: String,
+        page: PageInfo,
+        resume: Vec<ResumePoint>,
+        now: Millis,
+    ) {
+        if !self.visitors.contains_key(&visitor) && self.visitors.len() >= MAX_VISITORS_PER_SITE {
+            self.refuse(conn, ErrorCode::SiteFull, "the site has as many visitors as it can hold", None);
+            let reason = "site full".to_owned();
+            return self.out.push(Effect::Close { conn, code: close::SITE_FULL, reason });
+        }
+        let sends = SendAllowance::new(VISITOR_SENDS_PER_SECOND, VISITOR_SEND_BURST, now);
+        self.conns.insert(conn, Peer::Visitor { visitor: visitor.clone(), sends });
+        let page = clip_page(page);
+        let keywords = search_keywords(&page.referrer);
+        self.record_page_view(&visitor, &page, keywords.clone(), now);
+        match self.visitors.get_mut(&visitor) {
+            Some(live) => {
+                live.conns.push(conn);
+                live.left_at = None;
+                if live.page != page {
+                    self.moved(&visitor, page, keywords);
+                }
+            }
+            None => {
+                let live = LiveVisitor {
+                    page,
+                    keywords,
+                    arrived_at: now,
+                    conns: vec![conn],
+                    left_at: None,
+                    typing: TypingPreview::default(),
+                };
+                let view = live.view(&visitor, self.latest(&visitor).cloned());
+                self.visitors.insert(visitor.clone(), live);
+                let to = self.agent_conns();
+                self.send(to, ServerFrame::VisitorArrived { site: self.info.site.clone(), visitor: view });
+            }
+        }
+        let visitor_id = visitor.clone();
+        let latest = self.latest(&visitor).and_then(|id| self.conversation(id));
+        let welcome = ServerFrame::Welcome {
+            visitor: visitor.clone(),
+            visitor_token,
+            site: self.info.site.clone(),
+            site_name: self.info.name.clone(),
+            greeting: self.info.greeting.clone(),
+            agents_online: self.any_agent_online(),
+            conversation: latest.map(|c| c.view()),
+        };
+        self.send_one(conn, welcome);
+        // Replay what the visitor misses of each conversation they named, and all of their current
+        // one if they did not name it (a new tab).
+        let held = self.held.get(&visitor_id).cloned().unwrap_or_default();
+        for (i, conversation) in held.iter().enumerate() {
+            let point = resume.iter().find(|point| point.conversation == *conversation);
+            let current = i + 1 == held.len();
+            if let Some(after_seq) = point.map(|p| p.last_seq).or(current.then_some(0)) {
+                self.replay(conn, conversation.clone(), after_seq, false);
+            }
+        }
+    }
+
+    pub(super) fn agent_joined(
+        &mut self,
+        conn: ConnId,
+        profile: AgentProfile,
+        status: AgentStatus,
+        resume: Vec<ResumePoint>,
+        now: Millis,
+    ) {
+        let was_online = self.any_agent_online();
+        let sends = SendAllowance::new(AGENT_SENDS_PER_SECOND, AGENT_SEND_BURST, now);
+        self.conns.insert(conn, Peer::Agent { agent: profile.id.clone(), sends });
+        let agent = self.agents.entry(profile.id.clone()).or_insert_with(|| AgentState {
+            name: profile.name.clone(),
+            capacity: profile.capacity,
+            status,
+            conns: Vec::new(),
+        });
+        agent.name = profile.name;
+        agent.capacity = profile.capacity;
+        agent.status = status;
+        agent.conns.push(conn);
+        let state = self.site_state();
+        self.send_one(conn, state);
+        for point in resume.into_iter().take(MAX_RESUME_POINTS) {
+            self.replay(conn, point.conversation, point.last_seq, true);
+        }
+        self.announce_agent(&profile.id);
+        self.online_may_have_changed(was_online);
+        self.assign_waiting(now);
+    }
+
+    pub(super) fn agent_status(&mut self, agent: &AgentId, status: AgentStatus, now: Millis) {
+        let was_online = self.any_agent_online();
+        let Some(state) = self.agents.get_mut(agent) else { return };
+        state.status = status;
+        self.announce_agent(agent);
+        self.online_may_have_changed(was_online);
+        self.assign_waiting(now);
+    }
+
+    pub(super) fn disconnected(&mut self, conn: ConnId, now: Millis) {
+        match self.conns.remove(&conn) {
+            Some(Peer::Visitor { visitor, .. }) => {
+                let Some(live) = self.visitors.get_mut(&visitor) else { return };
+                live.conns.retain(|c| *c != conn);
+                if live.conns.is_empty() {
+                    live.left_at = Some(now);
+                    self.visitor_stopped_typing(&visitor);
+                }
+            }
+            Some(Peer::Agent { agent, .. }) => {
+                let was_online = self.any_agent_online();
+                let Some(state) = self.agents.get_mut(&agent) else { return };
+                state.conns.retain(|c| *c != conn);
+                if state.conns.is_empty() {
+                    state.status = AgentStatus::Offline;
+                    self.announce_agent(&agent);
+                    self.agents.remove(&agent);
+                    self.online_may_have_changed(was_online);
+                }
+            }
+            None => {}
+        }
+    }
+
+    pub(super) fn visitor_page(&mut self, visitor: &VisitorId, page: PageInfo, now: Millis) {
+        let page = clip_page(page);
+        let keywords = search_keywords(&page.referrer);
+        self.record_page_view(visitor, &page, keywords.clone(), now);
+        self.moved(visitor, page, keywords);
+    }
+
+    fn moved(&mut self, visitor: &VisitorId, page: PageInfo, keywords: Option<String>) {
+        let Some(live) = self.visitors.get_mut(visitor) else { return };
+        live.page = page.clone();
+        // Keep how they found the site: later pages have the site itself as referrer.
+        if keywords.is_some() {
+            live.keywords = keywords;
+        }
+        let frame = ServerFrame::VisitorPage {
+            site: self.info.site.clone(),
+            visitor: visitor.clone(),
+            page,
+            keywords: live.keywords.clone(),
+        };
+        let to = self.agent_conns();
+        self.send(to, frame);
+    }
+
+    fn record_page_view(
+        &mut self,
+        visitor: &VisitorId,
+        page: &PageInfo,
+        keywords: Option<String>,
+        now: Millis,
+    ) {
+        let record = PageViewRecord {
+            tenant: self.info.tenant.clone(),
+            site: self.info.site.clone(),
+            visitor: visitor.clone(),
+            page: page.clone(),
+            keywords,
+            at: now,
+        };
+        self.write(WriteOp::PageView(record), None);
+    }
+
+    pub(super) fn visitor_typing(&mut self, visitor: &VisitorId, text: String, now: Millis) {
+        let text = last_chars(text, MAX_PREVIEW_CHARS);
+        if text.is_empty() {
+            return self.visitor_stopped_typing(visitor);
+        }
+        let Some(live) = self.visitors.get_mut(visitor) else { return };
+        if live.typing.may_send(now) {
+            self.send_preview(visitor, text, now);
+        } else {
+            live.typing.waiting = Some(text);
+        }
+    }
+
+    fn send_preview(&mut self, visitor: &VisitorId, text: String, now: Millis) {
+        let Some(live) = self.visitors.get_mut(visitor) else { return };
+        live.typing = TypingPreview { active: true, last_sent: Some(now), waiting: None };
+        let frame = self.visitor_typing_frame(visitor, true, Some(text));
+        let to = self.agent_conns();
+        self.send(to, frame);
+    }
+
+    pub(super) fn visitor_stopped_typing(&mut self, visitor: &VisitorId) {
+        let Some(live) = self.visitors.get_mut(visitor) else { return };
+        live.typing.waiting = None;
+        if std::mem::take(&mut live.typing.active) {
+            let frame = self.visitor_typing_frame(visitor, false, None);
+            let to = self.agent_conns();
+            self.send(to, frame);
+        }
+    }
+
+    fn visitor_typing_frame(
+        &self,
+        visitor: &VisitorId,
+        active: bool,
+        preview: Option<String>,
+    ) -> ServerFrame {
+        let conversation = self
+            .latest(visitor)
+            .filter(|id| self.conversation(id).is_some_and(|c| c.record.status != ConversationStatus::Closed))
+            .cloned();
+        ServerFrame::Typing {
+            site: self.info.site.clone(),
+            visitor: visitor.clone(),
+            conversation,
+            from: Party::Visitor,
+            agent: None,
+            active,
+            preview,
+        }
+    }
+
+    pub(super) fn agent_typing(
+        &mut self,
+        conn: ConnId,
+        agent: &AgentId,
+        conversation: ConversationId,
+        active: bool,
+    ) {
+        let Some(visitor) = self.conversation(&conversation).map(|c| c.record.visitor.clone()) else {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
+        };
+        let own = self.agents.get(agent).map(|a| a.conns.clone()).unwrap_or_default();
+        let mut to: Vec<_> = self.agent_conns().into_iter().filter(|c| !own.contains(c)).collect();
+        to.extend(self.visitor_conns(&visitor));
+        let frame = ServerFrame::Typing {
+            site: self.info.site.clone(),
+            visitor,
+            conversation: Some(conversation),
+            from: Party::Agent,
+            agent: Some(agent.clone()),
+            active,
+            preview: None,
+        };
+        self.send(to, frame);
+    }
+
+    pub(super) fn visitor_read(
+        &mut self,
+        conn: ConnId,
+        visitor: &VisitorId,
+        conversation: ConversationId,
+        seq: Seq,
+    ) {
+        if self.latest(visitor) != Some(&conversation) {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
+        }
+        self.read(conn, conversation, Party::Visitor, seq);
+    }
+
+    pub(super) fn agent_read(&mut self, conn: ConnId, conversation: ConversationId, seq: Seq) {
+        if self.conversation(&conversation).is_none() {
+            return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
+        }
+        self.read(conn, conversation, Party::Agent, seq);
+    }
+
+    fn read(&mut self, conn: ConnId, conversation: ConversationId, by: Party, seq: Seq) {
+        let Some(conv) = self.conversations.get_mut(&conversation) else { return };
+        if seq > conv.committed {
+            return self.refuse(conn, ErrorCode::BadFrame, "that seq is beyond the conversation", None);
+        }
+        let mark = if by == Party::Visitor {
+            &mut conv.record.visitor_read_seq
+        } else {
+            &mut conv.record.agent_read_seq
+        };
+        if seq <= *mark {
+            return;
+        }
+        *mark = seq;
+        self.persist(&conversation);
+        let frame =
+            ServerFrame::Read { site: self.info.site.clone(), conversation: conversation.clone(), by, seq };
+        let to = self.everyone_in(&conversation);
+        self.send(to, frame);
+    }
+
+    /// Sends waiting typing previews that are due; at most once a second, shows left visitors as
+    /// gone, closes abandoned conversations and forgets old closed ones.
+    pub(super) fn tick(&mut self, now: Millis) {
+        let due: Vec<_> = self
+            .visitors
+            .iter()
+            .filter(|(_, live)| live.typing.due().is_some_and(|due| due <= now))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for visitor in due {
+            if let Some(text) = self.visitors.get_mut(&visitor).and_then(|live| live.typing.waiting.take()) {
+                self.send_preview(&visitor, text, now);
+            }
+        }
+        if now.since(self.last_sweep) < SWEEP_INTERVAL_MS {
+            return;
+        }
+        self.last_sweep = now;
+        self.sweep_left_visitors(now);
+        self.sweep_conversations(now);
+    }
+
+    fn sweep_left_visitors(&mut self, now: Millis) {
+        let gone: Vec<_> = self
+            .visitors
+            .iter()
+            .filter(|(_, live)| live.left_at.is_some_and(|left| now.since(left) >= VISITOR_LEFT_GRACE_MS))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for visitor in gone {
+            self.visitors.remove(&visitor);
+            let to = self.agent_conns();
+            self.send(to, ServerFrame::VisitorLeft { site: self.info.site.clone(), visitor });
+        }
+    }
+
+    fn sweep_conversations(&mut self, now: Millis) {
+        let abandoned: Vec<_> = self
+            .conversations
+            .values()
+            .filter(|c| c.record.status != ConversationStatus::Closed)
+            .filter(|c| !self.visitors.contains_key(&c.record.visitor))
+            .filter(|c| now.since(c.last_activity) >= CONVERSATION_IDLE_CLOSE_MS)
+            .map(|c| c.id().clone())
+            .collect();
+        for conversation in abandoned {
+            self.close(&conversation, Party::System, now);
+        }
+        let old: Vec<_> = self
+            .conversations
+            .values()
+            .filter(|c| c.record.closed_at.is_some_and(|at| now.since(at) >= CLOSED_RETENTION_MS))
+            .filter(|c| c.committed == c.last_assigned)
+            .map(|c| (c.id().clone(), c.record.visitor.clone()))
+            .collect();
+        for (conversation, visitor) in old {
+            self.conversations.remove(&conversation);
+            if let Some(held) = self.held.get_mut(&visitor) {
+                held.retain(|id| *id != conversation);
+                if held.is_empty() {
+                    self.held.remove(&visitor);
+                }
+            }
+        }
+    }
+
+    /// Replays what `conn` misses of a conversation the room holds, if anything.
+    fn replay(&mut self, conn: ConnId, conversation: ConversationId, after_seq: Seq, include_notes: bool) {
+        let Some(through_seq) = self.conversation(&conversation).map(|c| c.committed) else { return };
+        if after_seq < through_seq {
+            self.out.push(Effect::Replay { conn, conversation, after_seq, through_seq, include_notes });
+        }
+    }
+
+    /// Tells every agent of the site where `agent` stands now (status, load).
+    pub(super) fn announce_agent(&mut self, agent: &AgentId) {
+        let load = self.load(agent);
+        let Some(view) = self.agents.get(agent).map(|state| state.view(agent, load)) else { return };
+        let to = self.agent_conns();
+        self.send(to, ServerFrame::AgentStatus { site: self.info.site.clone(), agent: view });
+    }
+
+    pub(super) fn any_agent_online(&self) -> bool {
+        self.agents.values().any(|agent| agent.status == AgentStatus::Online)
+    }
+
+    fn online_may_have_changed(&mut self, was_online: bool) {
+        let online = self.any_agent_online();
+        if online != was_online {
+            let to: Vec<_> = self.visitors.values().flat_map(|live| live.conns.iter().copied()).collect();
+            self.send(to, ServerFrame::AgentsOnline { online });
+        }
+    }
+
+    fn site_state(&self) -> ServerFrame {
+        ServerFrame::SiteState {
+            site: self.info.site.clone(),
+            agents: self.agents.iter().map(|(id, agent)| agent.view(id, self.load(id))).collect(),
+            visitors: self
+                .visitors
+                .iter()
+                .map(|(id, live)| live.view(id, self.latest(id).cloned()))
+                .collect(),
+            conversations: self.conversations.values().map(|c| c.view()).collect(),
+        }
+    }
+}
+
+fn clip_page(page: PageInfo) -> PageInfo {
+    PageInfo {
+        url: first_chars(page.url, MAX_URL_CHARS),
+        title: first_chars(page.title, MAX_TITLE_CHARS),
+        referrer: first_chars(page.referrer, MAX_URL_CHARS),
+    }
+}
+
+fn first_chars(text: String, limit: usize) -> String {
+    match text.char_indices().nth(limit) {
+        Some((cut, _)) => text[..cut].to_owned(),
+        None => text,
+    }
+}
+
+/// The end of a draft is what the visitor is typing now; keep that.
+fn last_chars(text: String, limit: usize) -> String {
+    let count = text.chars().count();
+    if count <= limit {
+        return text;
+    }
+    text.chars().skip(count - limit).collect()
+}

@@ -1,0 +1,236 @@
+//! A test driver for `SiteRoom`: an in-memory store that commits when told, sockets that collect
+//! what they receive, and a clock the test moves. Replays are served from the store at the point
+//! of the effect stream where they appear, as a real driver must.
+
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+
+use chat_core::ids::{AgentId, ConnId, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::limits::{CID_WINDOW, CLOSED_RETENTION_MS};
+use chat_core::protocol::{
+    AgentFrame, AgentStatus, MessageKind, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame,
+};
+use chat_core::records::{ConversationRecord, StoredConversation, WriteOp};
+use chat_core::room::{AgentProfile, Effect, Input, SiteInfo, SiteRoom, WriteId};
+
+pub fn site(auto_assign: bool) -> SiteInfo {
+    SiteInfo {
+        tenant: TenantId::from("t1"),
+        site: SiteId::from("s1"),
+        name: "Shop".into(),
+        greeting: "Hi! How can we help?".into(),
+        auto_assign,
+    }
+}
+
+pub fn page(url: &str) -> PageInfo {
+    PageInfo { url: url.into(), title: "Page".into(), referrer: String::new() }
+}
+
+pub fn agent(id: &str, capacity: u32) -> AgentProfile {
+    AgentProfile { id: AgentId::from(id), name: format!("Agent {id}"), capacity }
+}
+
+/// What the store holds, committed.
+#[derive(Default, Debug)]
+pub struct Store {
+    pub conversations: HashMap<ConversationId, ConversationRecord>,
+    pub messages: BTreeMap<ConversationId, Vec<MessageView>>,
+    pub page_views: usize,
+}
+
+impl Store {
+    fn apply(&mut self, op: WriteOp) {
+        match op {
+            WriteOp::Conversation(record) => {
+                self.conversations.insert(record.id.clone(), record);
+            }
+            WriteOp::Message { message, .. } => {
+                assert!(
+                    self.conversations.contains_key(&message.conversation),
+                    "a message was written before its conversation"
+                );
+                let stored = self.messages.entry(message.conversation.clone()).or_default();
+                assert_eq!(
+                    message.seq,
+                    stored.len() as u64 + 1,
+                    "seq must follow the stored ones without a gap"
+                );
+                if let Some(cid) = &message.cid {
+                    assert!(
+                        stored.iter().all(|m| m.cid.as_ref() != Some(cid)),
+                        "cid {cid} stored twice in {}",
+                        message.conversation
+                    );
+                }
+                stored.push(message);
+            }
+            WriteOp::PageView(_) => self.page_views += 1,
+        }
+    }
+
+    /// What a driver loads to start the room: conversations not closed or closed recently.
+    pub fn snapshot(&self, now: Millis) -> Vec<StoredConversation> {
+        self.conversations
+            .values()
+            .filter(|record| record.closed_at.is_none_or(|at| now.since(at) < CLOSED_RETENTION_MS))
+            .map(|record| {
+                let messages = self.messages.get(&record.id).map(Vec::as_slice).unwrap_or_default();
+                let recent = messages.iter().filter_map(|m| m.cid.clone().map(|cid| (cid, m.seq)));
+                let recent: Vec<_> = recent.collect();
+                StoredConversation {
+                    record: record.clone(),
+                    last_seq: messages.len() as u64,
+                    last_activity: messages.last().map_or(record.started_at, |m| m.at),
+                    recent_cids: recent[recent.len().saturating_sub(CID_WINDOW)..].to_vec(),
+                }
+            })
+            .collect()
+    }
+
+    pub fn bodies(&self, conversation: &ConversationId) -> Vec<String> {
+        self.messages
+            .get(conversation)
+            .map(|ms| ms.iter().map(|m| m.body.clone()).collect())
+            .unwrap_or_default()
+    }
+}
+
+pub struct Sim {
+    pub room: SiteRoom,
+    pub now: Millis,
+    pub store: Store,
+    uncommitted: VecDeque<(WriteId, WriteOp)>,
+    /// Everything each socket received, in order.
+    pub inbox: HashMap<ConnId, Vec<ServerFrame>>,
+    pub closed: HashMap<ConnId, u16>,
+    next_conn: u64,
+    next_id: u64,
+}
+
+impl Sim {
+    pub fn new(info: SiteInfo) -> Self {
+        Sim {
+            room: SiteRoom::new(info, Vec::new()),
+            now: Millis(1_000_000),
+            store: Store::default(),
+            uncommitted: VecDeque::new(),
+            inbox: HashMap::new(),
+            closed: HashMap::new(),
+            next_conn: 1,
+            next_id: 1,
+        }
+    }
+
+    pub fn input(&mut self, input: Input) {
+        let effects = self.room.handle(input, self.now);
+        for effect in effects {
+            match effect {
+                Effect::Send { to, frame } => {
+                    for conn in to {
+                        self.inbox.entry(conn).or_default().push(frame.clone());
+                    }
+                }
+                Effect::Write { id, op } => self.uncommitted.push_back((id, op)),
+                Effect::Replay { conn, conversation, after_seq, through_seq, include_notes } => {
+                    let stored = self.store.messages.get(&conversation).cloned().unwrap_or_default();
+                    let inbox = self.inbox.entry(conn).or_default();
+                    for message in stored {
+                        let wanted = message.seq > after_seq && message.seq <= through_seq;
+                        if wanted && (include_notes || message.kind != MessageKind::Note) {
+                            inbox.push(ServerFrame::Message(message));
+                        }
+                    }
+                }
+                Effect::Close { conn, code, .. } => {
+                    self.closed.insert(conn, code);
+                }
+            }
+        }
+    }
+
+    fn conn(&mut self) -> ConnId {
+        let conn = ConnId(self.next_conn);
+        self.next_conn += 1;
+        conn
+    }
+
+    pub fn fresh_id(&mut self) -> ConversationId {
+        let id = ConversationId(format!("c{:06}", self.next_id));
+        self.next_id += 1;
+        id
+    }
+
+    pub fn visitor_joins(&mut self, visitor: &str, url: &str, resume: Vec<ResumePoint>) -> ConnId {
+        let conn = self.conn();
+        let visitor = VisitorId::from(visitor);
+        let visitor_token = format!("token-{visitor}");
+        self.input(Input::VisitorJoined { conn, visitor, visitor_token, page: page(url), resume });
+        conn
+    }
+
+    pub fn agent_joins(&mut self, profile: AgentProfile, resume: Vec<ResumePoint>) -> ConnId {
+        let conn = self.conn();
+        self.input(Input::AgentJoined { conn, agent: profile, status: AgentStatus::Online, resume });
+        conn
+    }
+
+    pub fn visitor(&mut self, conn: ConnId, frame: VisitorFrame) {
+        let fresh_id = self.fresh_id();
+        self.input(Input::VisitorFrame { conn, frame, fresh_id });
+    }
+
+    pub fn agent(&mut self, conn: ConnId, frame: AgentFrame) {
+        let fresh_id = self.fresh_id();
+        self.input(Input::AgentFrame { conn, frame, fresh_id });
+    }
+
+    pub fn disconnect(&mut self, conn: ConnId) {
+        self.input(Input::Disconnected { conn });
+    }
+
+    pub fn uncommitted(&self) -> usize {
+        self.uncommitted.len()
+    }
+
+    /// Stores the oldest `n` writes and tells the room.
+    pub fn commit(&mut self, n: usize) {
+        let mut through = None;
+        for _ in 0..n {
+            let Some((id, op)) = self.uncommitted.pop_front() else { break };
+            self.store.apply(op);
+            through = Some(id);
+        }
+        if let Some(through) = through {
+            self.input(Input::Committed { through });
+        }
+    }
+
+    pub fn commit_all(&mut self) {
+        self.commit(usize::MAX);
+    }
+
+    /// The process dies: uncommitted writes are lost, every socket is gone, a new room starts from
+    /// the store.
+    pub fn crash(&mut self) {
+        self.uncommitted.clear();
+        let info = self.room.info().clone();
+        self.room = SiteRoom::new(info, self.store.snapshot(self.now));
+    }
+
+    pub fn advance(&mut self, ms: u64) {
+        self.now = self.now.plus(ms);
+        self.input(Input::Tick);
+    }
+
+    /// Takes what `conn` received so far.
+    pub fn take(&mut self, conn: ConnId) -> Vec<ServerFrame> {
+        self.inbox.remove(&conn).unwrap_or_default()
+    }
+}
+
+/// The messages among `frames`.
+pub fn messages(frames: &[ServerFrame]) -> Vec<&MessageView> {
+    frames.iter().filter_map(|f| if let ServerFrame::Message(m) = f { Some(m) } else { None }).collect()
+}
