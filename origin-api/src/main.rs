@@ -1,1 +1,115 @@
-fn main() {}
+//! `kefu`: serve, migrate, and the admin commands.
+
+use std::io::IsTerminal;
+
+use clap::{Parser, Subcommand};
+use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
+use origin_api::config::{Config, ConfigArgs};
+use origin_api::{bootstrap, server, store};
+
+/// Kefu (客服): website live chat, self-hosted.
+#[derive(Parser)]
+#[command(name = "kefu", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the REST API, the WebSockets and the health check.
+    Serve(ConfigArgs),
+    /// Bring the database's schema up to date, then exit.
+    Migrate(ConfigArgs),
+    /// Manage tenants.
+    Tenant {
+        #[command(subcommand)]
+        command: TenantCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Manage sites.
+    Site {
+        #[command(subcommand)]
+        command: SiteCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Manage agents.
+    Agent {
+        #[command(subcommand)]
+        command: AgentCommand,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    match Cli::parse().command {
+        Command::Serve(args) => serve(Config::load(&args)?).await,
+        Command::Migrate(args) => {
+            store::open(Config::load(&args)?.database_url.expose()).await?.close().await;
+            println!("the database schema is up to date");
+            Ok(())
+        }
+        Command::Tenant { command, config } => admin::tenant(&*open(&config).await?, command).await,
+        Command::Site { command, config } => admin::site(&*open(&config).await?, command).await,
+        Command::Agent { command, config } => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("password (one line):");
+            }
+            admin::agent(&*open(&config).await?, command, std::io::stdin().lock()).await
+        }
+    }
+}
+
+async fn open(args: &ConfigArgs) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
+    store::open(Config::load(args)?.database_url.expose()).await
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let database = store::describe_url(config.database_url.expose());
+    let running = server::start(config).await?;
+    let demo = bootstrap::demo_if_empty(&*running.state().store).await?;
+    let base = format!("http://{}", running.addr);
+    println!("Kefu is serving on {base}");
+    println!("  REST API     {base}/api/v1/");
+    println!("  WebSockets   ws://{0}/ws/visitor   ws://{0}/ws/agent", running.addr);
+    println!("  Health       {base}/healthz");
+    println!("  Records      {database}");
+    if let Some(demo) = demo {
+        println!("First start: created the tenant \"Demo\" with the site \"{}\" (key {})", demo.site.name, demo.site.key);
+        println!("and its owner. This password is shown only now:");
+        println!("  email        {}", demo.email);
+        println!("  password     {}", demo.password);
+        println!("Change it with POST /api/v1/me/password or `kefu agent reset-password --email {}`.", demo.email);
+    }
+    shutdown_signal().await;
+    println!("Stopping: clients are told to reconnect; waiting for messages to be stored.");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let terminated = async {
+            match terminate.as_mut() {
+                Some(signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            () = terminated => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}

@@ -7,6 +7,7 @@
 //! - [`ids`] — typed identifiers and the millisecond timestamp every input carries.
 //! - [`limits`] — every limit the room enforces, as a named constant.
 //! - [`protocol`] — protocol v1: the frames clients send and the frames the server sends, and parsing.
+//! - [`rate`] — send allowances (token buckets) for sockets and addresses.
 //! - [`records`] — what the room asks its driver to store.
 //! - [`room`] — the site room state machine: sequencing, de-duplication, assignment, presence.
 //! - [`token`] — Ed25519-signed agent access tokens and visitor tokens.
@@ -15,6 +16,7 @@
 pub mod ids;
 pub mod limits;
 pub mod protocol;
+pub mod rate;
 pub mod records;
 pub mod referrer;
 pub mod room;

@@ -73,3 +73,9 @@ pub const SOCKET_QUEUE_FRAMES: usize = 512;
 
 /// Messages one replay or one history page returns at most; a longer gap is replayed in pages.
 pub const MAX_PAGE_MESSAGES: u32 = 500;
+
+/// Frames of any kind a socket may send per second, sustained; beyond it frames are answered with
+/// `rate_limited` and dropped, so no client can flood a room's inbox.
+pub const FRAMES_PER_SECOND: u32 = 40;
+/// Frames a socket may send in a burst before [`FRAMES_PER_SECOND`] applies.
+pub const FRAME_BURST: u32 = 120;

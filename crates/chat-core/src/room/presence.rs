@@ -2,7 +2,7 @@
 //! status and leaving; typing and read receipts; and the periodic sweep.
 
 use super::SiteRoom;
-use super::state::{AgentState, LiveVisitor, Peer, SendAllowance, TypingPreview};
+use super::state::{AgentState, LiveVisitor, Peer, TypingPreview};
 use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{
@@ -13,6 +13,7 @@ use crate::limits::{
 use crate::protocol::{
     AgentStatus, ConversationStatus, ErrorCode, PageInfo, Party, ResumePoint, ServerFrame, close,
 };
+use crate::rate::SendAllowance;
 use crate::records::{PageViewRecord, WriteOp};
 use crate::referrer::search_keywords;
 

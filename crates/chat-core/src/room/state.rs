@@ -5,6 +5,7 @@ use std::collections::{HashMap, VecDeque};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{CID_WINDOW, TYPING_PREVIEW_INTERVAL_MS};
 use crate::protocol::{AgentPresenceView, AgentStatus, ConversationView, LiveVisitorView, PageInfo};
+use crate::rate::SendAllowance;
 use crate::records::{ConversationRecord, StoredConversation};
 
 /// Who is on the other end of a socket.
@@ -162,48 +163,9 @@ impl LiveVisitor {
     }
 }
 
-/// A token bucket of sends per socket, counted in thousandths of a send to stay in integers.
-#[derive(Debug)]
-pub(crate) struct SendAllowance {
-    milli_tokens: u64,
-    per_second: u32,
-    burst: u32,
-    updated: Millis,
-}
-
-impl SendAllowance {
-    pub(crate) fn new(per_second: u32, burst: u32, now: Millis) -> Self {
-        SendAllowance { milli_tokens: u64::from(burst) * 1_000, per_second, burst, updated: now }
-    }
-
-    /// Takes one send if the socket has one left.
-    pub(crate) fn take(&mut self, now: Millis) -> bool {
-        let refill = now.since(self.updated).saturating_mul(u64::from(self.per_second));
-        self.milli_tokens = (self.milli_tokens + refill).min(u64::from(self.burst) * 1_000);
-        self.updated = self.updated.max(now);
-        if self.milli_tokens >= 1_000 {
-            self.milli_tokens -= 1_000;
-            true
-        } else {
-            false
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_send_allowance_allows_its_burst_then_its_rate() {
-        let mut sends = SendAllowance::new(5, 3, Millis(0));
-        assert!((0..3).all(|_| sends.take(Millis(0))));
-        assert!(!sends.take(Millis(0)));
-        assert!(!sends.take(Millis(199)), "one send refills in 200 ms at 5/s");
-        assert!(sends.take(Millis(200)));
-        assert!(sends.take(Millis(10_000)) && sends.take(Millis(10_000)) && sends.take(Millis(10_000)));
-        assert!(!sends.take(Millis(10_000)), "refill stops at the burst");
-    }
 
     #[test]
     fn the_cid_window_forgets_the_oldest() {

@@ -1,0 +1,171 @@
+//! The admin CLI for the person running the server: tenants, sites, agents, passwords. It works on
+//! the same database while the server runs (SQLite waits for the server's writes to finish).
+
+use std::io::BufRead;
+
+use anyhow::{Context, bail};
+use chat_core::ids::{SiteId, TenantId};
+use chat_core::protocol::Role;
+
+use crate::auth::password;
+use crate::clock::now;
+use crate::store::{NewAgent, NewSite, Store};
+use crate::validate;
+
+/// `kefu tenant …`
+#[derive(Debug, clap::Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant and print its id.
+    Create {
+        /// The organisation's name.
+        #[arg(long)]
+        name: String,
+    },
+    /// List tenants.
+    List,
+}
+
+/// `kefu site …`
+#[derive(Debug, clap::Subcommand)]
+pub enum SiteCommand {
+    /// Create a site and print its id and public key.
+    Create {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: TenantId,
+        /// The site's name.
+        #[arg(long)]
+        name: String,
+        /// An origin allowed to embed the chat (https://shop.example); repeat for several.
+        #[arg(long = "origin")]
+        origins: Vec<String>,
+        /// Shown to visitors before their first message.
+        #[arg(long, default_value = "Hi! How can we help you today?")]
+        greeting: String,
+        /// Agents accept new conversations themselves instead of round-robin assignment.
+        #[arg(long)]
+        manual_assign: bool,
+    },
+    /// List a tenant's sites.
+    List {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: TenantId,
+    },
+}
+
+/// `kefu agent …`
+#[derive(Debug, clap::Subcommand)]
+pub enum AgentCommand {
+    /// Create an agent; the password is read from standard input (one line).
+    Create {
+        /// The tenant's id.
+        #[arg(long)]
+        tenant: TenantId,
+        /// Their login.
+        #[arg(long)]
+        email: String,
+        /// Their display name.
+        #[arg(long)]
+        name: String,
+        /// owner, admin or agent.
+        #[arg(long, default_value = "agent", value_parser = parse_role)]
+        role: Role,
+        /// Open conversations round-robin gives them at most.
+        #[arg(long, default_value_t = validate::DEFAULT_CAPACITY)]
+        capacity: u32,
+        /// A site they serve; repeat for several; none means all.
+        #[arg(long = "site")]
+        sites: Vec<SiteId>,
+    },
+    /// Set a new password, read from standard input (one line); ends the agent's sessions.
+    ResetPassword {
+        /// Their login.
+        #[arg(long)]
+        email: String,
+    },
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    Role::parse(text).ok_or_else(|| format!("{text:?} is not a role: owner, admin or agent"))
+}
+
+/// Runs a tenant command.
+pub async fn tenant(store: &dyn Store, command: TenantCommand) -> anyhow::Result<()> {
+    match command {
+        TenantCommand::Create { name } => {
+            validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
+            let tenant = store.create_tenant(name.trim(), now()).await?;
+            println!("created tenant {} ({})", tenant.id, tenant.name);
+        }
+        TenantCommand::List => {
+            for tenant in store.list_tenants().await? {
+                println!("{}\t{}", tenant.id, tenant.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs a site command.
+pub async fn site(store: &dyn Store, command: SiteCommand) -> anyhow::Result<()> {
+    match command {
+        SiteCommand::Create { tenant, name, origins, greeting, manual_assign } => {
+            existing_tenant(store, &tenant).await?;
+            validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
+            validate::origins(&origins).map_err(anyhow::Error::msg)?;
+            let site = NewSite { name, allowed_origins: origins, greeting, auto_assign: !manual_assign };
+            let site = store.create_site(&tenant, site, now()).await?;
+            println!("created site {} ({}) with the public key {}", site.id, site.name, site.key);
+        }
+        SiteCommand::List { tenant } => {
+            existing_tenant(store, &tenant).await?;
+            for site in store.list_sites(&tenant).await? {
+                println!("{}\t{}\t{}", site.id, site.key, site.name);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs an agent command; passwords come from `input`.
+pub async fn agent(store: &dyn Store, command: AgentCommand, input: impl BufRead) -> anyhow::Result<()> {
+    match command {
+        AgentCommand::Create { tenant, email, name, role, capacity, sites } => {
+            existing_tenant(store, &tenant).await?;
+            validate::email(&email).map_err(anyhow::Error::msg)?;
+            validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
+            let capacity = validate::capacity(capacity).map_err(anyhow::Error::msg)?;
+            let password_hash = password::hash(&read_password(input)?)?;
+            let agent = NewAgent { email: email.trim().to_owned(), name, role, capacity, sites, password_hash };
+            let agent = store.create_agent(&tenant, agent, now()).await?;
+            println!("created {} {} <{}> ({})", agent.role.as_str(), agent.id, agent.email, agent.name);
+        }
+        AgentCommand::ResetPassword { email } => {
+            let Some((agent, _)) = store.agent_by_email_any_tenant(email.trim()).await? else {
+                bail!("no agent has the email {email:?}");
+            };
+            let hash = password::hash(&read_password(input)?)?;
+            store.set_password(&agent.tenant, &agent.id, &hash).await?;
+            println!("the password of {} was changed; their sessions have ended", agent.email);
+        }
+    }
+    Ok(())
+}
+
+async fn existing_tenant(store: &dyn Store, tenant: &TenantId) -> anyhow::Result<()> {
+    if store.tenant(tenant).await?.is_none() {
+        bail!("there is no tenant {tenant} (see `kefu tenant list`)");
+    }
+    Ok(())
+}
+
+fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
+    let mut line = String::new();
+    input.read_line(&mut line).context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_owned();
+    if password.is_empty() {
+        bail!("give the password on standard input, for example: printf '%s\\n' 'a long password' | kefu agent …");
+    }
+    Ok(password)
+}

@@ -1,0 +1,132 @@
+//! Login, refresh, logout, the agent's own account, and the public key that verifies tokens.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::ClientIp;
+use crate::app::AppState;
+use crate::auth::sessions::{self, TokenPair, refresh_hash};
+use crate::auth::{CurrentAgent, password};
+use crate::clock::now;
+use crate::error::{ApiError, ApiJson, ApiResult};
+use crate::store::Agent;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/login", post(login))
+        .route("/auth/refresh", post(refresh))
+        .route("/auth/logout", post(logout))
+        .route("/auth/public-key", get(public_key))
+        .route("/me", get(me))
+        .route("/me/password", post(change_password))
+}
+
+#[derive(Deserialize)]
+struct Login {
+    email: String,
+    password: String,
+}
+
+async fn login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    ApiJson(body): ApiJson<Login>,
+) -> ApiResult<Json<Value>> {
+    if !state.ip_limits.allow_attempt(ip, now()) {
+        return Err(ApiError::TooManyRequests("too many login attempts; wait a minute".into()));
+    }
+    let found = state.store.agent_by_email_any_tenant(body.email.trim()).await?;
+    let hash = found.as_ref().map_or_else(|| password::unknown_account_hash().to_owned(), |(_, hash)| hash.clone());
+    let matches = verify_blocking(hash, body.password).await?;
+    let wrong = || ApiError::Unauthorized("wrong email or password".into());
+    let Some((agent, _)) = found.filter(|_| matches) else { return Err(wrong()) };
+    if agent.disabled {
+        return Err(ApiError::Forbidden("the account is disabled".into()));
+    }
+    let pair = issue(&state, &agent).await?;
+    Ok(Json(json!({ "tokens": pair, "agent": agent })))
+}
+
+#[derive(Deserialize)]
+struct Refresh {
+    refresh_token: String,
+}
+
+async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refresh>) -> ApiResult<Json<TokenPair>> {
+    let invalid = || ApiError::Unauthorized("the refresh token is not valid; log in again".into());
+    let token = state.store.take_refresh_token(&refresh_hash(&body.refresh_token)).await?.ok_or_else(invalid)?;
+    if token.expires_at <= now() {
+        return Err(invalid());
+    }
+    let agent = state.store.agent(&token.tenant, &token.agent).await?.filter(|a| !a.disabled).ok_or_else(invalid)?;
+    Ok(Json(issue(&state, &agent).await?))
+}
+
+async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<Refresh>) -> ApiResult<StatusCode> {
+    state.store.take_refresh_token(&refresh_hash(&body.refresh_token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn public_key(State(state): State<AppState>) -> Json<Value> {
+    Json(json!({ "algorithm": "Ed25519", "public_key": URL_SAFE_NO_PAD.encode(state.keys.verifying.as_bytes()) }))
+}
+
+async fn me(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json<Agent>> {
+    let agent = state.store.agent(&me.tenant, &me.agent).await?;
+    agent.map(Json).ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))
+}
+
+#[derive(Deserialize)]
+struct ChangePassword {
+    current_password: String,
+    new_password: String,
+}
+
+/// Changes the agent's own password; every other session of theirs ends.
+async fn change_password(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiJson(body): ApiJson<ChangePassword>,
+) -> ApiResult<Json<TokenPair>> {
+    let agent = state.store.agent(&me.tenant, &me.agent).await?;
+    let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
+    let stored = state.store.agent_by_email_any_tenant(&agent.email).await?.map(|(_, hash)| hash).unwrap_or_default();
+    if !verify_blocking(stored, body.current_password).await? {
+        return Err(ApiError::Forbidden("the current password is wrong".into()));
+    }
+    let hash = hash_blocking(body.new_password).await?;
+    state.store.set_password(&me.tenant, &me.agent, &hash).await?;
+    Ok(Json(issue(&state, &agent).await?))
+}
+
+pub(super) async fn issue(state: &AppState, agent: &Agent) -> ApiResult<TokenPair> {
+    let config = &state.config;
+    let pair =
+        sessions::issue(&*state.store, &state.keys, agent, config.access_token_ttl, config.refresh_token_ttl, now())
+            .await?;
+    Ok(pair)
+}
+
+/// argon2 takes tens of milliseconds of CPU: off the async threads.
+async fn verify_blocking(hash: String, candidate: String) -> ApiResult<bool> {
+    tokio::task::spawn_blocking(move || password::verify(&hash, &candidate))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))
+}
+
+/// Hashes a new password off the async threads; a bad length is the client's to fix.
+pub(super) async fn hash_blocking(new_password: String) -> ApiResult<String> {
+    tokio::task::spawn_blocking(move || password::hash(&new_password))
+        .await
+        .map_err(|e| ApiError::Internal(e.into()))?
+        .map_err(|error| match error {
+            password::PasswordError::Length => ApiError::Invalid(error.to_string()),
+            password::PasswordError::Hash(_) => ApiError::Internal(error.into()),
+        })
+}

@@ -1,0 +1,56 @@
+//! What every handler shares, and the one function that builds the whole router: the server binary,
+//! a future Lambda entry point and the tests all serve this router.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use axum::Router;
+
+use crate::auth::Keys;
+use crate::clock::now;
+use crate::config::Config;
+use crate::live::Hub;
+use crate::live::ip::{IpLimits, SocketSlot};
+use crate::store::Store;
+use crate::{api, live};
+
+/// Shared by every handler.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The records.
+    pub store: Arc<dyn Store>,
+    /// Token keys.
+    pub keys: Arc<Keys>,
+    /// Settings.
+    pub config: Arc<Config>,
+    /// The live rooms.
+    pub hub: Arc<Hub>,
+    /// Per-address limits.
+    pub ip_limits: Arc<IpLimits>,
+}
+
+impl AppState {
+    /// State over an opened store.
+    pub fn new(store: Arc<dyn Store>, keys: Keys, config: Config) -> AppState {
+        AppState {
+            hub: Hub::new(Arc::clone(&store)),
+            ip_limits: IpLimits::new(&config),
+            store,
+            keys: Arc::new(keys),
+            config: Arc::new(config),
+        }
+    }
+
+    /// A socket place for `ip`, unless it has too many or the server is shutting down.
+    pub(crate) fn open_socket(&self, ip: IpAddr) -> Option<SocketSlot> {
+        if self.hub.is_shutting_down() {
+            return None;
+        }
+        self.ip_limits.open_socket(ip, now())
+    }
+}
+
+/// Every route: REST under `/api/v1/`, WebSockets under `/ws/`, and `/healthz`.
+pub fn router(state: AppState) -> Router {
+    Router::new().nest("/api/v1", api::router()).merge(live::router()).merge(api::health::router()).with_state(state)
+}

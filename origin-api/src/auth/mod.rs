@@ -1,0 +1,108 @@
+//! Who is asking: password hashing, the token signing key, sessions, and the request extractor.
+//!
+//! - [`password`] — argon2id hashes and the password rules.
+//! - [`sessions`] — access + refresh token pairs.
+//! - [`CurrentAgent`] — the extractor every agent route takes.
+
+pub mod password;
+pub mod sessions;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::AUTHORIZATION;
+use axum::http::request::Parts;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use chat_core::ids::{AgentId, TenantId};
+use chat_core::protocol::Role;
+use chat_core::token::{self, TokenError};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+
+use crate::app::AppState;
+use crate::clock::now;
+use crate::config::Secret;
+use crate::error::ApiError;
+use crate::store::Store;
+
+/// The Ed25519 key pair that signs agent access tokens and visitor tokens.
+#[derive(Clone)]
+pub struct Keys {
+    signing: SigningKey,
+    /// Verifies tokens; what an edge room is given.
+    pub verifying: VerifyingKey,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys").field("verifying", &self.verifying).finish_non_exhaustive()
+    }
+}
+
+const SIGNING_KEY_NAME: &str = "token-signing-ed25519";
+
+impl Keys {
+    /// The configured key, or the one kept in the database (created on first start).
+    pub async fn load(configured: Option<&Secret>, store: &dyn Store) -> anyhow::Result<Keys> {
+        let seed = match configured {
+            Some(secret) => STANDARD
+                .decode(secret.expose().trim())
+                .map_err(|_| anyhow::anyhow!("the signing key must be base64"))?,
+            None => {
+                let mut fresh = [0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;
+                store.init_server_key(SIGNING_KEY_NAME, &fresh, now()).await?
+            }
+        };
+        let seed: [u8; 32] =
+            seed.try_into().map_err(|_| anyhow::anyhow!("the signing key must be 32 bytes (base64)"))?;
+        Ok(Keys::from_seed(seed))
+    }
+
+    /// Keys from a 32-byte seed.
+    pub fn from_seed(seed: [u8; 32]) -> Keys {
+        let signing = SigningKey::from_bytes(&seed);
+        Keys { verifying: signing.verifying_key(), signing }
+    }
+
+    /// Signs tokens.
+    pub fn signing(&self) -> &SigningKey {
+        &self.signing
+    }
+}
+
+/// The agent making a request, from the `Authorization: Bearer` access token.
+#[derive(Clone, Debug)]
+pub struct CurrentAgent {
+    /// Their tenant; every query of the request is scoped to it.
+    pub tenant: TenantId,
+    /// The agent.
+    pub agent: AgentId,
+    /// Their role when the token was issued.
+    pub role: Role,
+}
+
+impl CurrentAgent {
+    /// Refuses agents who are not owners or admins.
+    pub fn require_manager(&self) -> Result<(), ApiError> {
+        if self.role.can_manage() {
+            Ok(())
+        } else {
+            Err(ApiError::Forbidden("only owners and admins may do this".into()))
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for CurrentAgent {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
+        let Some(token) = header.and_then(|value| value.strip_prefix("Bearer ")) else {
+            return Err(ApiError::Unauthorized("send an access token: Authorization: Bearer <token>".into()));
+        };
+        match token::verify_agent(&state.keys.verifying, token.trim(), now()) {
+            Ok(claims) => Ok(CurrentAgent { tenant: claims.tenant, agent: claims.agent, role: claims.role }),
+            Err(TokenError::Expired) => Err(ApiError::Unauthorized("the access token has expired; refresh it".into())),
+            Err(_) => Err(ApiError::Unauthorized("the access token is not valid".into())),
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The one typed configuration. Each setting comes from, in rising precedence: its default, the
+//! TOML file named by `--config` / `KEFU_CONFIG`, its environment variable, its flag.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Deserialize;
+
+/// The SQLite file used when no database URL is given.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:./kefu-data/kefu.db";
+/// The address served when none is given.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// A value that must never be printed (passwords in database URLs, keys).
+#[derive(Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// The value itself, for the one place that needs it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(value.to_owned()))
+    }
+}
+
+impl From<&str> for Secret {
+    fn from(value: &str) -> Self {
+        Secret(value.to_owned())
+    }
+}
+
+/// Settings given on the command line or in the environment; every one is optional.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// A TOML file with any of the settings below (names in snake_case).
+    #[arg(long, env = "KEFU_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to serve on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KEFU_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Where records live [default: sqlite:./kefu-data/kefu.db].
+    #[arg(long, env = "KEFU_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<Secret>,
+    /// Lifetime of agent access tokens, in seconds [default: 900].
+    #[arg(long, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
+    pub access_token_ttl_secs: Option<u64>,
+    /// Lifetime of refresh tokens, in days [default: 30].
+    #[arg(long, env = "KEFU_REFRESH_TOKEN_TTL_DAYS")]
+    pub refresh_token_ttl_days: Option<u64>,
+    /// WebSockets one IP address may hold open [default: 200].
+    #[arg(long, env = "KEFU_MAX_SOCKETS_PER_IP")]
+    pub max_sockets_per_ip: Option<u32>,
+    /// Messages one IP address may send per second, sustained [default: 30].
+    #[arg(long, env = "KEFU_IP_SENDS_PER_SECOND")]
+    pub ip_sends_per_second: Option<u32>,
+    /// Messages one IP address may send in a burst [default: 100].
+    #[arg(long, env = "KEFU_IP_SEND_BURST")]
+    pub ip_send_burst: Option<u32>,
+    /// Base64 of a 32-byte Ed25519 seed to sign tokens with; by default a key is generated once
+    /// and kept in the database.
+    #[arg(long, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
+    pub signing_key: Option<Secret>,
+}
+
+/// The same settings as read from the TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    database_url: Option<Secret>,
+    access_token_ttl_secs: Option<u64>,
+    refresh_token_ttl_days: Option<u64>,
+    max_sockets_per_ip: Option<u32>,
+    ip_sends_per_second: Option<u32>,
+    ip_send_burst: Option<u32>,
+    signing_key: Option<Secret>,
+}
+
+/// Everything the server needs to know, resolved.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Address to serve on.
+    pub listen: SocketAddr,
+    /// Where records live.
+    pub database_url: Secret,
+    /// Lifetime of agent access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of refresh tokens.
+    pub refresh_token_ttl: Duration,
+    /// WebSockets one IP address may hold open; more are refused with HTTP 429.
+    pub max_sockets_per_ip: u32,
+    /// Messages one IP address may send per second across its sockets; more get `rate_limited`.
+    pub ip_sends_per_second: u32,
+    /// Messages one IP address may send in a burst.
+    pub ip_send_burst: u32,
+    /// A fixed token signing key, if configured.
+    pub signing_key: Option<Secret>,
+}
+
+impl Config {
+    /// Resolves the settings: flags and environment (already merged by clap) over the file over defaults.
+    pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let file = match &args.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
+                toml::from_str(&text).with_context(|| format!("the configuration file {} is invalid", path.display()))?
+            }
+            None => FileConfig::default(),
+        };
+        let defaults = Config::with_database(DEFAULT_DATABASE_URL);
+        Ok(Config {
+            listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
+            database_url: args.database_url.clone().or(file.database_url).unwrap_or(defaults.database_url),
+            access_token_ttl: args
+                .access_token_ttl_secs
+                .or(file.access_token_ttl_secs)
+                .map_or(defaults.access_token_ttl, Duration::from_secs),
+            refresh_token_ttl: args
+                .refresh_token_ttl_days
+                .or(file.refresh_token_ttl_days)
+                .map_or(defaults.refresh_token_ttl, |days| Duration::from_secs(days * 86_400)),
+            max_sockets_per_ip: args.max_sockets_per_ip.or(file.max_sockets_per_ip).unwrap_or(defaults.max_sockets_per_ip),
+            ip_sends_per_second: args
+                .ip_sends_per_second
+                .or(file.ip_sends_per_second)
+                .unwrap_or(defaults.ip_sends_per_second),
+            ip_send_burst: args.ip_send_burst.or(file.ip_send_burst).unwrap_or(defaults.ip_send_burst),
+            signing_key: args.signing_key.clone().or(file.signing_key),
+        })
+    }
+
+    /// The defaults, with records at `database_url`.
+    pub fn with_database(database_url: &str) -> Config {
+        Config {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: Secret::from(database_url),
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 86_400),
+            max_sockets_per_ip: 200,
+            ip_sends_per_second: 30,
+            ip_send_burst: 100,
+            signing_key: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kefu.toml");
+        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nmax_sockets_per_ip = 5\n").unwrap();
+        let args = ConfigArgs { config: Some(path), max_sockets_per_ip: Some(7), ..ConfigArgs::default() };
+        let config = Config::load(&args).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
+        assert_eq!(config.max_sockets_per_ip, 7);
+        assert_eq!(config.database_url.expose(), DEFAULT_DATABASE_URL);
+    }
+
+    #[test]
+    fn unknown_file_settings_and_secrets_in_debug_output() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kefu.toml");
+        std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
+        let error = Config::load(&ConfigArgs { config: Some(path), ..ConfigArgs::default() }).unwrap_err();
+        assert!(format!("{error:#}").contains("unknown field `lisen`"), "{error:#}");
+
+        let config = Config::with_database("mysql://kefu:hunter2@db/kefu");
+        assert!(!format!("{config:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,157 @@
+//! Agent sockets: the hello carries an access token; the agent joins the room of every site they
+//! serve, and each frame goes to the room its `site` names.
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::response::{IntoResponse, Response};
+use chat_core::ids::{ConnId, ConversationId, SiteId};
+use chat_core::limits::MAX_RESUME_POINTS;
+use chat_core::protocol::{
+    AgentFrame, AgentHello, ErrorCode, PROTOCOL_VERSION, ServerFrame, SiteSummary, close, parse_agent_frame,
+};
+use chat_core::room::{AgentProfile, Input};
+use chat_core::token::{self, TokenError};
+
+use super::hub::RoomHandle;
+use super::ip::SocketSlot;
+use super::session::{self, Refusal, Reply};
+use crate::app::AppState;
+use crate::clock::now;
+use crate::error::ApiError;
+use crate::store::{Agent, Site, new_id};
+
+pub(super) async fn upgrade(
+    upgrade: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    State(state): State<AppState>,
+) -> Response {
+    let Some(slot) = state.open_socket(peer.ip()) else {
+        return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
+    };
+    let sockets = state.hub.sockets().clone();
+    session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, peer.ip())))
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr) {
+    let is_hello: fn(&AgentFrame) -> bool = |frame| matches!(frame, AgentFrame::AgentHello(_));
+    let Some(AgentFrame::AgentHello(hello)) = session::read_hello(&mut socket, parse_agent_frame, is_hello).await
+    else {
+        return;
+    };
+    let (agent, sites) = match Box::pin(accept(&state, &hello)).await {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal.send(&mut socket).await,
+    };
+    let welcome = ServerFrame::AgentWelcome {
+        tenant: agent.tenant.clone(),
+        agent: agent.id.clone(),
+        name: agent.name.clone(),
+        role: agent.role,
+        sites: sites.iter().map(|site| SiteSummary { id: site.id.clone(), name: site.name.clone() }).collect(),
+    };
+    if socket.send(Message::Text(welcome.to_json().into())).await.is_err() {
+        return;
+    }
+    let conn = state.hub.next_conn();
+    let (link, queue) = session::link();
+    let kill = link.kill.clone();
+    let profile = AgentProfile { id: agent.id.clone(), name: agent.name.clone(), capacity: agent.capacity };
+    let mut rooms = HashMap::new();
+    for site in &sites {
+        let join = Input::AgentJoined {
+            conn,
+            agent: profile.clone(),
+            status: hello.status,
+            resume: hello.resume.clone(),
+        };
+        match state.hub.attach(site, conn, link.clone(), join).await {
+            Ok(room) => {
+                rooms.insert(site.id.clone(), room);
+            }
+            Err(error) => {
+                leave(&rooms, conn);
+                return Refusal::unavailable(error).send(&mut socket).await;
+            }
+        }
+    }
+    let on_text = |text: &str| on_text(text, conn, &rooms, &state, ip);
+    session::run(socket, queue, kill, &state, &agent.tenant, on_text).await;
+    leave(&rooms, conn);
+}
+
+fn leave(rooms: &HashMap<SiteId, RoomHandle>, conn: ConnId) {
+    for room in rooms.values() {
+        room.send(Input::Disconnected { conn });
+    }
+}
+
+/// Checks the hello: version, access token, the account, and finds the sites the agent serves.
+async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site>), Refusal> {
+    if hello.v != PROTOCOL_VERSION {
+        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+        return Err(Refusal::new(ErrorCode::UnsupportedVersion, message, close::BAD_HELLO));
+    }
+    if hello.resume.len() > MAX_RESUME_POINTS {
+        let message = format!("a hello has at most {MAX_RESUME_POINTS} resume points");
+        return Err(Refusal::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
+    }
+    let claims = token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(|error| {
+        match error {
+            TokenError::Expired => {
+                Refusal::new(ErrorCode::TokenExpired, "the access token has expired; refresh it", close::UNAUTHORIZED)
+            }
+            _ => Refusal::new(ErrorCode::Unauthorized, "the access token is not valid", close::UNAUTHORIZED),
+        }
+    })?;
+    let agent = state.store.agent(&claims.tenant, &claims.agent).await.map_err(Refusal::unavailable)?;
+    let Some(agent) = agent else {
+        return Err(Refusal::new(ErrorCode::Unauthorized, "the account no longer exists", close::UNAUTHORIZED));
+    };
+    if agent.disabled {
+        return Err(Refusal::new(ErrorCode::Forbidden, "the account is disabled", close::FORBIDDEN));
+    }
+    let sites = state.store.list_sites(&agent.tenant).await.map_err(Refusal::unavailable)?;
+    let sites = sites.into_iter().filter(|site| agent.serves(&site.id)).collect();
+    Ok((agent, sites))
+}
+
+fn on_text(text: &str, conn: ConnId, rooms: &HashMap<SiteId, RoomHandle>, state: &AppState, ip: IpAddr) -> Reply {
+    let frame = match parse_agent_frame(text) {
+        Ok(frame) => frame,
+        Err(error) => return Reply::Frame(ServerFrame::error(error.code, error.message, None)),
+    };
+    let cid = match &frame {
+        AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
+        _ => None,
+    };
+    match &frame {
+        AgentFrame::Ping { t } => return Reply::Frame(ServerFrame::Pong { t: *t }),
+        AgentFrame::AgentHello(_) => {
+            return Reply::Frame(ServerFrame::error(ErrorCode::BadFrame, "the hello was already accepted", None));
+        }
+        AgentFrame::Status { .. } => {
+            for room in rooms.values() {
+                room.send(Input::AgentFrame { conn, frame: frame.clone(), fresh_id: ConversationId(String::new()) });
+            }
+            return Reply::Nothing;
+        }
+        _ => {}
+    }
+    // Another tenant's site, or one the agent does not serve, is simply not found.
+    let Some(room) = frame.site().and_then(|site| rooms.get(site)) else {
+        return Reply::Frame(ServerFrame::error(ErrorCode::NotFound, "no such site", cid));
+    };
+    if cid.is_some() && !state.ip_limits.allow_send(ip, now()) {
+        let message = "too many messages from this address; wait a moment";
+        return Reply::Frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
+    }
+    let fresh_id = ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });
+    if room.send(Input::AgentFrame { conn, frame, fresh_id }) {
+        Reply::Nothing
+    } else {
+        Reply::Close(close::INTERNAL, "the room stopped; reconnect")
+    }
+}

@@ -1,0 +1,185 @@
+//! The rooms of every active site, started on first use and stopped when idle, and the orderly
+//! shutdown of sockets, rooms and the writer.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use chat_core::ids::{ConnId, Millis, SiteId};
+use chat_core::limits::CLOSED_RETENTION_MS;
+use chat_core::room::{Input, SiteInfo, SiteRoom};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
+use tokio_util::task::TaskTracker;
+
+use super::ConnLink;
+use super::room_task::{RoomMsg, RoomTask};
+use super::writer::Writer;
+use crate::clock::now;
+use crate::store::{Site, Store, StoreResult};
+
+/// A running room's inbox.
+#[derive(Clone, Debug)]
+pub(crate) struct RoomHandle {
+    tx: mpsc::UnboundedSender<RoomMsg>,
+}
+
+impl RoomHandle {
+    /// Sends an input; false if the room is gone.
+    pub(crate) fn send(&self, input: Input) -> bool {
+        self.tx.send(RoomMsg::Input(input)).is_ok()
+    }
+}
+
+/// Every live room of this server.
+#[derive(Debug)]
+pub struct Hub {
+    store: Arc<dyn Store>,
+    writer: Mutex<Option<Writer>>,
+    writer_task: Mutex<Option<JoinHandle<()>>>,
+    /// Sends to a room's inbox that start it (attach) happen under this lock, and a room retires
+    /// under it only with an empty inbox: no socket can join a room that is stopping.
+    rooms: Mutex<HashMap<SiteId, mpsc::UnboundedSender<RoomMsg>>>,
+    next_conn: AtomicU64,
+    shutdown: CancellationToken,
+    room_tasks: TaskTracker,
+    sockets: TaskTracker,
+}
+
+impl Hub {
+    /// A hub storing through `store`; starts the writer.
+    pub fn new(store: Arc<dyn Store>) -> Arc<Hub> {
+        let (writer, writer_task) = Writer::start(Arc::clone(&store));
+        Arc::new(Hub {
+            store,
+            writer: Mutex::new(Some(writer)),
+            writer_task: Mutex::new(Some(writer_task)),
+            rooms: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(1),
+            shutdown: CancellationToken::new(),
+            room_tasks: TaskTracker::new(),
+            sockets: TaskTracker::new(),
+        })
+    }
+
+    pub(crate) fn next_conn(&self) -> ConnId {
+        ConnId(self.next_conn.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Socket tasks run under this tracker so shutdown can wait for them.
+    pub(crate) fn sockets(&self) -> &TaskTracker {
+        &self.sockets
+    }
+
+    /// Joins a socket to a site's room, starting the room if it is not running.
+    pub(crate) async fn attach(
+        self: &Arc<Self>,
+        site: &Site,
+        conn: ConnId,
+        link: ConnLink,
+        join: Input,
+    ) -> StoreResult<RoomHandle> {
+        let mut attach = RoomMsg::Attach { conn, link, join };
+        loop {
+            {
+                let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(tx) = rooms.get(&site.id).cloned() {
+                    match tx.send(attach) {
+                        Ok(()) => return Ok(RoomHandle { tx }),
+                        Err(mpsc::error::SendError(message)) => {
+                            // The task ended without retiring (it panicked): start a new one.
+                            attach = message;
+                            rooms.remove(&site.id);
+                        }
+                    }
+                }
+            }
+            let closed_since = Millis(now().0.saturating_sub(CLOSED_RETENTION_MS));
+            let stored = self.store.room_conversations(&site.tenant, &site.id, closed_since).await?;
+            let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+            if rooms.contains_key(&site.id) {
+                continue; // Another socket started it meanwhile; join that one.
+            }
+            let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
+                return Err(sqlx::Error::PoolClosed.into());
+            };
+            let (tx, rx) = mpsc::unbounded_channel();
+            let room = SiteRoom::new(site_info(site), stored);
+            let task = RoomTask::new(room, writer, tx.clone(), Arc::clone(self));
+            self.room_tasks.spawn(task.run(rx));
+            let _ = tx.send(attach);
+            rooms.insert(site.id.clone(), tx.clone());
+            return Ok(RoomHandle { tx });
+        }
+    }
+
+    /// Called by an idle room: removes it unless something arrived meanwhile.
+    pub(crate) fn retire(&self, site: &SiteId, inbox: &mpsc::UnboundedReceiver<RoomMsg>) -> bool {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        if !inbox.is_empty() {
+            return false;
+        }
+        rooms.remove(site);
+        true
+    }
+
+    /// Tells a running room its site's settings changed.
+    pub fn site_changed(&self, site: &Site) {
+        let rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = rooms.get(&site.id) {
+            let _ = tx.send(RoomMsg::Input(Input::SiteChanged(site_info(site))));
+        }
+    }
+
+    /// Sockets currently open.
+    pub fn open_sockets(&self) -> usize {
+        self.sockets.len()
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.is_cancelled()
+    }
+
+    pub(crate) fn shutting_down(&self) -> WaitForCancellationFuture<'_> {
+        self.shutdown.cancelled()
+    }
+
+    /// Tells every client to reconnect, lets rooms store what they hold, and stops the writer.
+    /// Gives up after `grace` (the database is down): unstored messages were never acknowledged,
+    /// so their senders still hold them and send them again.
+    pub async fn shutdown(&self, grace: Duration) {
+        self.shutdown.cancel();
+        self.sockets.close();
+        self.room_tasks.close();
+        let drained = tokio::time::timeout(grace, async {
+            self.sockets.wait().await;
+            self.room_tasks.wait().await;
+        })
+        .await;
+        drop(self.writer.lock().unwrap_or_else(PoisonError::into_inner).take());
+        let writer_task = self.writer_task.lock().unwrap_or_else(PoisonError::into_inner).take();
+        match (drained, writer_task) {
+            (Ok(()), Some(task)) => {
+                let _ = tokio::time::timeout(grace, task).await;
+            }
+            (Err(_), Some(task)) => {
+                tracing::warn!("shutdown grace ran out with rooms still waiting for the database");
+                task.abort();
+            }
+            (_, None) => {}
+        }
+    }
+}
+
+/// What a room needs of its site.
+pub(crate) fn site_info(site: &Site) -> SiteInfo {
+    SiteInfo {
+        tenant: site.tenant.clone(),
+        site: site.id.clone(),
+        name: site.name.clone(),
+        greeting: site.greeting.clone(),
+        auto_assign: site.auto_assign,
+    }
+}

@@ -1,0 +1,62 @@
+//! The live side of self-hosted Kefu: WebSockets at `/ws/visitor` and `/ws/agent`, one tokio task
+//! per active site hosting its `chat_core` room, and one writer committing every room's writes.
+//!
+//! - [`hub`] — starts a site's room on first use, stops it when idle, shuts everything down.
+//! - `room_task` — the driver of one room.
+//! - `writer` — group commit.
+//! - `session` — what every socket does: hello, the frame loop, its queue, replays, closing.
+//! - `visitor`, `agent` — the two hellos and where their frames go.
+//! - `ip` — per-address limits.
+
+mod agent;
+pub mod hub;
+pub mod ip;
+mod room_task;
+mod session;
+mod visitor;
+mod writer;
+
+use axum::Router;
+use axum::extract::ws::Utf8Bytes;
+use axum::routing::get;
+use chat_core::ids::{ConversationId, Seq};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::app::AppState;
+
+pub use hub::Hub;
+
+/// The WebSocket routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/ws/visitor", get(visitor::upgrade)).route("/ws/agent", get(agent::upgrade))
+}
+
+/// What a room puts on a socket's queue.
+#[derive(Debug)]
+pub(crate) enum Outgoing {
+    /// A frame, serialised once for all its recipients.
+    Frame(Utf8Bytes),
+    /// Stored messages to send before anything queued later.
+    Replay(Box<Replay>),
+    /// Close the socket after what was queued before.
+    Close(u16, String),
+}
+
+/// See [`chat_core::room::Effect::Replay`].
+#[derive(Debug)]
+pub(crate) struct Replay {
+    pub(crate) conversation: ConversationId,
+    pub(crate) after_seq: Seq,
+    pub(crate) through_seq: Seq,
+    pub(crate) include_notes: bool,
+}
+
+/// How a room reaches a socket.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnLink {
+    /// The socket's bounded queue.
+    pub(crate) tx: mpsc::Sender<Outgoing>,
+    /// Cancelled when the socket fell too far behind; the socket closes and the client resumes.
+    pub(crate) kill: CancellationToken,
+}

@@ -1,0 +1,145 @@
+//! The tokio task that hosts one site's `SiteRoom`: it feeds the room its inbox and the time, and
+//! carries out the effects — frames onto socket queues, writes to the writer, replays and closes
+//! as queue items. It holds no chat logic of its own.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use chat_core::ids::{ConnId, Millis, SiteId};
+use chat_core::room::{Effect, Input, SiteRoom};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::Instant;
+
+use super::hub::Hub;
+use super::writer::{WriteItem, Writer};
+use super::{ConnLink, Outgoing, Replay};
+use crate::clock::now;
+
+/// A room with no sockets and nothing to store stops after this long; the next visitor starts a
+/// new one from the database.
+const IDLE_STOP: Duration = Duration::from_secs(60);
+/// At most this many inbox messages are handled before effects are flushed and timers checked.
+const INBOX_BATCH: usize = 256;
+
+/// What a room task receives.
+#[derive(Debug)]
+pub(crate) enum RoomMsg {
+    /// A socket joins: its queue, then its join input.
+    Attach { conn: ConnId, link: ConnLink, join: Input },
+    /// Anything else for the room.
+    Input(Input),
+}
+
+pub(crate) struct RoomTask {
+    site: SiteId,
+    room: SiteRoom,
+    links: HashMap<ConnId, ConnLink>,
+    writer: Writer,
+    inbox: mpsc::UnboundedSender<RoomMsg>,
+    hub: Arc<Hub>,
+}
+
+impl RoomTask {
+    pub(crate) fn new(room: SiteRoom, writer: Writer, inbox: mpsc::UnboundedSender<RoomMsg>, hub: Arc<Hub>) -> Self {
+        RoomTask { site: room.info().site.clone(), room, links: HashMap::new(), writer, inbox, hub }
+    }
+
+    pub(crate) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<RoomMsg>) {
+        let mut idle_since: Option<Instant> = None;
+        let mut messages = Vec::with_capacity(INBOX_BATCH);
+        loop {
+            let tick_at = self.room.next_deadline().map(instant_of);
+            let stop_at = idle_since.map(|since| if self.hub.is_shutting_down() { since } else { since + IDLE_STOP });
+            tokio::select! {
+                received = rx.recv_many(&mut messages, INBOX_BATCH) => {
+                    if received == 0 {
+                        break;
+                    }
+                    for message in messages.drain(..) {
+                        self.on_message(message);
+                    }
+                }
+                () = sleep_until(tick_at), if tick_at.is_some() => self.apply(Input::Tick),
+                () = sleep_until(stop_at), if stop_at.is_some() => {
+                    if self.hub.retire(&self.site, &rx) {
+                        break;
+                    }
+                }
+                () = self.hub.shutting_down(), if idle_since.is_some() && !self.hub.is_shutting_down() => {}
+            }
+            idle_since = if self.room.is_idle() { idle_since.or(Some(Instant::now())) } else { None };
+        }
+    }
+
+    fn on_message(&mut self, message: RoomMsg) {
+        match message {
+            RoomMsg::Attach { conn, link, join } => {
+                self.links.insert(conn, link);
+                self.apply(join);
+            }
+            RoomMsg::Input(input) => {
+                if let Input::Disconnected { conn } = &input {
+                    self.links.remove(conn);
+                }
+                self.apply(input);
+            }
+        }
+    }
+
+    /// Runs one input and carries out its effects; sockets found too slow are dropped and their
+    /// departure run through the room in turn.
+    fn apply(&mut self, input: Input) {
+        let mut inputs = vec![input];
+        while let Some(input) = inputs.pop() {
+            for effect in self.room.handle(input, now()) {
+                for slow in self.carry_out(effect) {
+                    if let Some(link) = self.links.remove(&slow) {
+                        link.kill.cancel();
+                        inputs.push(Input::Disconnected { conn: slow });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Returns the sockets whose queues were full.
+    fn carry_out(&mut self, effect: Effect) -> Vec<ConnId> {
+        match effect {
+            Effect::Send { to, frame } => {
+                let text = Utf8Bytes::from(frame.to_json());
+                to.into_iter().filter(|conn| !self.push(*conn, Outgoing::Frame(text.clone()))).collect()
+            }
+            Effect::Write { id, op } => {
+                self.writer.submit(WriteItem { room: self.inbox.clone(), id, op });
+                Vec::new()
+            }
+            Effect::Replay { conn, conversation, after_seq, through_seq, include_notes } => {
+                let replay = Replay { conversation, after_seq, through_seq, include_notes };
+                if self.push(conn, Outgoing::Replay(Box::new(replay))) { Vec::new() } else { vec![conn] }
+            }
+            Effect::Close { conn, code, reason } => {
+                if self.push(conn, Outgoing::Close(code, reason)) { Vec::new() } else { vec![conn] }
+            }
+        }
+    }
+
+    /// Queues an item for a socket; false if its queue is full.
+    fn push(&self, conn: ConnId, item: Outgoing) -> bool {
+        let Some(link) = self.links.get(&conn) else { return true };
+        // A closed queue means the socket task ended; its `Disconnected` is on the way.
+        !matches!(link.tx.try_send(item), Err(TrySendError::Full(_)))
+    }
+}
+
+fn instant_of(deadline: Millis) -> Instant {
+    Instant::now() + Duration::from_millis(deadline.since(now()))
+}
+
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

@@ -1,0 +1,254 @@
+//! What every socket does: wait for the hello, then one loop that reads frames, writes what the
+//! rooms queued (replays included), and closes on a slow queue, an idle client or shutdown.
+//!
+//! One task per socket does both directions, so an idle connection costs one small task, one
+//! queue and the socket's buffers.
+
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use chat_core::ids::TenantId;
+use chat_core::limits::{
+    FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
+    SOCKET_QUEUE_FRAMES,
+};
+use chat_core::protocol::{ErrorCode, FrameError, ServerFrame, close};
+use chat_core::rate::SendAllowance;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
+use tokio_util::sync::CancellationToken;
+
+use super::{ConnLink, Outgoing, Replay};
+use crate::app::AppState;
+use crate::clock::now;
+use crate::store::MessageRange;
+
+/// Socket buffers kept small: most sockets are idle visitors.
+pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
+    upgrade
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(MAX_FRAME_BYTES)
+        .max_frame_size(MAX_FRAME_BYTES)
+}
+
+/// A socket's queue and the link rooms use to reach it.
+pub(crate) fn link() -> (ConnLink, mpsc::Receiver<Outgoing>) {
+    let (tx, rx) = mpsc::channel(SOCKET_QUEUE_FRAMES);
+    (ConnLink { tx, kill: CancellationToken::new() }, rx)
+}
+
+/// A hello refused: the error frame to send and the close code that follows.
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub(crate) code: ErrorCode,
+    pub(crate) message: String,
+    pub(crate) close: u16,
+}
+
+impl Refusal {
+    pub(crate) fn new(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
+        Refusal { code, message: message.into(), close }
+    }
+
+    /// The database failed while checking the hello.
+    pub(crate) fn unavailable(error: impl std::fmt::Display) -> Self {
+        tracing::warn!(%error, "hello could not be checked");
+        Refusal::new(ErrorCode::Unavailable, "the service is unavailable; reconnect shortly", close::INTERNAL)
+    }
+
+    pub(crate) async fn send(self, socket: &mut WebSocket) {
+        let frame = ServerFrame::error(self.code, self.message, None);
+        let _ = socket.send(Message::Text(frame.to_json().into())).await;
+        close_with(socket, self.close, "refused").await;
+    }
+}
+
+/// Reads frames until one parses as the hello; answers anything else with an error. `None` if the
+/// client went away or sent no hello in time.
+pub(crate) async fn read_hello<F>(
+    socket: &mut WebSocket,
+    parse: fn(&str) -> Result<F, FrameError>,
+    is_hello: fn(&F) -> bool,
+) -> Option<F> {
+    let deadline = Instant::now() + Duration::from_millis(HELLO_TIMEOUT_MS);
+    loop {
+        let received = match tokio::time::timeout_at(deadline, socket.recv()).await {
+            Ok(received) => received,
+            Err(_) => {
+                close_with(socket, close::HELLO_TIMEOUT, "no hello").await;
+                return None;
+            }
+        };
+        let reply = match received {
+            Some(Ok(Message::Text(text))) => match parse(text.as_str()) {
+                Ok(frame) if is_hello(&frame) => return Some(frame),
+                Ok(_) => ServerFrame::error(ErrorCode::HelloRequired, "send the hello first", None),
+                Err(error) => ServerFrame::error(error.code, error.message, None),
+            },
+            Some(Ok(Message::Binary(_))) => binary_refused(),
+            Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
+            Some(Ok(Message::Close(_))) | None => return None,
+            Some(Err(error)) => {
+                on_read_error(socket, error).await;
+                return None;
+            }
+        };
+        if socket.send(Message::Text(reply.to_json().into())).await.is_err() {
+            return None;
+        }
+    }
+}
+
+/// What handling one text frame asks of the socket.
+#[derive(Debug)]
+pub(crate) enum Reply {
+    /// Nothing: the frame went to a room.
+    Nothing,
+    /// Answer directly (errors, pongs).
+    Frame(ServerFrame),
+    /// Close with this code.
+    Close(u16, &'static str),
+}
+
+/// The socket's life after its hello. Returns when it closed, for any reason.
+pub(crate) async fn run(
+    mut socket: WebSocket,
+    mut queue: mpsc::Receiver<Outgoing>,
+    kill: CancellationToken,
+    state: &AppState,
+    tenant: &TenantId,
+    mut on_text: impl FnMut(&str) -> Reply,
+) {
+    let idle = tokio::time::sleep(Duration::from_millis(IDLE_TIMEOUT_MS));
+    tokio::pin!(idle);
+    let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
+    loop {
+        tokio::select! {
+            biased;
+            () = kill.cancelled() => {
+                close_with(&mut socket, close::SLOW_CONSUMER, "too far behind; reconnect and resume").await;
+                break;
+            }
+            () = state.hub.shutting_down() => {
+                let after_ms = reconnect_delay_ms();
+                let _ = socket.send(Message::Text(ServerFrame::Reconnect { after_ms }.to_json().into())).await;
+                close_with(&mut socket, close::RESTARTING, "restarting").await;
+                break;
+            }
+            item = queue.recv() => match item {
+                Some(Outgoing::Frame(text)) => {
+                    if socket.send(Message::Text(text)).await.is_err() {
+                        break;
+                    }
+                }
+                Some(Outgoing::Replay(replay)) => {
+                    if !Box::pin(send_replay(&mut socket, state, tenant, &replay)).await {
+                        break;
+                    }
+                }
+                Some(Outgoing::Close(code, reason)) => {
+                    close_with(&mut socket, code, &reason).await;
+                    break;
+                }
+                None => break,
+            },
+            received = socket.recv() => {
+                idle.as_mut().reset(Instant::now() + Duration::from_millis(IDLE_TIMEOUT_MS));
+                let reply = match received {
+                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::Frame(too_many_frames()),
+                    Some(Ok(Message::Text(text))) => on_text(text.as_str()),
+                    Some(Ok(Message::Binary(_))) => Reply::Frame(binary_refused()),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
+                    Some(Ok(Message::Close(_))) | None => break,
+                    Some(Err(error)) => {
+                        on_read_error(&mut socket, error).await;
+                        break;
+                    }
+                };
+                match reply {
+                    Reply::Nothing => {}
+                    Reply::Frame(frame) => {
+                        if socket.send(Message::Text(frame.to_json().into())).await.is_err() {
+                            break;
+                        }
+                    }
+                    Reply::Close(code, reason) => {
+                        close_with(&mut socket, code, reason).await;
+                        break;
+                    }
+                }
+            }
+            () = &mut idle => {
+                close_with(&mut socket, close::IDLE, "nothing received for too long").await;
+                break;
+            }
+        }
+    }
+}
+
+/// Sends stored messages of a replay in pages. False if the socket or the database failed; the
+/// socket is then closed so the client reconnects and resumes, never skipping a gap.
+async fn send_replay(socket: &mut WebSocket, state: &AppState, tenant: &TenantId, replay: &Replay) -> bool {
+    let mut after_seq = replay.after_seq;
+    while after_seq < replay.through_seq {
+        let range = MessageRange {
+            conversation: replay.conversation.clone(),
+            after_seq,
+            through_seq: replay.through_seq,
+            limit: MAX_PAGE_MESSAGES,
+            include_notes: replay.include_notes,
+        };
+        let page = match state.store.messages(tenant, &range).await {
+            Ok(page) => page,
+            Err(error) => {
+                tracing::warn!(%error, "replay failed");
+                close_with(socket, close::INTERNAL, "replay failed; reconnect").await;
+                return false;
+            }
+        };
+        let Some(last) = page.last().map(|message| message.seq) else { break };
+        after_seq = last;
+        for message in page {
+            let text = ServerFrame::Message(message).to_json();
+            if socket.send(Message::Text(text.into())).await.is_err() {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+async fn on_read_error(socket: &mut WebSocket, error: axum::Error) {
+    let too_large = error
+        .into_inner()
+        .downcast_ref::<tungstenite::Error>()
+        .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)));
+    if too_large {
+        let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
+        let frame = ServerFrame::error(ErrorCode::BadFrame, message, None);
+        let _ = socket.send(Message::Text(frame.to_json().into())).await;
+        close_with(socket, close::TOO_LARGE, "frame too large").await;
+    }
+}
+
+pub(crate) async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame { code, reason: reason.into() };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+fn binary_refused() -> ServerFrame {
+    ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text, not binary", None)
+}
+
+fn too_many_frames() -> ServerFrame {
+    ServerFrame::error(ErrorCode::RateLimited, "too many frames; slow down", None)
+}
+
+/// Spreads reconnects over 0.5–3 s so a restart is not met by every client at once.
+fn reconnect_delay_ms() -> u64 {
+    let mut byte = [0u8; 2];
+    let _ = getrandom::fill(&mut byte);
+    500 + u64::from(u16::from_le_bytes(byte)) % 2_500
+}

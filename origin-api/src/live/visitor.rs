@@ -1,0 +1,139 @@
+//! Visitor sockets: the hello names a site by its public key and, for a returning visitor, carries
+//! the visitor token; then every frame goes to that site's room.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::HeaderMap;
+use axum::http::header::ORIGIN;
+use axum::response::{IntoResponse, Response};
+use chat_core::ids::{ConnId, ConversationId, TenantId, VisitorId};
+use chat_core::limits::MAX_RESUME_POINTS;
+use chat_core::protocol::{ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, VisitorHello, close, parse_visitor_frame};
+use chat_core::room::Input;
+use chat_core::token::{self, VisitorClaims};
+
+use super::hub::RoomHandle;
+use super::ip::SocketSlot;
+use super::session::{self, Refusal, Reply};
+use crate::app::AppState;
+use crate::clock::now;
+use crate::error::ApiError;
+use crate::store::{Site, new_id};
+
+pub(super) async fn upgrade(
+    upgrade: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    State(state): State<AppState>,
+) -> Response {
+    let Some(slot) = state.open_socket(peer.ip()) else {
+        return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
+    };
+    let origin = headers.get(ORIGIN).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let sockets = state.hub.sockets().clone();
+    session::configure(upgrade)
+        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, origin, peer.ip())))
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, origin: Option<String>, ip: IpAddr) {
+    let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
+    let Some(VisitorFrame::VisitorHello(hello)) = session::read_hello(&mut socket, parse_visitor_frame, is_hello).await
+    else {
+        return;
+    };
+    let accepted = match Box::pin(accept(&state, hello, origin)).await {
+        Ok(accepted) => accepted,
+        Err(refusal) => return refusal.send(&mut socket).await,
+    };
+    let conn = state.hub.next_conn();
+    let (link, queue) = session::link();
+    let kill = link.kill.clone();
+    let join = Input::VisitorJoined {
+        conn,
+        visitor: accepted.visitor,
+        visitor_token: accepted.token,
+        page: accepted.hello.page,
+        resume: accepted.hello.resume,
+    };
+    let room = match state.hub.attach(&accepted.site, conn, link, join).await {
+        Ok(room) => room,
+        Err(error) => return Refusal::unavailable(error).send(&mut socket).await,
+    };
+    let tenant: TenantId = accepted.site.tenant.clone();
+    let on_text = |text: &str| on_text(text, conn, &room, &state, ip);
+    session::run(socket, queue, kill, &state, &tenant, on_text).await;
+    room.send(Input::Disconnected { conn });
+}
+
+struct Accepted {
+    site: Site,
+    visitor: VisitorId,
+    token: String,
+    hello: VisitorHello,
+}
+
+/// Checks the hello: version, site key, the page's origin, the visitor token.
+async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -> Result<Accepted, Refusal> {
+    if hello.v != PROTOCOL_VERSION {
+        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+        return Err(Refusal::new(ErrorCode::UnsupportedVersion, message, close::BAD_HELLO));
+    }
+    if hello.resume.len() > MAX_RESUME_POINTS {
+        let message = format!("a hello has at most {MAX_RESUME_POINTS} resume points");
+        return Err(Refusal::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
+    }
+    let site = state.store.site_by_key_any_tenant(&hello.site_key).await.map_err(Refusal::unavailable)?;
+    let Some(site) = site else {
+        return Err(Refusal::new(ErrorCode::NotFound, "no site has this key", close::BAD_HELLO));
+    };
+    // Browsers always send the page's origin; other clients send none and are not embedding.
+    if let Some(origin) = origin
+        && !site.allowed_origins.is_empty()
+        && !site.allowed_origins.contains(&origin)
+    {
+        let message = "this site's chat may not be embedded on this origin";
+        return Err(Refusal::new(ErrorCode::Forbidden, message, close::FORBIDDEN));
+    }
+    let (visitor, token) = match &hello.visitor_token {
+        Some(token) => {
+            let claims = token::verify_visitor(&state.keys.verifying, token).map_err(|_| {
+                let message = "the visitor token is not valid; connect without one to start afresh";
+                Refusal::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED)
+            })?;
+            if claims.site != site.id {
+                let message = "the visitor token belongs to another site";
+                return Err(Refusal::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED));
+            }
+            (claims.visitor, token.clone())
+        }
+        None => {
+            let visitor = VisitorId(new_id("v"));
+            let claims = VisitorClaims { tenant: site.tenant.clone(), site: site.id.clone(), visitor: visitor.clone() };
+            (visitor, token::sign_visitor(state.keys.signing(), claims))
+        }
+    };
+    Ok(Accepted { site, visitor, token, hello })
+}
+
+fn on_text(text: &str, conn: ConnId, room: &RoomHandle, state: &AppState, ip: IpAddr) -> Reply {
+    let frame = match parse_visitor_frame(text) {
+        Ok(frame) => frame,
+        Err(error) => return Reply::Frame(ServerFrame::error(error.code, error.message, None)),
+    };
+    let fresh_id = match &frame {
+        VisitorFrame::Ping { t } => return Reply::Frame(ServerFrame::Pong { t: *t }),
+        VisitorFrame::Send { cid, .. } if !state.ip_limits.allow_send(ip, now()) => {
+            let message = "too many messages from this address; wait a moment";
+            return Reply::Frame(ServerFrame::error(ErrorCode::RateLimited, message, Some(cid.clone())));
+        }
+        VisitorFrame::Send { .. } => ConversationId(new_id("c")),
+        _ => ConversationId(String::new()),
+    };
+    if room.send(Input::VisitorFrame { conn, frame, fresh_id }) {
+        Reply::Nothing
+    } else {
+        Reply::Close(close::INTERNAL, "the room stopped; reconnect")
+    }
+}

@@ -1,0 +1,249 @@
+//! Records, behind small async traits so handlers never hold SQL and backends can be swapped.
+//!
+//! Every method that reads or changes a tenant's rows takes the tenant: a query can never cross
+//! tenants, and an id of another tenant reads as "not found". The few lookups that come before the
+//! tenant is known (a site by its public key, an agent by email at login) say so in their names.
+//!
+//! - [`types`] — the records and what creating or changing one takes.
+//! - [`sqlite`] — the SQLite backend (the default: one file, nothing to install).
+
+pub mod sqlite;
+pub mod types;
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chat_core::ids::{AgentId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
+use chat_core::protocol::MessageView;
+use chat_core::records::{StoredConversation, WriteOp};
+
+pub use types::*;
+
+/// What can go wrong in a store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique value is taken (an email, a site key); the text names it.
+    #[error("{0}")]
+    Conflict(String),
+    /// A value refers to something that does not exist (a site of another tenant); the text says what.
+    #[error("{0}")]
+    Invalid(String),
+    /// A stored value could not be read back (a bug or a hand-edited row).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
+    /// The database failed or is unreachable.
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Migrations could not run (including a database newer than this binary).
+    #[error(transparent)]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// Results of store methods.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Tenants: the organisations using Kefu.
+#[async_trait]
+pub trait TenantStore {
+    /// Creates a tenant.
+    async fn create_tenant(&self, name: &str, now: Millis) -> StoreResult<Tenant>;
+    /// One tenant.
+    async fn tenant(&self, tenant: &TenantId) -> StoreResult<Option<Tenant>>;
+    /// Every tenant, oldest first (for the admin CLI).
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>>;
+}
+
+/// Sites: the websites of a tenant.
+#[async_trait]
+pub trait SiteStore {
+    /// Creates a site with a new public key.
+    async fn create_site(&self, tenant: &TenantId, site: NewSite, now: Millis) -> StoreResult<Site>;
+    /// One site of the tenant.
+    async fn site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<Option<Site>>;
+    /// The site with this public key, whatever its tenant (a visitor's hello names only the key).
+    async fn site_by_key_any_tenant(&self, key: &str) -> StoreResult<Option<Site>>;
+    /// The tenant's sites, oldest first.
+    async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>>;
+    /// Changes a site; `None` if the tenant has no such site.
+    async fn update_site(&self, tenant: &TenantId, site: &SiteId, patch: SitePatch) -> StoreResult<Option<Site>>;
+    /// Deletes a site (its conversations stay as history); false if there was none.
+    async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool>;
+}
+
+/// Agents and their credentials.
+#[async_trait]
+pub trait AgentStore {
+    /// Creates an agent; `Conflict` if the email is taken.
+    async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent>;
+    /// One agent of the tenant.
+    async fn agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Option<Agent>>;
+    /// The agent with this email and their password hash, whatever the tenant (login).
+    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
+    /// The tenant's agents, oldest first.
+    async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>>;
+    /// Changes an agent; `None` if the tenant has no such agent.
+    async fn update_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        patch: AgentPatch,
+    ) -> StoreResult<Option<Agent>>;
+    /// Sets a new password hash and ends every session (refresh token) of the agent.
+    async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool>;
+    /// Deletes an agent; false if there was none.
+    async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool>;
+    /// Stores a refresh token (by its hash).
+    async fn save_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
+    /// Removes and returns a refresh token, so each is used once.
+    async fn take_refresh_token(&self, hash: &str) -> StoreResult<Option<RefreshToken>>;
+}
+
+/// Conversations and their messages.
+#[async_trait]
+pub trait ConversationStore {
+    /// A page of the tenant's conversations, newest first.
+    async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        query: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>>;
+    /// One conversation of the tenant.
+    async fn conversation(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>>;
+    /// What a site's room loads when it starts: conversations not closed, or closed since `closed_since`.
+    async fn room_conversations(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        closed_since: Millis,
+    ) -> StoreResult<Vec<StoredConversation>>;
+    /// Messages with `after_seq < seq <= through_seq`, in order, at most `limit`.
+    async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>>;
+    /// Stores the rooms' writes, in order, in one transaction: all or none.
+    async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()>;
+    /// A visitor's recorded visits, newest first.
+    async fn page_views(&self, tenant: &TenantId, visitor: &VisitorId, limit: u32) -> StoreResult<Vec<PageView>>;
+}
+
+/// What visitors leave when nobody is online.
+#[async_trait]
+pub trait LeaveMessageStore {
+    /// Stores a leave-a-message.
+    async fn create_leave_message(
+        &self,
+        tenant: &TenantId,
+        message: NewLeaveMessage,
+        now: Millis,
+    ) -> StoreResult<LeaveMessage>;
+    /// A page of the tenant's leave-a-messages, newest first.
+    async fn list_leave_messages(
+        &self,
+        tenant: &TenantId,
+        query: &LeaveMessageQuery,
+    ) -> StoreResult<Vec<LeaveMessage>>;
+    /// One leave-a-message of the tenant.
+    async fn leave_message(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<LeaveMessage>>;
+    /// Marks one handled by `agent`; `None` if the tenant has no such message.
+    async fn mark_leave_message_handled(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        agent: &AgentId,
+        now: Millis,
+    ) -> StoreResult<Option<LeaveMessage>>;
+}
+
+/// Canned answers, shared by a tenant or an agent's own.
+#[async_trait]
+pub trait QuickReplyStore {
+    /// Creates a quick reply.
+    async fn create_quick_reply(&self, tenant: &TenantId, reply: NewQuickReply, now: Millis)
+    -> StoreResult<QuickReply>;
+    /// The tenant's shared replies and `agent`'s own.
+    async fn list_quick_replies(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Vec<QuickReply>>;
+    /// One quick reply of the tenant.
+    async fn quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<QuickReply>>;
+    /// Changes title and body.
+    async fn update_quick_reply(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        patch: QuickReplyPatch,
+    ) -> StoreResult<Option<QuickReply>>;
+    /// Deletes one; false if there was none.
+    async fn delete_quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<bool>;
+}
+
+/// The server's own secrets kept with the records (the token signing key).
+#[async_trait]
+pub trait ServerKeyStore {
+    /// A stored key, by name.
+    async fn server_key(&self, name: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Stores `value` under `name` unless a key of that name exists; returns the one stored.
+    async fn init_server_key(&self, name: &str, value: &[u8], now: Millis) -> StoreResult<Vec<u8>>;
+}
+
+/// Every store, in one backend.
+#[async_trait]
+pub trait Store:
+    TenantStore
+    + SiteStore
+    + AgentStore
+    + ConversationStore
+    + LeaveMessageStore
+    + QuickReplyStore
+    + ServerKeyStore
+    + std::fmt::Debug
+    + Send
+    + Sync
+    + 'static
+{
+    /// Whether the database answers.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Closes the connections, waiting for the ones in use.
+    async fn close(&self);
+}
+
+/// Opens the database a URL names, creating it (SQLite) and running migrations.
+pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    // The URL may hold a password: errors name only its scheme.
+    let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
+    match scheme {
+        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
+        _ => anyhow::bail!(
+            "database URLs starting with {scheme:?} are not supported; use sqlite:PATH, for example sqlite:./kefu-data/kefu.db"
+        ),
+    }
+}
+
+/// The database a URL names, for printing: SQLite paths in full, other URLs by scheme and host
+/// only (they may hold a password).
+pub fn describe_url(url: &str) -> String {
+    match url.split_once("://") {
+        _ if url.starts_with("sqlite:") => url.to_owned(),
+        Some((scheme, rest)) => {
+            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+            let host = host.split(['/', '?']).next().unwrap_or_default();
+            format!("{scheme}://{host}")
+        }
+        None => "(unrecognised URL)".to_owned(),
+    }
+}
+
+/// Which messages to read.
+#[derive(Clone, Debug)]
+pub struct MessageRange {
+    /// The conversation.
+    pub conversation: ConversationId,
+    /// Exclusive lower bound.
+    pub after_seq: Seq,
+    /// Inclusive upper bound.
+    pub through_seq: Seq,
+    /// At most this many.
+    pub limit: u32,
+    /// Include agents-only notes.
+    pub include_notes: bool,
+}

@@ -1,0 +1,226 @@
+//! Agents, the sites they serve, and refresh tokens.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chat_core::ids::{AgentId, Millis, SiteId, TenantId};
+use chat_core::protocol::Role;
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use super::{SqliteStore, conflict, millis, sql_time};
+use crate::store::{Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, new_id};
+
+const COLUMNS: &str = "id, tenant_id, email, name, role, capacity, disabled, created_at";
+const EMAIL_TAKEN: &str = "an agent with this email exists";
+
+#[async_trait]
+impl AgentStore for SqliteStore {
+    async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent> {
+        let created = Agent {
+            tenant: tenant.clone(),
+            id: AgentId(new_id("a")),
+            email: agent.email.to_lowercase(),
+            name: agent.name,
+            role: agent.role,
+            capacity: agent.capacity,
+            sites: agent.sites,
+            disabled: false,
+            created_at: now,
+        };
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO agents (id, tenant_id, email, name, role, capacity, password_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(created.id.as_str())
+        .bind(tenant.as_str())
+        .bind(&created.email)
+        .bind(&created.name)
+        .bind(created.role.as_str())
+        .bind(i64::from(created.capacity))
+        .bind(&agent.password_hash)
+        .bind(sql_time(now))
+        .execute(&mut *tx)
+        .await
+        .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+        replace_sites(&mut tx, tenant, &created.id, &created.sites).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Option<Agent>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? AND id = ?"))
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.with_sites(vec![agent_from_row(&row)?]).await?.remove(0))),
+            None => Ok(None),
+        }
+    }
+
+    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM agents WHERE email = ?"))
+            .bind(email.to_lowercase())
+            .fetch_optional(&self.pool)
+            .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash: String = row.try_get("password_hash")?;
+        let agent = self.with_sites(vec![agent_from_row(&row)?]).await?.remove(0);
+        Ok(Some((agent, hash)))
+    }
+
+    async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"))
+            .bind(tenant.as_str())
+            .fetch_all(&self.pool)
+            .await?;
+        let agents = rows.iter().map(agent_from_row).collect::<StoreResult<Vec<_>>>()?;
+        self.with_sites(agents).await
+    }
+
+    async fn update_agent(&self, tenant: &TenantId, agent: &AgentId, patch: AgentPatch) -> StoreResult<Option<Agent>> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
+                 capacity = COALESCE(?, capacity), disabled = COALESCE(?, disabled)
+             WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(patch.name)
+        .bind(patch.role.map(Role::as_str))
+        .bind(patch.capacity.map(i64::from))
+        .bind(patch.disabled)
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
+        if let Some(sites) = &patch.sites {
+            replace_sites(&mut tx, tenant, agent, sites).await?;
+        }
+        if patch.disabled == Some(true) {
+            sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ?").bind(agent.as_str()).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        self.agent(tenant, agent).await
+    }
+
+    async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE agents SET password_hash = ? WHERE tenant_id = ? AND id = ?")
+            .bind(hash)
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = ? AND agent_id = ?")
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM agents WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(agent.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn save_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
+        sqlx::query("INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)")
+            .bind(&token.hash)
+            .bind(token.tenant.as_str())
+            .bind(token.agent.as_str())
+            .bind(sql_time(token.expires_at))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn take_refresh_token(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
+        let row = sqlx::query(
+            "DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING token_hash, tenant_id, agent_id, expires_at",
+        )
+        .bind(hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(RefreshToken {
+            hash: row.try_get("token_hash")?,
+            tenant: TenantId(row.try_get("tenant_id")?),
+            agent: AgentId(row.try_get("agent_id")?),
+            expires_at: millis(&row, "expires_at")?,
+        }))
+    }
+}
+
+impl SqliteStore {
+    /// Fills in the sites each agent serves.
+    async fn with_sites(&self, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
+        let Some(first) = agents.first() else { return Ok(agents) };
+        let rows = sqlx::query(
+            "SELECT s.agent_id, s.site_id FROM agent_sites s JOIN agents a ON a.id = s.agent_id
+             WHERE a.tenant_id = ? ORDER BY s.site_id",
+        )
+        .bind(first.tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let mut sites: HashMap<String, Vec<SiteId>> = HashMap::new();
+        for row in rows {
+            sites.entry(row.try_get("agent_id")?).or_default().push(SiteId(row.try_get("site_id")?));
+        }
+        for agent in &mut agents {
+            agent.sites = sites.remove(agent.id.as_str()).unwrap_or_default();
+        }
+        Ok(agents)
+    }
+}
+
+async fn replace_sites(
+    tx: &mut Transaction<'_, Sqlite>,
+    tenant: &TenantId,
+    agent: &AgentId,
+    sites: &[SiteId],
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?").bind(agent.as_str()).execute(&mut **tx).await?;
+    for site in sites {
+        // Only sites of the agent's own tenant can be attached.
+        let done = sqlx::query(
+            "INSERT INTO agent_sites (agent_id, site_id) SELECT ?, id FROM sites WHERE tenant_id = ? AND id = ?",
+        )
+        .bind(agent.as_str())
+        .bind(tenant.as_str())
+        .bind(site.as_str())
+        .execute(&mut **tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::Invalid(format!("there is no site {site}")));
+        }
+    }
+    Ok(())
+}
+
+fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
+    let role: String = row.try_get("role")?;
+    let capacity: i64 = row.try_get("capacity")?;
+    Ok(Agent {
+        tenant: TenantId(row.try_get("tenant_id")?),
+        id: AgentId(row.try_get("id")?),
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
+        capacity: u32::try_from(capacity).unwrap_or_default(),
+        sites: Vec::new(),
+        disabled: row.try_get("disabled")?,
+        created_at: millis(row, "created_at")?,
+    })
+}

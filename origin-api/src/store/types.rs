@@ -1,0 +1,302 @@
+//! The records the stores keep, as handlers and the REST API see them.
+
+use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::protocol::{ConversationStatus, ConversationView, Role};
+use serde::{Deserialize, Serialize};
+
+/// A customer organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Tenant {
+    /// Its id.
+    pub id: TenantId,
+    /// Its name.
+    pub name: String,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+/// A website of a tenant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Site {
+    /// Owner.
+    pub tenant: TenantId,
+    /// Its id.
+    pub id: SiteId,
+    /// The public key the snippet carries.
+    pub key: String,
+    /// Shown to visitors and agents.
+    pub name: String,
+    /// Origins (`https://shop.example`) allowed to embed the chat.
+    pub allowed_origins: Vec<String>,
+    /// Shown to visitors before their first message.
+    pub greeting: String,
+    /// New conversations go to online agents round-robin; otherwise agents accept them.
+    pub auto_assign: bool,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+/// What creating a site takes.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct NewSite {
+    /// Its name.
+    pub name: String,
+    /// Origins allowed to embed the chat.
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+    /// Greeting; a default one if empty.
+    #[serde(default)]
+    pub greeting: String,
+    /// Round-robin assignment (default on).
+    #[serde(default = "yes")]
+    pub auto_assign: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// A change to a site; absent fields stay.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct SitePatch {
+    /// New name.
+    pub name: Option<String>,
+    /// New allowed origins.
+    pub allowed_origins: Option<Vec<String>>,
+    /// New greeting.
+    pub greeting: Option<String>,
+    /// Round-robin on or off.
+    pub auto_assign: Option<bool>,
+}
+
+/// A person of a tenant who answers chats.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Agent {
+    /// Owner.
+    pub tenant: TenantId,
+    /// Its id.
+    pub id: AgentId,
+    /// Login, unique across the server.
+    pub email: String,
+    /// Shown to visitors.
+    pub name: String,
+    /// Owner, admin or agent.
+    pub role: Role,
+    /// Open conversations round-robin gives them at most.
+    pub capacity: u32,
+    /// The sites they serve; empty means every site of the tenant.
+    pub sites: Vec<SiteId>,
+    /// A disabled agent cannot log in or connect.
+    pub disabled: bool,
+    /// When the account was created.
+    pub created_at: Millis,
+}
+
+impl Agent {
+    /// Whether the agent serves `site`.
+    pub fn serves(&self, site: &SiteId) -> bool {
+        self.sites.is_empty() || self.sites.contains(site)
+    }
+}
+
+/// What creating an agent takes.
+#[derive(Clone, Debug)]
+pub struct NewAgent {
+    /// Login.
+    pub email: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// Capacity.
+    pub capacity: u32,
+    /// Sites served (empty: all).
+    pub sites: Vec<SiteId>,
+    /// The argon2id hash of their password.
+    pub password_hash: String,
+}
+
+/// A change to an agent; absent fields stay.
+#[derive(Clone, Debug, Default)]
+pub struct AgentPatch {
+    /// New display name.
+    pub name: Option<String>,
+    /// New role.
+    pub role: Option<Role>,
+    /// New capacity.
+    pub capacity: Option<u32>,
+    /// New sites (empty: all).
+    pub sites: Option<Vec<SiteId>>,
+    /// Disable or enable.
+    pub disabled: Option<bool>,
+}
+
+/// A refresh token, stored by the SHA-256 of its text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefreshToken {
+    /// Hex SHA-256 of the token.
+    pub hash: String,
+    /// The agent's tenant.
+    pub tenant: TenantId,
+    /// The agent.
+    pub agent: AgentId,
+    /// Not valid after this.
+    pub expires_at: Millis,
+}
+
+/// A conversation with what a list shows of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ConversationSummary {
+    /// The conversation.
+    #[serde(flatten)]
+    pub conversation: ConversationView,
+    /// The visitor's rating comment.
+    pub rating_comment: Option<String>,
+    /// When it closed.
+    pub closed_at: Option<Millis>,
+    /// When its last message was stored.
+    pub last_message_at: Option<Millis>,
+}
+
+/// Which conversations to list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct ConversationQuery {
+    /// Only this site.
+    pub site: Option<SiteId>,
+    /// Only in this state.
+    pub status: Option<ConversationStatus>,
+    /// Only this visitor's.
+    pub visitor: Option<VisitorId>,
+    /// Only sites among these (an agent's sites); `None` for all.
+    #[serde(skip)]
+    pub sites: Option<Vec<SiteId>>,
+    /// Only conversations older than this one (the previous page's last id; ids sort by time).
+    pub before: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+/// A visitor's visit to a page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct PageView {
+    /// The site.
+    pub site: SiteId,
+    /// The page's address.
+    pub url: String,
+    /// Its title.
+    pub title: String,
+    /// Where they came from.
+    pub referrer: String,
+    /// Search keywords from the referrer.
+    pub keywords: Option<String>,
+    /// When.
+    pub at: Millis,
+}
+
+/// What a visitor leaves when nobody is online.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LeaveMessage {
+    /// Its id.
+    pub id: String,
+    /// The site it was left on.
+    pub site: SiteId,
+    /// The visitor, if the widget knew them.
+    pub visitor: Option<VisitorId>,
+    /// Their name.
+    pub name: String,
+    /// How to reach them.
+    pub email: String,
+    /// What they wrote.
+    pub body: String,
+    /// The page they were on.
+    pub page_url: String,
+    /// When.
+    pub created_at: Millis,
+    /// When an agent handled it.
+    pub handled_at: Option<Millis>,
+    /// Who handled it.
+    pub handled_by: Option<AgentId>,
+}
+
+/// What storing a leave-a-message takes.
+#[derive(Clone, Debug)]
+pub struct NewLeaveMessage {
+    /// The site.
+    pub site: SiteId,
+    /// The visitor, if known.
+    pub visitor: Option<VisitorId>,
+    /// Their name.
+    pub name: String,
+    /// Their email.
+    pub email: String,
+    /// The message.
+    pub body: String,
+    /// The page.
+    pub page_url: String,
+}
+
+/// Which leave-a-messages to list.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct LeaveMessageQuery {
+    /// Only handled (`true`) or open (`false`) ones.
+    pub handled: Option<bool>,
+    /// Only this site.
+    pub site: Option<SiteId>,
+    /// Only sites among these (an agent's sites); `None` for all.
+    #[serde(skip)]
+    pub sites: Option<Vec<SiteId>>,
+    /// Only ones older than this one (the previous page's last id).
+    pub before: Option<String>,
+    /// Page size.
+    pub limit: Option<u32>,
+}
+
+/// A canned answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct QuickReply {
+    /// Its id.
+    pub id: String,
+    /// The agent it belongs to; `None` when shared by the tenant.
+    pub agent: Option<AgentId>,
+    /// A short name to find it by.
+    pub title: String,
+    /// The text it inserts.
+    pub body: String,
+    /// When it was created.
+    pub created_at: Millis,
+}
+
+/// What creating a quick reply takes.
+#[derive(Clone, Debug)]
+pub struct NewQuickReply {
+    /// Owner agent; `None` for shared.
+    pub agent: Option<AgentId>,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+}
+
+/// A change to a quick reply.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct QuickReplyPatch {
+    /// New title.
+    pub title: Option<String>,
+    /// New text.
+    pub body: Option<String>,
+}
+
+/// The largest page any list returns, and the default.
+pub const MAX_PAGE: u32 = 200;
+/// See [`MAX_PAGE`].
+pub const DEFAULT_PAGE: u32 = 50;
+
+/// A requested page size, bounded.
+pub fn page_size(limit: Option<u32>) -> u32 {
+    limit.unwrap_or(DEFAULT_PAGE).clamp(1, MAX_PAGE)
+}
+
+/// A new id: a prefix naming the kind and a time-ordered UUID, so ids sort by creation.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}

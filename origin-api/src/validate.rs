@@ -1,0 +1,76 @@
+//! Field rules shared by the REST API and the admin CLI; each error says what to fix.
+
+/// A text field's length, in characters (leading and trailing spaces do not count toward `min`).
+pub fn length(field: &str, value: &str, min: usize, max: usize) -> Result<(), String> {
+    if value.trim().chars().count() < min || value.chars().count() > max {
+        return Err(if min > 0 {
+            format!("{field} has {min} to {max} characters")
+        } else {
+            format!("{field} has at most {max} characters")
+        });
+    }
+    Ok(())
+}
+
+/// An email address: something, `@`, a domain with a dot; no spaces; at most 254 characters.
+pub fn email(email: &str) -> Result<(), String> {
+    let email = email.trim();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.'))
+        && !email.contains(char::is_whitespace);
+    if valid { Ok(()) } else { Err(format!("{email:?} is not an email address")) }
+}
+
+/// Capacity of a new agent unless given.
+pub const DEFAULT_CAPACITY: u32 = 5;
+
+/// Most open conversations an agent can be given.
+pub const MAX_CAPACITY: u32 = 100;
+
+/// An agent's capacity.
+pub fn capacity(capacity: u32) -> Result<u32, String> {
+    if (1..=MAX_CAPACITY).contains(&capacity) {
+        Ok(capacity)
+    } else {
+        Err(format!("capacity is 1 to {MAX_CAPACITY}"))
+    }
+}
+
+/// Allowed origins are `scheme://host[:port]` exactly as browsers send them: no path, no slash.
+pub fn origins(origins: &[String]) -> Result<(), String> {
+    const MAX_ORIGINS: usize = 50;
+    if origins.len() > MAX_ORIGINS {
+        return Err(format!("a site has at most {MAX_ORIGINS} allowed origins"));
+    }
+    for origin in origins {
+        let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        let valid = rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']) && host.len() <= 253);
+        if !valid {
+            return Err(format!(
+                "{origin:?} is not an origin; write it as https://shop.example (scheme and host, optional port)"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn origins_are_scheme_and_host_only() {
+        assert!(origins(&["https://shop.example".into(), "http://127.0.0.1:8080".into()]).is_ok());
+        for bad in ["shop.example", "https://shop.example/", "https://shop.example/path", "ftp://x", "https://"] {
+            assert!(origins(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn emails_need_a_local_part_and_a_dotted_domain() {
+        assert!(email("ana@shop.example").is_ok());
+        for bad in ["", "ana", "@shop.example", "ana@localhost", "a na@shop.example"] {
+            assert!(email(bad).is_err(), "{bad}");
+        }
+    }
+}
