@@ -137,7 +137,8 @@ pub async fn agent(store: &dyn Store, command: AgentCommand, input: impl BufRead
             validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
             let capacity = validate::capacity(capacity).map_err(anyhow::Error::msg)?;
             let password_hash = password::hash(&read_password(input)?)?;
-            let agent = NewAgent { email: email.trim().to_owned(), name, role, capacity, sites, password_hash };
+            let agent =
+                NewAgent { email: email.trim().to_owned(), name, role, capacity, sites, password_hash };
             let agent = store.create_agent(&tenant, agent, now()).await?;
             println!("created {} {} <{}> ({})", agent.role.as_str(), agent.id, agent.email, agent.name);
         }
@@ -165,7 +166,9 @@ fn read_password(mut input: impl BufRead) -> anyhow::Result<String> {
     input.read_line(&mut line).context("cannot read the password from standard input")?;
     let password = line.trim_end_matches(['\n', '\r']).to_owned();
     if password.is_empty() {
-        bail!("give the password on standard input, for example: printf '%s\\n' 'a long password' | kefu agent …");
+        bail!(
+            "give the password on standard input, for example: printf '%s\\n' 'a long password' | kefu agent …"
+        );
     }
     Ok(password)
 }

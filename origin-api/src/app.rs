@@ -52,5 +52,9 @@ impl AppState {
 
 /// Every route: REST under `/api/v1/`, WebSockets under `/ws/`, and `/healthz`.
 pub fn router(state: AppState) -> Router {
-    Router::new().nest("/api/v1", api::router()).merge(live::router()).merge(api::health::router()).with_state(state)
+    Router::new()
+        .nest("/api/v1", api::router())
+        .merge(live::router())
+        .merge(api::health::router())
+        .with_state(state)
 }

@@ -122,7 +122,8 @@ impl Config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
-                toml::from_str(&text).with_context(|| format!("the configuration file {} is invalid", path.display()))?
+                toml::from_str(&text)
+                    .with_context(|| format!("the configuration file {} is invalid", path.display()))?
             }
             None => FileConfig::default(),
         };
@@ -138,7 +139,10 @@ impl Config {
                 .refresh_token_ttl_days
                 .or(file.refresh_token_ttl_days)
                 .map_or(defaults.refresh_token_ttl, |days| Duration::from_secs(days * 86_400)),
-            max_sockets_per_ip: args.max_sockets_per_ip.or(file.max_sockets_per_ip).unwrap_or(defaults.max_sockets_per_ip),
+            max_sockets_per_ip: args
+                .max_sockets_per_ip
+                .or(file.max_sockets_per_ip)
+                .unwrap_or(defaults.max_sockets_per_ip),
             ip_sends_per_second: args
                 .ip_sends_per_second
                 .or(file.ip_sends_per_second)

@@ -46,7 +46,8 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
     match Cli::parse().command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
@@ -81,11 +82,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  Health       {base}/healthz");
     println!("  Records      {database}");
     if let Some(demo) = demo {
-        println!("First start: created the tenant \"Demo\" with the site \"{}\" (key {})", demo.site.name, demo.site.key);
+        println!(
+            "First start: created the tenant \"Demo\" with the site \"{}\" (key {})",
+            demo.site.name, demo.site.key
+        );
         println!("and its owner. This password is shown only now:");
         println!("  email        {}", demo.email);
         println!("  password     {}", demo.password);
-        println!("Change it with POST /api/v1/me/password or `kefu agent reset-password --email {}`.", demo.email);
+        println!(
+            "Change it with POST /api/v1/me/password or `kefu agent reset-password --email {}`.",
+            demo.email
+        );
     }
     shutdown_signal().await;
     println!("Stopping: clients are told to reconnect; waiting for messages to be stored.");

@@ -37,8 +37,9 @@ pub async fn start(config: Config) -> anyhow::Result<RunningServer> {
 /// Starts serving over an opened store.
 pub async fn start_with_store(store: Arc<dyn Store>, config: Config) -> anyhow::Result<RunningServer> {
     let keys = Keys::load(config.signing_key.as_ref(), &*store).await?;
-    let listener =
-        TcpListener::bind(config.listen).await.with_context(|| format!("cannot listen on {}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
     let state = AppState::new(store, keys, config);
     let service = app::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();

@@ -44,7 +44,9 @@ pub fn origins(origins: &[String]) -> Result<(), String> {
     }
     for origin in origins {
         let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-        let valid = rest.is_some_and(|host| !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']) && host.len() <= 253);
+        let valid = rest.is_some_and(|host| {
+            !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']) && host.len() <= 253
+        });
         if !valid {
             return Err(format!(
                 "{origin:?} is not an origin; write it as https://shop.example (scheme and host, optional port)"
@@ -61,7 +63,9 @@ mod tests {
     #[test]
     fn origins_are_scheme_and_host_only() {
         assert!(origins(&["https://shop.example".into(), "http://127.0.0.1:8080".into()]).is_ok());
-        for bad in ["shop.example", "https://shop.example/", "https://shop.example/path", "ftp://x", "https://"] {
+        for bad in
+            ["shop.example", "https://shop.example/", "https://shop.example/path", "ftp://x", "https://"]
+        {
             assert!(origins(&[bad.into()]).is_err(), "{bad}");
         }
     }

@@ -29,7 +29,13 @@ impl SendAllowance {
     /// each millisecond.
     fn with_period(count: u32, period_ms: u64, burst: u32, now: Millis) -> Self {
         let burst = u64::from(burst);
-        SendAllowance { units: burst * period_ms, refill_per_ms: u64::from(count), per_send: period_ms, burst, updated: now }
+        SendAllowance {
+            units: burst * period_ms,
+            refill_per_ms: u64::from(count),
+            per_send: period_ms,
+            burst,
+            updated: now,
+        }
     }
 
     /// Takes one send if there is one left.

@@ -18,7 +18,6 @@ use crate::error::{ApiError, ApiJson, ApiPath, ApiResult};
 use crate::store::{Agent, AgentPatch, NewAgent};
 use crate::validate;
 
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/agents", get(list).post(create))
@@ -68,7 +67,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(state.store.create_agent(&me.tenant, agent, now()).await?)))
 }
 
-async fn show(State(state): State<AppState>, me: CurrentAgent, ApiPath(id): ApiPath<AgentId>) -> ApiResult<Json<Agent>> {
+async fn show(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<AgentId>,
+) -> ApiResult<Json<Agent>> {
     state.store.agent(&me.tenant, &id).await?.map(Json).ok_or(ApiError::NotFound("no such agent"))
 }
 
@@ -129,7 +132,11 @@ async fn set_password(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn remove(State(state): State<AppState>, me: CurrentAgent, ApiPath(id): ApiPath<AgentId>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<AgentId>,
+) -> ApiResult<StatusCode> {
     me.require_manager()?;
     managed(&state, &me, &id).await?;
     if id == me.agent {

@@ -42,7 +42,8 @@ async fn login(
         return Err(ApiError::TooManyRequests("too many login attempts; wait a minute".into()));
     }
     let found = state.store.agent_by_email_any_tenant(body.email.trim()).await?;
-    let hash = found.as_ref().map_or_else(|| password::unknown_account_hash().to_owned(), |(_, hash)| hash.clone());
+    let hash =
+        found.as_ref().map_or_else(|| password::unknown_account_hash().to_owned(), |(_, hash)| hash.clone());
     let matches = verify_blocking(hash, body.password).await?;
     let wrong = || ApiError::Unauthorized("wrong email or password".into());
     let Some((agent, _)) = found.filter(|_| matches) else { return Err(wrong()) };
@@ -58,13 +59,18 @@ struct Refresh {
     refresh_token: String,
 }
 
-async fn refresh(State(state): State<AppState>, ApiJson(body): ApiJson<Refresh>) -> ApiResult<Json<TokenPair>> {
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<Refresh>,
+) -> ApiResult<Json<TokenPair>> {
     let invalid = || ApiError::Unauthorized("the refresh token is not valid; log in again".into());
-    let token = state.store.take_refresh_token(&refresh_hash(&body.refresh_token)).await?.ok_or_else(invalid)?;
+    let token =
+        state.store.take_refresh_token(&refresh_hash(&body.refresh_token)).await?.ok_or_else(invalid)?;
     if token.expires_at <= now() {
         return Err(invalid());
     }
-    let agent = state.store.agent(&token.tenant, &token.agent).await?.filter(|a| !a.disabled).ok_or_else(invalid)?;
+    let agent =
+        state.store.agent(&token.tenant, &token.agent).await?.filter(|a| !a.disabled).ok_or_else(invalid)?;
     Ok(Json(issue(&state, &agent).await?))
 }
 
@@ -74,7 +80,9 @@ async fn logout(State(state): State<AppState>, ApiJson(body): ApiJson<Refresh>) 
 }
 
 async fn public_key(State(state): State<AppState>) -> Json<Value> {
-    Json(json!({ "algorithm": "Ed25519", "public_key": URL_SAFE_NO_PAD.encode(state.keys.verifying.as_bytes()) }))
+    Json(
+        json!({ "algorithm": "Ed25519", "public_key": URL_SAFE_NO_PAD.encode(state.keys.verifying.as_bytes()) }),
+    )
 }
 
 async fn me(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json<Agent>> {
@@ -96,7 +104,8 @@ async fn change_password(
 ) -> ApiResult<Json<TokenPair>> {
     let agent = state.store.agent(&me.tenant, &me.agent).await?;
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-    let stored = state.store.agent_by_email_any_tenant(&agent.email).await?.map(|(_, hash)| hash).unwrap_or_default();
+    let stored =
+        state.store.agent_by_email_any_tenant(&agent.email).await?.map(|(_, hash)| hash).unwrap_or_default();
     if !verify_blocking(stored, body.current_password).await? {
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
@@ -107,9 +116,15 @@ async fn change_password(
 
 pub(super) async fn issue(state: &AppState, agent: &Agent) -> ApiResult<TokenPair> {
     let config = &state.config;
-    let pair =
-        sessions::issue(&*state.store, &state.keys, agent, config.access_token_ttl, config.refresh_token_ttl, now())
-            .await?;
+    let pair = sessions::issue(
+        &*state.store,
+        &state.keys,
+        agent,
+        config.access_token_ttl,
+        config.refresh_token_ttl,
+        now(),
+    )
+    .await?;
     Ok(pair)
 }
 

@@ -1,10 +1,10 @@
 //! `GET /healthz`: 200 when the database answers, 503 when it does not.
 
+use axum::Json;
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use axum::Json;
 use serde_json::{Value, json};
 
 use crate::app::AppState;

@@ -48,13 +48,19 @@ async fn create(
     if !state.ip_limits.allow_attempt(ip, now()) {
         return Err(ApiError::TooManyRequests("too many messages from this address; try again later".into()));
     }
-    let site = state.store.site_by_key_any_tenant(&body.site_key).await?.ok_or(ApiError::NotFound("no site has this key"))?;
+    let site = state
+        .store
+        .site_by_key_any_tenant(&body.site_key)
+        .await?
+        .ok_or(ApiError::NotFound("no site has this key"))?;
     let visitor = match &body.visitor_token {
         Some(token) => {
             let claims = token::verify_visitor(&state.keys.verifying, token)
                 .ok()
                 .filter(|claims| claims.site == site.id)
-                .ok_or_else(|| ApiError::Unauthorized("the visitor token is not valid for this site".into()))?;
+                .ok_or_else(|| {
+                    ApiError::Unauthorized("the visitor token is not valid for this site".into())
+                })?;
             Some(claims.visitor)
         }
         None => None,

@@ -17,7 +17,9 @@ const MAX_TITLE_CHARS: usize = 100;
 const MAX_BODY_CHARS: usize = chat_core::limits::MAX_MESSAGE_CHARS;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/quick-replies", get(list).post(create)).route("/quick-replies/{id}", axum::routing::patch(update).delete(remove))
+    Router::new()
+        .route("/quick-replies", get(list).post(create))
+        .route("/quick-replies/{id}", axum::routing::patch(update).delete(remove))
 }
 
 async fn list(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json<Vec<QuickReply>>> {
@@ -43,7 +45,8 @@ async fn create(
     }
     check_length("title", &body.title, 1, MAX_TITLE_CHARS)?;
     check_length("body", &body.body, 1, MAX_BODY_CHARS)?;
-    let reply = NewQuickReply { agent: (!body.shared).then(|| me.agent.clone()), title: body.title, body: body.body };
+    let reply =
+        NewQuickReply { agent: (!body.shared).then(|| me.agent.clone()), title: body.title, body: body.body };
     Ok((StatusCode::CREATED, Json(state.store.create_quick_reply(&me.tenant, reply, now()).await?)))
 }
 
@@ -64,7 +67,11 @@ async fn update(
     reply.map(Json).ok_or(ApiError::NotFound("no such quick reply"))
 }
 
-async fn remove(State(state): State<AppState>, me: CurrentAgent, ApiPath(id): ApiPath<String>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
     editable(&state, &me, &id).await?;
     state.store.delete_quick_reply(&me.tenant, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -45,7 +45,11 @@ async fn create(
     Ok((StatusCode::CREATED, Json(site)))
 }
 
-async fn show(State(state): State<AppState>, me: CurrentAgent, ApiPath(id): ApiPath<SiteId>) -> ApiResult<Json<Site>> {
+async fn show(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<SiteId>,
+) -> ApiResult<Json<Site>> {
     let visible = visible_sites(&state, &me).await?;
     let site = state.store.site(&me.tenant, &id).await?.filter(|_| visible.is_none_or(|v| v.contains(&id)));
     site.map(Json).ok_or(ApiError::NotFound("no such site"))
@@ -67,12 +71,17 @@ async fn update(
     if let Some(origins) = &patch.allowed_origins {
         check_origins(origins)?;
     }
-    let site = state.store.update_site(&me.tenant, &id, patch).await?.ok_or(ApiError::NotFound("no such site"))?;
+    let site =
+        state.store.update_site(&me.tenant, &id, patch).await?.ok_or(ApiError::NotFound("no such site"))?;
     state.hub.site_changed(&site);
     Ok(Json(site))
 }
 
-async fn remove(State(state): State<AppState>, me: CurrentAgent, ApiPath(id): ApiPath<SiteId>) -> ApiResult<StatusCode> {
+async fn remove(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<SiteId>,
+) -> ApiResult<StatusCode> {
     me.require_manager()?;
     if state.store.delete_site(&me.tenant, &id).await? {
         Ok(StatusCode::NO_CONTENT)

@@ -101,7 +101,9 @@ impl FromRequestParts<AppState> for CurrentAgent {
         };
         match token::verify_agent(&state.keys.verifying, token.trim(), now()) {
             Ok(claims) => Ok(CurrentAgent { tenant: claims.tenant, agent: claims.agent, role: claims.role }),
-            Err(TokenError::Expired) => Err(ApiError::Unauthorized("the access token has expired; refresh it".into())),
+            Err(TokenError::Expired) => {
+                Err(ApiError::Unauthorized("the access token has expired; refresh it".into()))
+            }
             Err(_) => Err(ApiError::Unauthorized("the access token is not valid".into())),
         }
     }

@@ -1,7 +1,7 @@
 //! Password hashes: argon2id with the library's recommended parameters and a random salt.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 10;
@@ -37,7 +37,8 @@ pub fn hash(password: &str) -> Result<String, PasswordError> {
 /// Whether `password` matches `hash`. Unknown accounts are checked against [`unknown_account_hash`]
 /// so answering "wrong email" takes as long as "wrong password".
 pub fn verify(hash: &str, password: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash)
+        .is_ok_and(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
 }
 
 /// A valid hash of a random password nobody knows, to verify against when the email is unknown.

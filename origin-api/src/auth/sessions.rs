@@ -41,7 +41,9 @@ pub async fn issue(
     };
     let access_token = token::sign_agent(keys.signing(), claims);
     let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string())).map_err(sqlx::Error::Io)?;
+    getrandom::fill(&mut secret)
+        .map_err(|e| std::io::Error::other(e.to_string()))
+        .map_err(sqlx::Error::Io)?;
     let refresh_token = URL_SAFE_NO_PAD.encode(secret);
     store
         .save_refresh_token(RefreshToken {

@@ -32,12 +32,14 @@ pub(super) async fn upgrade(
         return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
     };
     let sockets = state.hub.sockets().clone();
-    session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, peer.ip())))
+    session::configure(upgrade)
+        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, peer.ip())))
 }
 
 async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr) {
     let is_hello: fn(&AgentFrame) -> bool = |frame| matches!(frame, AgentFrame::AgentHello(_));
-    let Some(AgentFrame::AgentHello(hello)) = session::read_hello(&mut socket, parse_agent_frame, is_hello).await
+    let Some(AgentFrame::AgentHello(hello)) =
+        session::read_hello(&mut socket, parse_agent_frame, is_hello).await
     else {
         return;
     };
@@ -50,7 +52,10 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
         agent: agent.id.clone(),
         name: agent.name.clone(),
         role: agent.role,
-        sites: sites.iter().map(|site| SiteSummary { id: site.id.clone(), name: site.name.clone() }).collect(),
+        sites: sites
+            .iter()
+            .map(|site| SiteSummary { id: site.id.clone(), name: site.name.clone() })
+            .collect(),
     };
     if socket.send(Message::Text(welcome.to_json().into())).await.is_err() {
         return;
@@ -98,17 +103,28 @@ async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site
         let message = format!("a hello has at most {MAX_RESUME_POINTS} resume points");
         return Err(Refusal::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
     }
-    let claims = token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(|error| {
-        match error {
-            TokenError::Expired => {
-                Refusal::new(ErrorCode::TokenExpired, "the access token has expired; refresh it", close::UNAUTHORIZED)
-            }
-            _ => Refusal::new(ErrorCode::Unauthorized, "the access token is not valid", close::UNAUTHORIZED),
-        }
-    })?;
+    let claims =
+        token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(
+            |error| match error {
+                TokenError::Expired => Refusal::new(
+                    ErrorCode::TokenExpired,
+                    "the access token has expired; refresh it",
+                    close::UNAUTHORIZED,
+                ),
+                _ => Refusal::new(
+                    ErrorCode::Unauthorized,
+                    "the access token is not valid",
+                    close::UNAUTHORIZED,
+                ),
+            },
+        )?;
     let agent = state.store.agent(&claims.tenant, &claims.agent).await.map_err(Refusal::unavailable)?;
     let Some(agent) = agent else {
-        return Err(Refusal::new(ErrorCode::Unauthorized, "the account no longer exists", close::UNAUTHORIZED));
+        return Err(Refusal::new(
+            ErrorCode::Unauthorized,
+            "the account no longer exists",
+            close::UNAUTHORIZED,
+        ));
     };
     if agent.disabled {
         return Err(Refusal::new(ErrorCode::Forbidden, "the account is disabled", close::FORBIDDEN));
@@ -118,7 +134,13 @@ async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site
     Ok((agent, sites))
 }
 
-fn on_text(text: &str, conn: ConnId, rooms: &HashMap<SiteId, RoomHandle>, state: &AppState, ip: IpAddr) -> Reply {
+fn on_text(
+    text: &str,
+    conn: ConnId,
+    rooms: &HashMap<SiteId, RoomHandle>,
+    state: &AppState,
+    ip: IpAddr,
+) -> Reply {
     let frame = match parse_agent_frame(text) {
         Ok(frame) => frame,
         Err(error) => return Reply::Frame(ServerFrame::error(error.code, error.message, None)),
@@ -130,11 +152,19 @@ fn on_text(text: &str, conn: ConnId, rooms: &HashMap<SiteId, RoomHandle>, state:
     match &frame {
         AgentFrame::Ping { t } => return Reply::Frame(ServerFrame::Pong { t: *t }),
         AgentFrame::AgentHello(_) => {
-            return Reply::Frame(ServerFrame::error(ErrorCode::BadFrame, "the hello was already accepted", None));
+            return Reply::Frame(ServerFrame::error(
+                ErrorCode::BadFrame,
+                "the hello was already accepted",
+                None,
+            ));
         }
         AgentFrame::Status { .. } => {
             for room in rooms.values() {
-                room.send(Input::AgentFrame { conn, frame: frame.clone(), fresh_id: ConversationId(String::new()) });
+                room.send(Input::AgentFrame {
+                    conn,
+                    frame: frame.clone(),
+                    fresh_id: ConversationId(String::new()),
+                });
             }
             return Reply::Nothing;
         }
@@ -148,7 +178,8 @@ fn on_text(text: &str, conn: ConnId, rooms: &HashMap<SiteId, RoomHandle>, state:
         let message = "too many messages from this address; wait a moment";
         return Reply::Frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
     }
-    let fresh_id = ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });
+    let fresh_id =
+        ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });
     if room.send(Input::AgentFrame { conn, frame, fresh_id }) {
         Reply::Nothing
     } else {

@@ -80,7 +80,9 @@ impl IpLimits {
             attempts.clear();
         }
         // Counted per minute: a token bucket of ATTEMPTS_PER_MINUTE/60 per second, in thousandths.
-        let allowance = attempts.entry(ip).or_insert_with(|| SendAllowance::per_minute(ATTEMPTS_PER_MINUTE, ATTEMPT_BURST, now));
+        let allowance = attempts
+            .entry(ip)
+            .or_insert_with(|| SendAllowance::per_minute(ATTEMPTS_PER_MINUTE, ATTEMPT_BURST, now));
         allowance.take(now)
     }
 }

@@ -42,7 +42,12 @@ pub(crate) struct RoomTask {
 }
 
 impl RoomTask {
-    pub(crate) fn new(room: SiteRoom, writer: Writer, inbox: mpsc::UnboundedSender<RoomMsg>, hub: Arc<Hub>) -> Self {
+    pub(crate) fn new(
+        room: SiteRoom,
+        writer: Writer,
+        inbox: mpsc::UnboundedSender<RoomMsg>,
+        hub: Arc<Hub>,
+    ) -> Self {
         RoomTask { site: room.info().site.clone(), room, links: HashMap::new(), writer, inbox, hub }
     }
 
@@ -51,7 +56,8 @@ impl RoomTask {
         let mut messages = Vec::with_capacity(INBOX_BATCH);
         loop {
             let tick_at = self.room.next_deadline().map(instant_of);
-            let stop_at = idle_since.map(|since| if self.hub.is_shutting_down() { since } else { since + IDLE_STOP });
+            let stop_at =
+                idle_since.map(|since| if self.hub.is_shutting_down() { since } else { since + IDLE_STOP });
             tokio::select! {
                 received = rx.recv_many(&mut messages, INBOX_BATCH) => {
                     if received == 0 {
@@ -120,7 +126,11 @@ impl RoomTask {
                 if self.push(conn, Outgoing::Replay(Box::new(replay))) { Vec::new() } else { vec![conn] }
             }
             Effect::Close { conn, code, reason } => {
-                if self.push(conn, Outgoing::Close(code, reason)) { Vec::new() } else { vec![conn] }
+                if self.push(conn, Outgoing::Close(code, reason)) {
+                    Vec::new()
+                } else {
+                    vec![conn]
+                }
             }
         }
     }

@@ -10,7 +10,9 @@ use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{ConnId, ConversationId, TenantId, VisitorId};
 use chat_core::limits::MAX_RESUME_POINTS;
-use chat_core::protocol::{ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, VisitorHello, close, parse_visitor_frame};
+use chat_core::protocol::{
+    ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, VisitorHello, close, parse_visitor_frame,
+};
 use chat_core::room::Input;
 use chat_core::token::{self, VisitorClaims};
 
@@ -37,9 +39,16 @@ pub(super) async fn upgrade(
         .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, origin, peer.ip())))
 }
 
-async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, origin: Option<String>, ip: IpAddr) {
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    _slot: SocketSlot,
+    origin: Option<String>,
+    ip: IpAddr,
+) {
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
-    let Some(VisitorFrame::VisitorHello(hello)) = session::read_hello(&mut socket, parse_visitor_frame, is_hello).await
+    let Some(VisitorFrame::VisitorHello(hello)) =
+        session::read_hello(&mut socket, parse_visitor_frame, is_hello).await
     else {
         return;
     };
@@ -110,7 +119,11 @@ async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -
         }
         None => {
             let visitor = VisitorId(new_id("v"));
-            let claims = VisitorClaims { tenant: site.tenant.clone(), site: site.id.clone(), visitor: visitor.clone() };
+            let claims = VisitorClaims {
+                tenant: site.tenant.clone(),
+                site: site.id.clone(),
+                visitor: visitor.clone(),
+            };
             (visitor, token::sign_visitor(state.keys.signing(), claims))
         }
     };

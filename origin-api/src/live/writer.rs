@@ -54,7 +54,8 @@ impl Writer {
 async fn run(store: Arc<dyn Store>, mut rx: mpsc::UnboundedReceiver<WriteItem>) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (ops, receipts): (Vec<_>, Vec<_>) = batch.drain(..).map(|item| (item.op, (item.room, item.id))).unzip();
+        let (ops, receipts): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|item| (item.op, (item.room, item.id))).unzip();
         let mut delay = FIRST_RETRY_DELAY;
         while let Err(error) = store.apply_writes(&ops).await {
             tracing::error!(%error, writes = ops.len(), "storing writes failed; retrying");

@@ -65,7 +65,12 @@ pub trait SiteStore {
     /// The tenant's sites, oldest first.
     async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>>;
     /// Changes a site; `None` if the tenant has no such site.
-    async fn update_site(&self, tenant: &TenantId, site: &SiteId, patch: SitePatch) -> StoreResult<Option<Site>>;
+    async fn update_site(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        patch: SitePatch,
+    ) -> StoreResult<Option<Site>>;
     /// Deletes a site (its conversations stay as history); false if there was none.
     async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool>;
 }
@@ -125,7 +130,12 @@ pub trait ConversationStore {
     /// Stores the rooms' writes, in order, in one transaction: all or none.
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()>;
     /// A visitor's recorded visits, newest first.
-    async fn page_views(&self, tenant: &TenantId, visitor: &VisitorId, limit: u32) -> StoreResult<Vec<PageView>>;
+    async fn page_views(
+        &self,
+        tenant: &TenantId,
+        visitor: &VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<PageView>>;
 }
 
 /// What visitors leave when nobody is online.
@@ -160,8 +170,12 @@ pub trait LeaveMessageStore {
 #[async_trait]
 pub trait QuickReplyStore {
     /// Creates a quick reply.
-    async fn create_quick_reply(&self, tenant: &TenantId, reply: NewQuickReply, now: Millis)
-    -> StoreResult<QuickReply>;
+    async fn create_quick_reply(
+        &self,
+        tenant: &TenantId,
+        reply: NewQuickReply,
+        now: Millis,
+    ) -> StoreResult<QuickReply>;
     /// The tenant's shared replies and `agent`'s own.
     async fn list_quick_replies(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Vec<QuickReply>>;
     /// One quick reply of the tenant.

@@ -73,15 +73,21 @@ impl AgentStore for SqliteStore {
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"))
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"))
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         let agents = rows.iter().map(agent_from_row).collect::<StoreResult<Vec<_>>>()?;
         self.with_sites(agents).await
     }
 
-    async fn update_agent(&self, tenant: &TenantId, agent: &AgentId, patch: AgentPatch) -> StoreResult<Option<Agent>> {
+    async fn update_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        patch: AgentPatch,
+    ) -> StoreResult<Option<Agent>> {
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
@@ -103,7 +109,10 @@ impl AgentStore for SqliteStore {
             replace_sites(&mut tx, tenant, agent, sites).await?;
         }
         if patch.disabled == Some(true) {
-            sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ?").bind(agent.as_str()).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ?")
+                .bind(agent.as_str())
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         self.agent(tenant, agent).await
@@ -136,13 +145,15 @@ impl AgentStore for SqliteStore {
     }
 
     async fn save_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
-        sqlx::query("INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)")
-            .bind(&token.hash)
-            .bind(token.tenant.as_str())
-            .bind(token.agent.as_str())
-            .bind(sql_time(token.expires_at))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)",
+        )
+        .bind(&token.hash)
+        .bind(token.tenant.as_str())
+        .bind(token.agent.as_str())
+        .bind(sql_time(token.expires_at))
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -10,8 +10,8 @@ use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
 use super::{SqliteStore, millis, opt_millis, sql_time};
 use crate::store::{
-    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreError, StoreResult,
-    page_size,
+    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreError,
+    StoreResult, page_size,
 };
 
 /// Conversation columns plus its last seq and last message time.
@@ -138,7 +138,12 @@ impl ConversationStore for SqliteStore {
         Ok(())
     }
 
-    async fn page_views(&self, tenant: &TenantId, visitor: &VisitorId, limit: u32) -> StoreResult<Vec<PageView>> {
+    async fn page_views(
+        &self,
+        tenant: &TenantId,
+        visitor: &VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<PageView>> {
         let rows = sqlx::query(
             "SELECT site_id, url, title, referrer, keywords, viewed_at FROM page_views
              WHERE tenant_id = ? AND visitor_id = ? ORDER BY viewed_at DESC, id DESC LIMIT ?",

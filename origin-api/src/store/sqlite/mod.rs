@@ -13,7 +13,9 @@ use async_trait::async_trait;
 use chat_core::ids::{Millis, TenantId};
 use sqlx::Row;
 use sqlx::migrate::Migrator;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
+};
 
 use super::{ServerKeyStore, Store, StoreError, StoreResult, Tenant, TenantStore, new_id};
 

@@ -91,11 +91,13 @@ impl LeaveMessageStore for SqliteStore {
     }
 
     async fn leave_message(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<LeaveMessage>> {
-        let row = sqlx::query(&format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ? AND id = ?"))
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ? AND id = ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(leave_from_row).transpose()
     }
 
@@ -143,8 +145,13 @@ impl QuickReplyStore for SqliteStore {
         reply: NewQuickReply,
         now: Millis,
     ) -> StoreResult<QuickReply> {
-        let stored =
-            QuickReply { id: new_id("qr"), agent: reply.agent, title: reply.title, body: reply.body, created_at: now };
+        let stored = QuickReply {
+            id: new_id("qr"),
+            agent: reply.agent,
+            title: reply.title,
+            body: reply.body,
+            created_at: now,
+        };
         sqlx::query(
             "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
         )
@@ -172,11 +179,12 @@ impl QuickReplyStore for SqliteStore {
     }
 
     async fn quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<QuickReply>> {
-        let row = sqlx::query(&format!("SELECT {REPLY_COLUMNS} FROM quick_replies WHERE tenant_id = ? AND id = ?"))
-            .bind(tenant.as_str())
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query(&format!("SELECT {REPLY_COLUMNS} FROM quick_replies WHERE tenant_id = ? AND id = ?"))
+                .bind(tenant.as_str())
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(reply_from_row).transpose()
     }
 

@@ -64,14 +64,20 @@ impl SiteStore for SqliteStore {
     }
 
     async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM sites WHERE tenant_id = ? ORDER BY created_at, id"))
-            .bind(tenant.as_str())
-            .fetch_all(&self.pool)
-            .await?;
+        let rows =
+            sqlx::query(&format!("SELECT {COLUMNS} FROM sites WHERE tenant_id = ? ORDER BY created_at, id"))
+                .bind(tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?;
         rows.iter().map(site_from_row).collect()
     }
 
-    async fn update_site(&self, tenant: &TenantId, site: &SiteId, patch: SitePatch) -> StoreResult<Option<Site>> {
+    async fn update_site(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        patch: SitePatch,
+    ) -> StoreResult<Option<Site>> {
         sqlx::query(
             "UPDATE sites SET name = COALESCE(?, name), allowed_origins = COALESCE(?, allowed_origins),
                  greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign)

@@ -1,0 +1,221 @@
+//! The task that owns the socket: connect, hello, resend the outbox after the welcome, keep the
+//! resume points, reconnect with backoff.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chat_core::protocol::{
+    AgentFrame, AgentHello, PROTOCOL_VERSION, ResumePoint, ServerFrame, VisitorFrame, VisitorHello, close,
+    parse_server_frame,
+};
+use futures_util::{SinkExt, StreamExt};
+use rand::Rng;
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+
+use crate::{Command, Event, Identity, Options, Shared, lock};
+
+pub(crate) struct Connection {
+    url: String,
+    identity: Identity,
+    options: Options,
+    shared: Arc<Mutex<Shared>>,
+    events: mpsc::UnboundedSender<Event>,
+}
+
+/// How a connection ended.
+enum Ended {
+    /// Reconnect after backoff.
+    Retry,
+    /// Reconnect after this long (the server asked).
+    RetryAfter(Duration),
+    /// Do not reconnect.
+    Stop,
+}
+
+impl Connection {
+    pub(crate) fn new(
+        url: String,
+        identity: Identity,
+        options: Options,
+        shared: Arc<Mutex<Shared>>,
+        events: mpsc::UnboundedSender<Event>,
+    ) -> Self {
+        Connection { url, identity, options, shared, events }
+    }
+
+    pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        let mut failures: u32 = 0;
+        loop {
+            let ended = match tokio_tungstenite::connect_async(self.url.as_str()).await {
+                Ok((socket, _)) => self.session(socket, &mut commands, &mut failures).await,
+                Err(_) => Ended::Retry,
+            };
+            let wait = match ended {
+                Ended::Stop => return,
+                Ended::RetryAfter(wait) => wait,
+                Ended::Retry => {
+                    failures = failures.saturating_add(1);
+                    self.backoff(failures)
+                }
+            };
+            // Commands that arrive while disconnected: sends are in the outbox already.
+            let deadline = tokio::time::Instant::now() + wait;
+            loop {
+                match tokio::time::timeout_at(deadline, commands.recv()).await {
+                    Ok(Some(Command::Stop) | None) => return,
+                    Ok(Some(_)) => {}
+                    Err(_) => break,
+                }
+            }
+        }
+    }
+
+    /// `min · 2^failures`, capped, times a random factor in [0.5, 1).
+    fn backoff(&self, failures: u32) -> Duration {
+        let exponent = failures.saturating_sub(1).min(16);
+        let base = self.options.min_backoff.saturating_mul(1 << exponent).min(self.options.max_backoff);
+        base.mul_f64(rand::rng().random_range(0.5..1.0))
+    }
+
+    async fn session<S>(
+        &mut self,
+        socket: tokio_tungstenite::WebSocketStream<S>,
+        commands: &mut mpsc::UnboundedReceiver<Command>,
+        failures: &mut u32,
+    ) -> Ended
+    where
+        S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+    {
+        let (mut sink, mut stream) = socket.split();
+        if sink.send(Message::Text(self.hello().into())).await.is_err() {
+            return Ended::Retry;
+        }
+        let mut ping = tokio::time::interval(self.options.ping_interval);
+        ping.tick().await;
+        let mut welcomed = false;
+        loop {
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(Command::Frame(text)) => {
+                        // Before the welcome, sends wait in the outbox and go out after it.
+                        if welcomed && sink.send(Message::Text(text.into())).await.is_err() {
+                            return Ended::Retry;
+                        }
+                    }
+                    Some(Command::Kill) => return Ended::Retry,
+                    Some(Command::Stop) | None => {
+                        let _ = sink.send(Message::Close(Some(CloseFrame { code: close::NORMAL.into(), reason: "bye".into() }))).await;
+                        return Ended::Stop;
+                    }
+                },
+                _ = ping.tick() => {
+                    if sink.send(Message::Text(r#"{"type":"ping"}"#.into())).await.is_err() {
+                        return Ended::Retry;
+                    }
+                }
+                received = stream.next() => match received {
+                    Some(Ok(Message::Text(text))) => {
+                        let Ok(frame) = parse_server_frame(text.as_str()) else { continue };
+                        let mut retry_after = None;
+                        match &frame {
+                            ServerFrame::Welcome { .. } | ServerFrame::AgentWelcome { .. } => {
+                                welcomed = true;
+                                *failures = 0;
+                                let outbox: Vec<String> = lock(&self.shared).outbox.iter().map(|(_, t)| t.clone()).collect();
+                                for text in outbox {
+                                    if sink.send(Message::Text(text.into())).await.is_err() {
+                                        return Ended::Retry;
+                                    }
+                                }
+                            }
+                            ServerFrame::Reconnect { after_ms } => retry_after = Some(Duration::from_millis(*after_ms)),
+                            _ => {}
+                        }
+                        self.remember(&frame);
+                        let _ = self.events.send(Event::Frame(frame));
+                        if let Some(wait) = retry_after {
+                            let _ = self.events.send(Event::Closed { code: Some(close::RESTARTING), last: false });
+                            return Ended::RetryAfter(wait);
+                        }
+                    }
+                    Some(Ok(Message::Close(frame))) => {
+                        let code = frame.map(|f| u16::from(f.code));
+                        let last = code.is_some_and(|code| self.refused_for_good(code));
+                        let _ = self.events.send(Event::Closed { code, last });
+                        return if last { Ended::Stop } else { Ended::Retry };
+                    }
+                    Some(Ok(_)) => {}
+                    Some(Err(_)) | None => {
+                        let _ = self.events.send(Event::Closed { code: None, last: false });
+                        return Ended::Retry;
+                    }
+                },
+            }
+        }
+    }
+
+    /// Keeps what the next hello needs: resume points, the visitor token; and empties the outbox of
+    /// what was acknowledged or refused for good.
+    fn remember(&self, frame: &ServerFrame) {
+        let mut shared = lock(&self.shared);
+        match frame {
+            ServerFrame::Welcome { visitor_token, .. } => shared.visitor_token = Some(visitor_token.clone()),
+            ServerFrame::Message(message) => {
+                let held = shared.resume.entry(message.conversation.clone()).or_default();
+                *held = (*held).max(message.seq);
+            }
+            ServerFrame::Ack { cid, .. } => shared.outbox.retain(|(c, _)| c != cid),
+            ServerFrame::Error { code, cid: Some(cid), .. } if !code.retryable() => {
+                shared.outbox.retain(|(c, _)| c != cid);
+            }
+            _ => {}
+        }
+    }
+
+    fn refused_for_good(&self, code: u16) -> bool {
+        match code {
+            close::BAD_HELLO | close::FORBIDDEN => true,
+            // A visitor with a bad token starts afresh; an agent needs a new token.
+            close::UNAUTHORIZED => match &self.identity {
+                Identity::Visitor { .. } => {
+                    lock(&self.shared).visitor_token = None;
+                    false
+                }
+                Identity::Agent { .. } => true,
+            },
+            _ => false,
+        }
+    }
+
+    fn hello(&self) -> String {
+        let shared = lock(&self.shared);
+        let resume: Vec<ResumePoint> = shared
+            .resume
+            .iter()
+            .map(|(conversation, seq)| ResumePoint { conversation: conversation.clone(), last_seq: *seq })
+            .collect();
+        let frame = match &self.identity {
+            Identity::Visitor { site_key, page, .. } => {
+                serde_json::to_string(&VisitorFrame::VisitorHello(VisitorHello {
+                    v: PROTOCOL_VERSION,
+                    site_key: site_key.clone(),
+                    visitor_token: shared.visitor_token.clone(),
+                    page: page.clone(),
+                    resume,
+                }))
+            }
+            Identity::Agent { access_token, status } => {
+                serde_json::to_string(&AgentFrame::AgentHello(AgentHello {
+                    v: PROTOCOL_VERSION,
+                    access_token: access_token.clone(),
+                    status: *status,
+                    resume,
+                }))
+            }
+        };
+        // Strings, numbers and lists only: serialising cannot fail.
+        frame.unwrap_or_default()
+    }
+}

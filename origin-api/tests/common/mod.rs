@@ -1,0 +1,369 @@
+//! A real server on 127.0.0.1 over a fresh SQLite file, tenants to test with, raw sockets for bad
+//! input, and a TCP proxy that can cut connections.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chat_client::{Client, Event, Options};
+use chat_core::ids::{AgentId, SiteId, TenantId};
+use chat_core::protocol::{PageInfo, Role, ServerFrame, parse_server_frame};
+use futures_util::{SinkExt, StreamExt};
+use origin_api::auth::password;
+use origin_api::clock::now;
+use origin_api::config::Config;
+use origin_api::server::{self, RunningServer};
+use origin_api::store::{NewAgent, NewSite, Site, Store};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+use tokio_tungstenite::tungstenite::Message;
+
+pub const WAIT: Duration = Duration::from_secs(10);
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// Fast reconnects for tests.
+pub fn options() -> Options {
+    Options {
+        min_backoff: Duration::from_millis(50),
+        max_backoff: Duration::from_millis(500),
+        ..Options::default()
+    }
+}
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    running: Option<RunningServer>,
+    database_url: String,
+    pub http: reqwest::Client,
+    _dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        let database_url = format!("sqlite:{}", dir.path().join("kefu.db").display());
+        let running = server::start(config(&database_url, "127.0.0.1:0".parse().unwrap())).await.unwrap();
+        TestServer {
+            addr: running.addr,
+            running: Some(running),
+            database_url,
+            http: reqwest::Client::new(),
+            _dir: dir,
+        }
+    }
+
+    pub fn store(&self) -> Arc<dyn Store> {
+        Arc::clone(&self.running.as_ref().expect("server running").state().store)
+    }
+
+    /// Stops the server (clients are told to reconnect) and starts a new one on the same address
+    /// and database.
+    pub async fn restart(&mut self) {
+        self.stop().await;
+        self.running = Some(server::start(config(&self.database_url, self.addr)).await.unwrap());
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+
+    /// A tenant with one site and an owner, logged in.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let store = self.store();
+        let tenant = store.create_tenant(name, now()).await.unwrap();
+        let site = NewSite {
+            name: format!("{name} shop"),
+            greeting: "Hello!".into(),
+            auto_assign: true,
+            ..NewSite::default()
+        };
+        let site = store.create_site(&tenant.id, site, now()).await.unwrap();
+        let mut fixture = Tenant { id: tenant.id, site, owner: Agent::default(), slug: name.to_lowercase() };
+        fixture.owner = self.agent(&fixture, "owner", Role::Owner, 5).await;
+        fixture
+    }
+
+    /// A new agent of `tenant`, logged in.
+    pub async fn agent(&self, tenant: &Tenant, name: &str, role: Role, capacity: u32) -> Agent {
+        let email = format!("{name}@{}.example", tenant.slug);
+        let agent = NewAgent {
+            email: email.clone(),
+            name: name.to_owned(),
+            role,
+            capacity,
+            sites: Vec::new(),
+            password_hash: password::hash(PASSWORD).unwrap(),
+        };
+        let agent = self.store().create_agent(&tenant.id, agent, now()).await.unwrap();
+        let login =
+            self.post("/api/v1/auth/login", None, json!({ "email": email, "password": PASSWORD })).await;
+        assert_eq!(login.0, 200, "{}", login.1);
+        Agent { id: agent.id, email, token: login.1["tokens"]["access_token"].as_str().unwrap().to_owned() }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        let mut request = self.http.get(self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        respond(request).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> (u16, Value) {
+        let mut request = self.http.post(self.url(path)).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        respond(request).await
+    }
+
+    pub async fn patch(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        respond(self.http.patch(self.url(path)).bearer_auth(token).json(&body)).await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
+        respond(self.http.delete(self.url(path)).bearer_auth(token)).await
+    }
+
+    pub fn visitor(&self, tenant: &Tenant, url: &str) -> Client {
+        let page = PageInfo { url: url.into(), title: "Shop".into(), referrer: String::new() };
+        Client::visitor(&self.ws("/ws/visitor"), &tenant.site.key, page, None, options())
+    }
+
+    pub fn agent_client(&self, agent: &Agent) -> Client {
+        Client::agent(&self.ws("/ws/agent"), &agent.token, options())
+    }
+
+    /// Every stored message of a conversation, through the REST API.
+    pub async fn history(&self, token: &str, conversation: &str) -> Vec<Value> {
+        let (status, body) =
+            self.get(&format!("/api/v1/conversations/{conversation}/messages?limit=200"), Some(token)).await;
+        assert_eq!(status, 200, "{body}");
+        body["items"].as_array().unwrap().clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Tests stop their servers; one that panicked leaves it to the runtime's end.
+        self.running.take();
+    }
+}
+
+fn config(database_url: &str, listen: SocketAddr) -> Config {
+    let mut config = Config::with_database(database_url);
+    config.listen = listen;
+    config
+}
+
+async fn respond(request: reqwest::RequestBuilder) -> (u16, Value) {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+#[derive(Debug)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub site: Site,
+    pub owner: Agent,
+    pub slug: String,
+}
+
+impl Tenant {
+    pub fn site_id(&self) -> &SiteId {
+        &self.site.id
+    }
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct Agent {
+    pub id: AgentId,
+    pub email: String,
+    pub token: String,
+}
+
+/// Waits for the next frame `wanted` accepts.
+pub async fn expect(
+    client: &mut Client,
+    what: &str,
+    wanted: impl FnMut(&ServerFrame) -> bool,
+) -> ServerFrame {
+    client.wait_for(WAIT, wanted).await.unwrap_or_else(|| panic!("no {what} within {WAIT:?}"))
+}
+
+/// Collects every frame that arrives within `period`.
+pub async fn frames_for(client: &mut Client, period: Duration) -> Vec<ServerFrame> {
+    let deadline = tokio::time::Instant::now() + period;
+    let mut frames = Vec::new();
+    while let Ok(Some(event)) = tokio::time::timeout_at(deadline, client.next_event()).await {
+        if let Event::Frame(frame) = event {
+            frames.push(frame);
+        }
+    }
+    frames
+}
+
+/// A raw WebSocket, for frames no well-behaved client sends.
+pub struct Raw {
+    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+}
+
+/// What a raw socket read.
+#[derive(Debug)]
+pub enum Read {
+    Frame(ServerFrame),
+    Closed(Option<u16>),
+}
+
+impl Raw {
+    pub async fn connect(url: &str) -> Raw {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        Raw { socket }
+    }
+
+    pub async fn send(&mut self, text: &str) {
+        self.socket.send(Message::Text(text.into())).await.unwrap();
+    }
+
+    pub async fn send_json(&mut self, value: Value) {
+        self.send(&value.to_string()).await;
+    }
+
+    pub async fn read(&mut self) -> Read {
+        loop {
+            match tokio::time::timeout(WAIT, self.socket.next()).await.expect("the server answered") {
+                Some(Ok(Message::Text(text))) => {
+                    return Read::Frame(parse_server_frame(text.as_str()).unwrap());
+                }
+                Some(Ok(Message::Close(frame))) => return Read::Closed(frame.map(|f| u16::from(f.code))),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Read::Closed(None),
+            }
+        }
+    }
+
+    /// Reads until a frame `wanted` accepts; panics on close.
+    pub async fn expect(&mut self, wanted: impl Fn(&ServerFrame) -> bool) -> ServerFrame {
+        loop {
+            match self.read().await {
+                Read::Frame(frame) if wanted(&frame) => return frame,
+                Read::Frame(_) => {}
+                Read::Closed(code) => panic!("closed ({code:?}) before the expected frame"),
+            }
+        }
+    }
+
+    /// Reads until the socket closes; returns the close code.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            if let Read::Closed(code) = self.read().await {
+                return code;
+            }
+        }
+    }
+
+    pub async fn visitor(server: &TestServer, tenant: &Tenant) -> Raw {
+        let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+        raw.send_json(
+            json!({"type": "visitor_hello", "v": 1, "site_key": tenant.site.key, "page": {"url": "/"}}),
+        )
+        .await;
+        raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await;
+        raw
+    }
+
+    pub async fn agent(server: &TestServer, agent: &Agent) -> Raw {
+        let mut raw = Raw::connect(&server.ws("/ws/agent")).await;
+        raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": agent.token})).await;
+        raw.expect(|f| matches!(f, ServerFrame::AgentWelcome { .. })).await;
+        raw
+    }
+}
+
+/// A TCP relay in front of the server that can stop passing the server's bytes to clients (so
+/// acknowledgements are lost) and can cut every connection.
+pub struct Proxy {
+    pub addr: SocketAddr,
+    control: watch::Sender<ProxyMode>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProxyMode {
+    Pass,
+    /// Client bytes reach the server; server bytes are dropped.
+    SwallowReplies,
+    /// Every open connection is closed.
+    Cut,
+}
+
+impl Proxy {
+    pub async fn start(target: SocketAddr) -> Proxy {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (control, _) = watch::channel(ProxyMode::Pass);
+        let modes = control.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(target).await else { continue };
+                tokio::spawn(relay(client, server, modes.subscribe()));
+            }
+        });
+        Proxy { addr, control }
+    }
+
+    pub fn set(&self, mode: ProxyMode) {
+        self.control.send_replace(mode);
+    }
+
+    pub fn ws(&self, path: &str) -> String {
+        format!("ws://{}{path}", self.addr)
+    }
+}
+
+async fn relay(client: TcpStream, server: TcpStream, mut mode: watch::Receiver<ProxyMode>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if *mode.borrow() == ProxyMode::Cut {
+        return;
+    }
+    let (mut client_read, mut client_write) = client.into_split();
+    let (mut server_read, mut server_write) = server.into_split();
+    let mut up = [0u8; 16 * 1024];
+    let mut down = [0u8; 16 * 1024];
+    loop {
+        tokio::select! {
+            read = client_read.read(&mut up) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => if server_write.write_all(&up[..n]).await.is_err() { return },
+            },
+            read = server_read.read(&mut down) => match read {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if *mode.borrow() == ProxyMode::SwallowReplies {
+                        continue;
+                    }
+                    if client_write.write_all(&down[..n]).await.is_err() { return }
+                }
+            },
+            changed = mode.changed() => {
+                if changed.is_err() || *mode.borrow() == ProxyMode::Cut {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Nothing lost or doubled across a server restart and a connection killed mid-send.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chat_client::{Client, Event, Outgoing};
+use chat_core::ids::ConversationId;
+use chat_core::protocol::{MessageKind, PageInfo, ServerFrame};
+use common::{Proxy, ProxyMode, TestServer, WAIT, expect, options};
+
+/// Reads events until `done` says so, collecting every message by conversation and seq and
+/// failing on any seq delivered twice to the same client.
+async fn collect_until(
+    client: &mut Client,
+    held: &mut BTreeMap<(ConversationId, u64), String>,
+    mut done: impl FnMut(&BTreeMap<(ConversationId, u64), String>) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while !done(held) {
+        let event = tokio::time::timeout_at(deadline, client.next_event())
+            .await
+            .expect("in time")
+            .expect("client running");
+        if let Event::Frame(ServerFrame::Message(message)) = event {
+            let key = (message.conversation.clone(), message.seq);
+            assert!(held.insert(key, message.body.clone()).is_none(), "seq {} delivered twice", message.seq);
+        }
+    }
+}
+
+#[tokio::test]
+async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut agent = server.agent_client(&acme.owner);
+    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut visitor = server.visitor(&acme, "/");
+    expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
+
+    let mut agent_held = BTreeMap::new();
+    let mut visitor_held = BTreeMap::new();
+    for i in 1..=5 {
+        visitor.send(Outgoing::Visitor { body: format!("before {i}") });
+    }
+    collect_until(&mut agent, &mut agent_held, |h| {
+        h.values().filter(|b| b.starts_with("before")).count() == 5
+    })
+    .await;
+    let conversation = agent_held.keys().next().unwrap().0.clone();
+
+    // Sends keep coming while the server goes down and a new one starts on the same database.
+    let restart = async {
+        server.restart().await;
+    };
+    let sends = async {
+        for i in 1..=5 {
+            visitor.send(Outgoing::Visitor { body: format!("during {i}") });
+            agent.send(Outgoing::Agent {
+                site: acme.site.id.clone(),
+                conversation: conversation.clone(),
+                body: format!("agent {i}"),
+                note: false,
+            });
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    tokio::join!(restart, sends);
+
+    let complete = |h: &BTreeMap<(ConversationId, u64), String>| {
+        h.values().filter(|b| b.starts_with("during")).count() == 5
+            && h.values().filter(|b| b.starts_with("agent")).count() == 5
+    };
+    collect_until(&mut agent, &mut agent_held, complete).await;
+    collect_until(&mut visitor, &mut visitor_held, complete).await;
+    // Give acknowledgements a moment to arrive, then nothing is left unsent.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((visitor.unacknowledged(), agent.unacknowledged()), (0, 0));
+
+    let history = server.history(&acme.owner.token, conversation.as_str()).await;
+    let seqs: Vec<u64> = history.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "gap-free");
+    let texts: Vec<&str> =
+        history.iter().filter(|m| m["kind"] == "text").map(|m| m["body"].as_str().unwrap()).collect();
+    for expected in (1..=5)
+        .map(|i| format!("before {i}"))
+        .chain((1..=5).map(|i| format!("during {i}")))
+        .chain((1..=5).map(|i| format!("agent {i}")))
+    {
+        assert_eq!(texts.iter().filter(|t| **t == expected).count(), 1, "{expected} stored exactly once");
+    }
+    // Each side's messages keep the order they were sent in.
+    let visitor_order: Vec<&&str> =
+        texts.iter().filter(|t| t.starts_with("before") || t.starts_with("during")).collect();
+    let sorted_by_send: Vec<String> =
+        (1..=5).map(|i| format!("before {i}")).chain((1..=5).map(|i| format!("during {i}"))).collect();
+    assert_eq!(visitor_order.iter().map(|t| t.to_string()).collect::<Vec<_>>(), sorted_by_send);
+    // What the agent holds is exactly what was stored.
+    let stored: BTreeMap<u64, String> = history
+        .iter()
+        .map(|m| (m["seq"].as_u64().unwrap(), m["body"].as_str().unwrap().to_owned()))
+        .collect();
+    for ((_, seq), body) in &agent_held {
+        assert_eq!(stored.get(seq), Some(body));
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut agent = server.agent_client(&acme.owner);
+    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+
+    let proxy = Proxy::start(server.addr).await;
+    let page = PageInfo { url: "/".into(), title: String::new(), referrer: String::new() };
+    let mut visitor = Client::visitor(&proxy.ws("/ws/visitor"), &acme.site.key, page, None, options());
+    expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
+
+    // The server gets the message, but its acknowledgement never reaches the visitor...
+    proxy.set(ProxyMode::SwallowReplies);
+    let cid = visitor.send(Outgoing::Visitor { body: "only once".into() });
+    let delivered = expect(
+        &mut agent,
+        "the message",
+        |f| matches!(f, ServerFrame::Message(m) if m.kind == MessageKind::Text),
+    )
+    .await;
+    assert_eq!(visitor.unacknowledged(), 1);
+    // ...then the connection dies. The client reconnects and sends it again from its outbox.
+    proxy.set(ProxyMode::Cut);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    proxy.set(ProxyMode::Pass);
+    let ack = expect(&mut visitor, "the ack of the retry", |f| matches!(f, ServerFrame::Ack { .. })).await;
+    let ServerFrame::Message(first) = delivered else { unreachable!() };
+    assert_eq!(ack, ServerFrame::Ack { cid, conversation: first.conversation.clone(), seq: first.seq });
+    assert_eq!(visitor.unacknowledged(), 0);
+
+    let again = agent
+        .wait_for(
+            Duration::from_millis(500),
+            |f| matches!(f, ServerFrame::Message(m) if m.body == "only once"),
+        )
+        .await;
+    assert!(again.is_none(), "the agent saw the message twice");
+    let history = server.history(&acme.owner.token, first.conversation.as_str()).await;
+    assert_eq!(history.iter().filter(|m| m["body"] == "only once").count(), 1);
+    server.stop().await;
+}
