@@ -1,1 +1,43 @@
-fn main() {}
+//! `kefu-bench`: load generators for a running `kefu serve`. `scripts/bench` starts the server
+//! and runs these with the server and the generator on separate cores.
+//!
+//! - `load` — visitors sending at a fixed rate with an agent watching: stored messages per second
+//!   (acks come only after commit), send→ack and send→agent latency.
+//! - `idle` — many visitors connected and quiet: the server's memory per connection.
+
+mod idle;
+mod load;
+mod stats;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "kefu-bench")]
+struct Cli {
+    /// The server, as http://HOST:PORT.
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// The public key of the site to load.
+    #[arg(long)]
+    site_key: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Visitors send at a fixed rate for a while; one agent receives everything.
+    Load(load::LoadArgs),
+    /// Visitors connect and stay quiet; the server's RSS is read before and after.
+    Idle(idle::IdleArgs),
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let ws = cli.server.replacen("http", "ws", 1);
+    match cli.command {
+        Command::Load(args) => load::run(&cli.server, &ws, &cli.site_key, args).await,
+        Command::Idle(args) => idle::run(&ws, &cli.site_key, args).await,
+    }
+}

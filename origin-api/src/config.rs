@@ -51,32 +51,32 @@ impl From<&str> for Secret {
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct ConfigArgs {
     /// A TOML file with any of the settings below (names in snake_case).
-    #[arg(long, env = "KEFU_CONFIG")]
+    #[arg(long, global = true, env = "KEFU_CONFIG")]
     pub config: Option<PathBuf>,
     /// Address to serve on [default: 127.0.0.1:8080].
-    #[arg(long, env = "KEFU_LISTEN")]
+    #[arg(long, global = true, env = "KEFU_LISTEN")]
     pub listen: Option<SocketAddr>,
     /// Where records live [default: sqlite:./kefu-data/kefu.db].
-    #[arg(long, env = "KEFU_DATABASE_URL", hide_env_values = true)]
+    #[arg(long, global = true, env = "KEFU_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
     /// Lifetime of agent access tokens, in seconds [default: 900].
-    #[arg(long, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
+    #[arg(long, global = true, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
     pub access_token_ttl_secs: Option<u64>,
     /// Lifetime of refresh tokens, in days [default: 30].
-    #[arg(long, env = "KEFU_REFRESH_TOKEN_TTL_DAYS")]
+    #[arg(long, global = true, env = "KEFU_REFRESH_TOKEN_TTL_DAYS")]
     pub refresh_token_ttl_days: Option<u64>,
     /// WebSockets one IP address may hold open [default: 200].
-    #[arg(long, env = "KEFU_MAX_SOCKETS_PER_IP")]
+    #[arg(long, global = true, env = "KEFU_MAX_SOCKETS_PER_IP")]
     pub max_sockets_per_ip: Option<u32>,
     /// Messages one IP address may send per second, sustained [default: 30].
-    #[arg(long, env = "KEFU_IP_SENDS_PER_SECOND")]
+    #[arg(long, global = true, env = "KEFU_IP_SENDS_PER_SECOND")]
     pub ip_sends_per_second: Option<u32>,
     /// Messages one IP address may send in a burst [default: 100].
-    #[arg(long, env = "KEFU_IP_SEND_BURST")]
+    #[arg(long, global = true, env = "KEFU_IP_SEND_BURST")]
     pub ip_send_burst: Option<u32>,
     /// Base64 of a 32-byte Ed25519 seed to sign tokens with; by default a key is generated once
     /// and kept in the database.
-    #[arg(long, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
+    #[arg(long, global = true, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<Secret>,
 }
 

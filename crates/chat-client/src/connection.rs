@@ -166,7 +166,12 @@ impl Connection {
                 let held = shared.resume.entry(message.conversation.clone()).or_default();
                 *held = (*held).max(message.seq);
             }
-            ServerFrame::Ack { cid, .. } => shared.outbox.retain(|(c, _)| c != cid),
+            ServerFrame::Ack { cid, conversation, seq } => {
+                // The sender gets the ack in its message's place: it holds that seq now.
+                shared.outbox.retain(|(c, _)| c != cid);
+                let held = shared.resume.entry(conversation.clone()).or_default();
+                *held = (*held).max(*seq);
+            }
             ServerFrame::Error { code, cid: Some(cid), .. } if !code.retryable() => {
                 shared.outbox.retain(|(c, _)| c != cid);
             }

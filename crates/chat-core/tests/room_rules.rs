@@ -274,17 +274,23 @@ fn an_agent_invites_a_live_visitor() {
 fn notes_stay_among_agents() {
     let mut sim = Sim::new(site(true));
     let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let a2 = sim.agent_joins(agent("a2", 5), vec![]);
     let v1 = sim.visitor_joins("v1", "/", vec![]);
     sim.visitor(v1, send("m", "hi"));
     sim.commit_all();
     let id = conversation_of(&sim.take(v1));
+    sim.take(a1);
     sim.agent(a1, agent_send(&id, "n1", "VIP customer", true));
     sim.agent(a1, agent_send(&id, "t1", "Hello!", false));
     sim.commit_all();
     let seen: Vec<_> = messages(&sim.take(v1)).iter().map(|m| m.body.clone()).collect();
     assert_eq!(seen, vec!["Hello!"]);
-    let agent_seen: Vec<_> = messages(&sim.take(a1)).iter().map(|m| (m.kind, m.body.clone())).collect();
-    assert!(agent_seen.contains(&(MessageKind::Note, "VIP customer".to_owned())));
+    let colleague_seen: Vec<_> = messages(&sim.take(a2)).iter().map(|m| (m.kind, m.body.clone())).collect();
+    assert!(colleague_seen.contains(&(MessageKind::Note, "VIP customer".to_owned())));
+    // The writer gets acks in place of their own messages.
+    let own = sim.take(a1);
+    assert_eq!(acks(&own).len(), 2);
+    assert!(messages(&own).iter().all(|m| m.cid.is_none()));
 
     // A visitor resuming from scratch gets the conversation without the note.
     sim.disconnect(v1);

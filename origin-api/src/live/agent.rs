@@ -39,7 +39,7 @@ pub(super) async fn upgrade(
 async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr) {
     let is_hello: fn(&AgentFrame) -> bool = |frame| matches!(frame, AgentFrame::AgentHello(_));
     let Some(AgentFrame::AgentHello(hello)) =
-        session::read_hello(&mut socket, parse_agent_frame, is_hello).await
+        session::read_hello(&mut socket, &state, parse_agent_frame, is_hello).await
     else {
         return;
     };
@@ -143,16 +143,16 @@ fn on_text(
 ) -> Reply {
     let frame = match parse_agent_frame(text) {
         Ok(frame) => frame,
-        Err(error) => return Reply::Frame(ServerFrame::error(error.code, error.message, None)),
+        Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
     };
     let cid = match &frame {
         AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
         _ => None,
     };
     match &frame {
-        AgentFrame::Ping { t } => return Reply::Frame(ServerFrame::Pong { t: *t }),
+        AgentFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
         AgentFrame::AgentHello(_) => {
-            return Reply::Frame(ServerFrame::error(
+            return Reply::frame(ServerFrame::error(
                 ErrorCode::BadFrame,
                 "the hello was already accepted",
                 None,
@@ -172,11 +172,11 @@ fn on_text(
     }
     // Another tenant's site, or one the agent does not serve, is simply not found.
     let Some(room) = frame.site().and_then(|site| rooms.get(site)) else {
-        return Reply::Frame(ServerFrame::error(ErrorCode::NotFound, "no such site", cid));
+        return Reply::frame(ServerFrame::error(ErrorCode::NotFound, "no such site", cid));
     };
     if cid.is_some() && !state.ip_limits.allow_send(ip, now()) {
         let message = "too many messages from this address; wait a moment";
-        return Reply::Frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
+        return Reply::frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
     }
     let fresh_id =
         ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });

@@ -29,9 +29,13 @@ pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)
-        .max_message_size(MAX_FRAME_BYTES)
-        .max_frame_size(MAX_FRAME_BYTES)
+        .max_message_size(TRANSPORT_FRAME_BYTES)
+        .max_frame_size(TRANSPORT_FRAME_BYTES)
 }
+
+/// Frames up to this size are read whole, so one over [`MAX_FRAME_BYTES`] can be answered and the
+/// socket closed cleanly with 1009; beyond it the connection is dropped mid-frame.
+const TRANSPORT_FRAME_BYTES: usize = 4 * MAX_FRAME_BYTES;
 
 /// A socket's queue and the link rooms use to reach it.
 pub(crate) fn link() -> (ConnLink, mpsc::Receiver<Outgoing>) {
@@ -69,19 +73,30 @@ impl Refusal {
 /// client went away or sent no hello in time.
 pub(crate) async fn read_hello<F>(
     socket: &mut WebSocket,
+    state: &AppState,
     parse: fn(&str) -> Result<F, FrameError>,
     is_hello: fn(&F) -> bool,
 ) -> Option<F> {
     let deadline = Instant::now() + Duration::from_millis(HELLO_TIMEOUT_MS);
     loop {
-        let received = match tokio::time::timeout_at(deadline, socket.recv()).await {
-            Ok(received) => received,
-            Err(_) => {
-                close_with(socket, close::HELLO_TIMEOUT, "no hello").await;
+        let received = tokio::select! {
+            received = tokio::time::timeout_at(deadline, socket.recv()) => match received {
+                Ok(received) => received,
+                Err(_) => {
+                    close_with(socket, close::HELLO_TIMEOUT, "no hello").await;
+                    return None;
+                }
+            },
+            () = state.hub.shutting_down() => {
+                close_with(socket, close::RESTARTING, "restarting").await;
                 return None;
             }
         };
         let reply = match received {
+            Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                refuse_too_large(socket).await;
+                return None;
+            }
             Some(Ok(Message::Text(text))) => match parse(text.as_str()) {
                 Ok(frame) if is_hello(&frame) => return Some(frame),
                 Ok(_) => ServerFrame::error(ErrorCode::HelloRequired, "send the hello first", None),
@@ -106,10 +121,17 @@ pub(crate) async fn read_hello<F>(
 pub(crate) enum Reply {
     /// Nothing: the frame went to a room.
     Nothing,
-    /// Answer directly (errors, pongs).
-    Frame(ServerFrame),
+    /// Answer directly (errors, pongs), already serialised: only a string waits across the send.
+    Text(String),
     /// Close with this code.
     Close(u16, &'static str),
+}
+
+impl Reply {
+    /// Answers with `frame`.
+    pub(crate) fn frame(frame: ServerFrame) -> Reply {
+        Reply::Text(frame.to_json())
+    }
 }
 
 /// The socket's life after its hello. Returns when it closed, for any reason.
@@ -124,14 +146,18 @@ pub(crate) async fn run(
     let idle = tokio::time::sleep(Duration::from_millis(IDLE_TIMEOUT_MS));
     tokio::pin!(idle);
     let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
+    // Made once, not on every turn of the loop.
+    let killed = kill.cancelled();
+    let shutting_down = state.hub.shutting_down();
+    tokio::pin!(killed, shutting_down);
     loop {
         tokio::select! {
             biased;
-            () = kill.cancelled() => {
+            () = &mut killed => {
                 close_with(&mut socket, close::SLOW_CONSUMER, "too far behind; reconnect and resume").await;
                 break;
             }
-            () = state.hub.shutting_down() => {
+            () = &mut shutting_down => {
                 let after_ms = reconnect_delay_ms();
                 let _ = socket.send(Message::Text(ServerFrame::Reconnect { after_ms }.to_json().into())).await;
                 close_with(&mut socket, close::RESTARTING, "restarting").await;
@@ -157,9 +183,13 @@ pub(crate) async fn run(
             received = socket.recv() => {
                 idle.as_mut().reset(Instant::now() + Duration::from_millis(IDLE_TIMEOUT_MS));
                 let reply = match received {
-                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::Frame(too_many_frames()),
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
+                        refuse_too_large(&mut socket).await;
+                        break;
+                    }
+                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::frame(too_many_frames()),
                     Some(Ok(Message::Text(text))) => on_text(text.as_str()),
-                    Some(Ok(Message::Binary(_))) => Reply::Frame(binary_refused()),
+                    Some(Ok(Message::Binary(_))) => Reply::frame(binary_refused()),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
                     Some(Ok(Message::Close(_))) | None => break,
                     Some(Err(error)) => {
@@ -169,8 +199,8 @@ pub(crate) async fn run(
                 };
                 match reply {
                     Reply::Nothing => {}
-                    Reply::Frame(frame) => {
-                        if socket.send(Message::Text(frame.to_json().into())).await.is_err() {
+                    Reply::Text(text) => {
+                        if socket.send(Message::Text(text.into())).await.is_err() {
                             break;
                         }
                     }
@@ -226,11 +256,16 @@ async fn on_read_error(socket: &mut WebSocket, error: axum::Error) {
         .downcast_ref::<tungstenite::Error>()
         .is_some_and(|error| matches!(error, tungstenite::Error::Capacity(_)));
     if too_large {
-        let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
-        let frame = ServerFrame::error(ErrorCode::BadFrame, message, None);
-        let _ = socket.send(Message::Text(frame.to_json().into())).await;
-        close_with(socket, close::TOO_LARGE, "frame too large").await;
+        // Rarely seen by the client: the rest of the frame is unread, so the connection resets.
+        refuse_too_large(socket).await;
     }
+}
+
+async fn refuse_too_large(socket: &mut WebSocket) {
+    let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
+    let frame = ServerFrame::error(ErrorCode::BadFrame, message, None);
+    let _ = socket.send(Message::Text(frame.to_json().into())).await;
+    close_with(socket, close::TOO_LARGE, "frame too large").await;
 }
 
 pub(crate) async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {

@@ -48,7 +48,7 @@ async fn serve(
 ) {
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
     let Some(VisitorFrame::VisitorHello(hello)) =
-        session::read_hello(&mut socket, parse_visitor_frame, is_hello).await
+        session::read_hello(&mut socket, &state, parse_visitor_frame, is_hello).await
     else {
         return;
     };
@@ -133,13 +133,13 @@ async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -
 fn on_text(text: &str, conn: ConnId, room: &RoomHandle, state: &AppState, ip: IpAddr) -> Reply {
     let frame = match parse_visitor_frame(text) {
         Ok(frame) => frame,
-        Err(error) => return Reply::Frame(ServerFrame::error(error.code, error.message, None)),
+        Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
     };
     let fresh_id = match &frame {
-        VisitorFrame::Ping { t } => return Reply::Frame(ServerFrame::Pong { t: *t }),
+        VisitorFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
         VisitorFrame::Send { cid, .. } if !state.ip_limits.allow_send(ip, now()) => {
             let message = "too many messages from this address; wait a moment";
-            return Reply::Frame(ServerFrame::error(ErrorCode::RateLimited, message, Some(cid.clone())));
+            return Reply::frame(ServerFrame::error(ErrorCode::RateLimited, message, Some(cid.clone())));
         }
         VisitorFrame::Send { .. } => ConversationId(new_id("c")),
         _ => ConversationId(String::new()),

@@ -1,7 +1,7 @@
 //! A real server on 127.0.0.1 over a fresh SQLite file, tenants to test with, raw sockets for bad
 //! input, and a TCP proxy that can cut connections.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant)]
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -57,6 +57,11 @@ impl TestServer {
 
     pub fn store(&self) -> Arc<dyn Store> {
         Arc::clone(&self.running.as_ref().expect("server running").state().store)
+    }
+
+    /// The server's token keys.
+    pub fn keys(&self) -> origin_api::auth::Keys {
+        (*self.running.as_ref().expect("server running").state().keys).clone()
     }
 
     /// Stops the server (clients are told to reconnect) and starts a new one on the same address

@@ -1,7 +1,8 @@
 //! Sends, retries, and what happens when writes commit.
 //!
 //! The rules: a message gets the next `seq` of its conversation when it is accepted; it is written
-//! in that order; nobody (not even its sender, as an `ack`) hears of it before it is stored. A send
+//! in that order; nobody (not even its sender, as an `ack`) hears of it before it is stored; then
+//! the sender gets the `ack` and everyone else the message, in `seq` order with the rest. A send
 //! whose `cid` the conversation already has is a retry: it is acknowledged with the first `seq`, or
 //! will be when that is stored, and nothing new is written.
 
@@ -130,8 +131,15 @@ impl SiteRoom {
     /// A visitor's retry may belong to any of their conversations the room holds: one stored
     /// just before an agent closed it must not be stored again in the next.
     pub(super) fn answer_visitor_retry(&mut self, conn: ConnId, visitor: &VisitorId, cid: &Cid) -> bool {
-        let held = self.held.get(visitor).cloned().unwrap_or_default();
-        held.iter().rev().any(|conversation| self.answer_retry(conn, conversation, cid))
+        let held = self.held.get(visitor).map(Vec::as_slice).unwrap_or_default();
+        let retried = held
+            .iter()
+            .rev()
+            .find(|id| self.conversations.get(*id).is_some_and(|c| c.cids.get(cid).is_some()));
+        match retried.cloned() {
+            Some(conversation) => self.answer_retry(conn, &conversation, cid),
+            None => false,
+        }
     }
 
     /// Charges one send to the socket; refuses it when the socket is over its rate or the room
@@ -197,22 +205,25 @@ impl SiteRoom {
         }
     }
 
+    /// The sending sockets get the `ack` in the message's place (they hold its text); every other
+    /// socket of the conversation gets the message.
     fn deliver(&mut self, PendingMessage { message, ack_to }: PendingMessage) {
         let Some(conv) = self.conversations.get_mut(&message.conversation) else { return };
         conv.committed = conv.committed.max(message.seq);
         let visitor = conv.record.visitor.clone();
+        let ack_to: Vec<_> = ack_to.into_iter().filter(|conn| self.conns.contains_key(conn)).collect();
+        let mut to = self.agent_conns();
+        if message.kind != MessageKind::Note {
+            to.extend(self.visitor_conns(&visitor));
+        }
+        to.retain(|conn| !ack_to.contains(conn));
         if let Some(cid) = &message.cid {
-            let ack_to: Vec<_> = ack_to.into_iter().filter(|conn| self.conns.contains_key(conn)).collect();
             let ack = ServerFrame::Ack {
                 cid: cid.clone(),
                 conversation: message.conversation.clone(),
                 seq: message.seq,
             };
             self.send(ack_to, ack);
-        }
-        let mut to = self.agent_conns();
-        if message.kind != MessageKind::Note {
-            to.extend(self.visitor_conns(&visitor));
         }
         self.send(to, ServerFrame::Message(message));
     }

@@ -15,7 +15,7 @@ mod messages;
 mod presence;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use crate::protocol::{
@@ -185,6 +185,8 @@ pub struct SiteRoom {
     conversations: HashMap<ConversationId, Conversation>,
     /// Each visitor's conversations the room holds, oldest first; the last is their current one.
     held: HashMap<VisitorId, Vec<ConversationId>>,
+    /// Visitors with a typing preview held back, so finding the next one due does not scan everyone.
+    previews_waiting: HashSet<VisitorId>,
     /// The agent who got the last round-robin assignment.
     last_assigned: Option<AgentId>,
     pending: VecDeque<PendingWrite>,
@@ -205,6 +207,7 @@ impl SiteRoom {
             agents: BTreeMap::new(),
             conversations: HashMap::new(),
             held: HashMap::new(),
+            previews_waiting: HashSet::new(),
             last_assigned: None,
             pending: VecDeque::new(),
             next_write: 1,
@@ -256,7 +259,7 @@ impl SiteRoom {
 
     /// When the room next needs an [`Input::Tick`], if ever.
     pub fn next_deadline(&self) -> Option<Millis> {
-        let previews = self.visitors.values().filter_map(|visitor| visitor.typing.due());
+        let previews = self.previews_waiting.iter().filter_map(|id| self.visitors.get(id)?.typing.due());
         let sweep = (!self.visitors.is_empty() || !self.conversations.is_empty())
             .then(|| self.last_sweep.plus(SWEEP_INTERVAL_MS));
         previews.chain(sweep).min()

@@ -201,12 +201,14 @@ impl SiteRoom {
             self.send_preview(visitor, text, now);
         } else {
             live.typing.waiting = Some(text);
+            self.previews_waiting.insert(visitor.clone());
         }
     }
 
     fn send_preview(&mut self, visitor: &VisitorId, text: String, now: Millis) {
         let Some(live) = self.visitors.get_mut(visitor) else { return };
         live.typing = TypingPreview { active: true, last_sent: Some(now), waiting: None };
+        self.previews_waiting.remove(visitor);
         let frame = self.visitor_typing_frame(visitor, true, Some(text));
         let to = self.agent_conns();
         self.send(to, frame);
@@ -215,7 +217,9 @@ impl SiteRoom {
     pub(super) fn visitor_stopped_typing(&mut self, visitor: &VisitorId) {
         let Some(live) = self.visitors.get_mut(visitor) else { return };
         live.typing.waiting = None;
-        if std::mem::take(&mut live.typing.active) {
+        let was_active = std::mem::take(&mut live.typing.active);
+        self.previews_waiting.remove(visitor);
+        if was_active {
             let frame = self.visitor_typing_frame(visitor, false, None);
             let to = self.agent_conns();
             self.send(to, frame);
@@ -313,10 +317,12 @@ impl SiteRoom {
     /// gone, closes abandoned conversations and forgets old closed ones.
     pub(super) fn tick(&mut self, now: Millis) {
         let due: Vec<_> = self
-            .visitors
+            .previews_waiting
             .iter()
-            .filter(|(_, live)| live.typing.due().is_some_and(|due| due <= now))
-            .map(|(id, _)| id.clone())
+            .filter(|id| {
+                self.visitors.get(*id).and_then(|live| live.typing.due()).is_some_and(|due| due <= now)
+            })
+            .cloned()
             .collect();
         for visitor in due {
             if let Some(text) = self.visitors.get_mut(&visitor).and_then(|live| live.typing.waiting.take()) {
@@ -340,6 +346,7 @@ impl SiteRoom {
             .collect();
         for visitor in gone {
             self.visitors.remove(&visitor);
+            self.previews_waiting.remove(&visitor);
             let to = self.agent_conns();
             self.send(to, ServerFrame::VisitorLeft { site: self.info.site.clone(), visitor });
         }

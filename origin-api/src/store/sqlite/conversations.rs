@@ -1,5 +1,7 @@
 //! Conversations, messages, page views, and the rooms' group commits.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
@@ -130,9 +132,16 @@ impl ConversationStore for SqliteStore {
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
+        let batch = Batch::of(writes);
         let mut tx = self.pool.begin().await?;
-        for write in writes {
-            apply(&mut tx, write).await?;
+        for rows in batch.conversations.chunks(ROWS_PER_STATEMENT) {
+            save_conversations(&mut tx, rows).await?;
+        }
+        for rows in batch.messages.chunks(ROWS_PER_STATEMENT) {
+            insert_messages(&mut tx, rows).await?;
+        }
+        for rows in batch.page_views.chunks(ROWS_PER_STATEMENT) {
+            save_page_views(&mut tx, rows).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -168,96 +177,143 @@ impl ConversationStore for SqliteStore {
     }
 }
 
-/// One write. Inserts skip rows that exist, so a batch retried after a commit whose answer was
-/// lost stores nothing twice.
-async fn apply(tx: &mut Transaction<'_, Sqlite>, write: &WriteOp) -> StoreResult<()> {
-    match write {
-        WriteOp::Conversation(record) => save_conversation(tx, record).await,
-        WriteOp::Message { tenant, message } => {
-            let event = message.event.as_ref().map(serde_json::to_string).transpose().unwrap_or_default();
-            let done = sqlx::query(
-                "INSERT INTO messages (conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name,
-                     kind, body, cid, event, created_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(message.conversation.as_str())
-            .bind(i64::try_from(message.seq).unwrap_or(i64::MAX))
-            .bind(tenant.as_str())
-            .bind(message.site.as_str())
-            .bind(message.sender.party.as_str())
-            .bind(message.sender.id.as_deref())
-            .bind(message.sender.name.as_deref())
-            .bind(message.kind.as_str())
-            .bind(&message.body)
-            .bind(message.cid.as_ref().map(Cid::as_str))
-            .bind(event)
-            .bind(sql_time(message.at))
-            .execute(&mut **tx)
-            .await?;
-            if done.rows_affected() == 0 {
-                tracing::warn!(conversation = %message.conversation, seq = message.seq, "message was already stored");
+/// Rows per INSERT: one statement per few hundred rows instead of one per row is what lets a
+/// batch of thousands commit in milliseconds (SQLite allows 32,766 bound values per statement).
+const ROWS_PER_STATEMENT: usize = 400;
+
+/// A group commit's writes, by table. The transaction makes them visible together, so their order
+/// across tables does not matter; within a table it is kept, and of several states of one
+/// conversation the last is stored.
+struct Batch<'a> {
+    conversations: Vec<&'a ConversationRecord>,
+    messages: Vec<(&'a TenantId, &'a MessageView)>,
+    page_views: Vec<&'a PageViewRecord>,
+}
+
+impl<'a> Batch<'a> {
+    fn of(writes: &'a [WriteOp]) -> Self {
+        let mut batch = Batch { conversations: Vec::new(), messages: Vec::new(), page_views: Vec::new() };
+        let mut latest: HashMap<&ConversationId, usize> = HashMap::new();
+        for write in writes {
+            match write {
+                WriteOp::Conversation(record) => match latest.get(&record.id) {
+                    Some(&at) => batch.conversations[at] = record,
+                    None => {
+                        latest.insert(&record.id, batch.conversations.len());
+                        batch.conversations.push(record);
+                    }
+                },
+                WriteOp::Message { tenant, message } => batch.messages.push((tenant, message)),
+                WriteOp::PageView(view) => batch.page_views.push(view),
             }
-            Ok(())
         }
-        WriteOp::PageView(view) => save_page_view(tx, view).await,
+        batch
     }
 }
 
-async fn save_conversation(tx: &mut Transaction<'_, Sqlite>, record: &ConversationRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO conversations (id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at,
-             rating, rating_comment, visitor_read_seq, agent_read_seq)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET status = excluded.status, agent_id = excluded.agent_id,
-             closed_at = excluded.closed_at, rating = excluded.rating, rating_comment = excluded.rating_comment,
-             visitor_read_seq = excluded.visitor_read_seq, agent_read_seq = excluded.agent_read_seq
-         WHERE conversations.tenant_id = excluded.tenant_id",
-    )
-    .bind(record.id.as_str())
-    .bind(record.tenant.as_str())
-    .bind(record.site.as_str())
-    .bind(record.visitor.as_str())
-    .bind(record.status.as_str())
-    .bind(record.agent.as_ref().map(AgentId::as_str))
-    .bind(sql_time(record.started_at))
-    .bind(record.closed_at.map(sql_time))
-    .bind(record.rating.map(i64::from))
-    .bind(record.rating_comment.as_deref())
-    .bind(i64::try_from(record.visitor_read_seq).unwrap_or(i64::MAX))
-    .bind(i64::try_from(record.agent_read_seq).unwrap_or(i64::MAX))
-    .execute(&mut **tx)
-    .await?;
+/// Inserts skip rows that exist, so a batch retried after a commit whose answer was lost stores
+/// nothing twice.
+async fn insert_messages(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[(&TenantId, &MessageView)],
+) -> StoreResult<()> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO messages (conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name,
+             kind, body, cid, event, created_at) ",
+    );
+    sql.push_values(rows, |mut row, (tenant, message)| {
+        let event = message.event.as_ref().and_then(|event| serde_json::to_string(event).ok());
+        row.push_bind(message.conversation.as_str())
+            .push_bind(i64::try_from(message.seq).unwrap_or(i64::MAX))
+            .push_bind(tenant.as_str())
+            .push_bind(message.site.as_str())
+            .push_bind(message.sender.party.as_str())
+            .push_bind(message.sender.id.as_deref())
+            .push_bind(message.sender.name.as_deref())
+            .push_bind(message.kind.as_str())
+            .push_bind(message.body.as_str())
+            .push_bind(message.cid.as_ref().map(Cid::as_str))
+            .push_bind(event)
+            .push_bind(sql_time(message.at));
+    });
+    sql.push(" ON CONFLICT DO NOTHING");
+    let done = sql.build().execute(&mut **tx).await?;
+    let skipped = rows.len() as u64 - done.rows_affected();
+    if skipped > 0 {
+        tracing::warn!(skipped, "messages were already stored");
+    }
     Ok(())
 }
 
-async fn save_page_view(tx: &mut Transaction<'_, Sqlite>, view: &PageViewRecord) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(view.tenant.as_str())
-    .bind(view.site.as_str())
-    .bind(view.visitor.as_str())
-    .bind(&view.page.url)
-    .bind(&view.page.title)
-    .bind(&view.page.referrer)
-    .bind(view.keywords.as_deref())
-    .bind(sql_time(view.at))
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query(
-        "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_url = excluded.last_url
+async fn save_conversations(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[&ConversationRecord],
+) -> StoreResult<()> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO conversations (id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at,
+             rating, rating_comment, visitor_read_seq, agent_read_seq) ",
+    );
+    sql.push_values(rows, |mut row, record| {
+        row.push_bind(record.id.as_str())
+            .push_bind(record.tenant.as_str())
+            .push_bind(record.site.as_str())
+            .push_bind(record.visitor.as_str())
+            .push_bind(record.status.as_str())
+            .push_bind(record.agent.as_ref().map(AgentId::as_str))
+            .push_bind(sql_time(record.started_at))
+            .push_bind(record.closed_at.map(sql_time))
+            .push_bind(record.rating.map(i64::from))
+            .push_bind(record.rating_comment.as_deref())
+            .push_bind(i64::try_from(record.visitor_read_seq).unwrap_or(i64::MAX))
+            .push_bind(i64::try_from(record.agent_read_seq).unwrap_or(i64::MAX));
+    });
+    // The tenant check keeps a (impossible) clash of ids from touching another tenant's row.
+    sql.push(
+        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, agent_id = excluded.agent_id,
+             closed_at = excluded.closed_at, rating = excluded.rating, rating_comment = excluded.rating_comment,
+             visitor_read_seq = excluded.visitor_read_seq, agent_read_seq = excluded.agent_read_seq
+         WHERE conversations.tenant_id = excluded.tenant_id",
+    );
+    sql.build().execute(&mut **tx).await?;
+    Ok(())
+}
+
+async fn save_page_views(tx: &mut Transaction<'_, Sqlite>, rows: &[&PageViewRecord]) -> StoreResult<()> {
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at) ",
+    );
+    sql.push_values(rows, |mut row, view| {
+        row.push_bind(view.tenant.as_str())
+            .push_bind(view.site.as_str())
+            .push_bind(view.visitor.as_str())
+            .push_bind(view.page.url.as_str())
+            .push_bind(view.page.title.as_str())
+            .push_bind(view.page.referrer.as_str())
+            .push_bind(view.keywords.as_deref())
+            .push_bind(sql_time(view.at));
+    });
+    sql.build().execute(&mut **tx).await?;
+    // One row per visitor: the last view of each in this batch.
+    let mut last: HashMap<&VisitorId, &PageViewRecord> = HashMap::new();
+    for view in rows {
+        last.insert(&view.visitor, view);
+    }
+    let mut sql = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) ",
+    );
+    sql.push_values(last.values(), |mut row, view| {
+        row.push_bind(view.visitor.as_str())
+            .push_bind(view.tenant.as_str())
+            .push_bind(view.site.as_str())
+            .push_bind(sql_time(view.at))
+            .push_bind(sql_time(view.at))
+            .push_bind(view.page.url.as_str());
+    });
+    sql.push(
+        " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_url = excluded.last_url
          WHERE visitors.tenant_id = excluded.tenant_id",
-    )
-    .bind(view.visitor.as_str())
-    .bind(view.tenant.as_str())
-    .bind(view.site.as_str())
-    .bind(sql_time(view.at))
-    .bind(sql_time(view.at))
-    .bind(&view.page.url)
-    .execute(&mut **tx)
-    .await?;
+    );
+    sql.build().execute(&mut **tx).await?;
     Ok(())
 }
 

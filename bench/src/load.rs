@@ -1,0 +1,183 @@
+//! Visitors sending at a fixed total rate, one agent receiving every message.
+//!
+//! Each visitor sends on its own schedule (open loop: a late answer does not delay the next send,
+//! and latency counts from the scheduled time, so a stalled server cannot hide its stalls). The
+//! body carries the scheduled time, so the agent measures send→delivery without shared state.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use chat_core::protocol::{ServerFrame, parse_server_frame};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::json;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::stats::Samples;
+
+#[derive(clap::Args)]
+pub struct LoadArgs {
+    /// Visitors, each with its own conversation.
+    #[arg(long, default_value_t = 1_000)]
+    visitors: u32,
+    /// Messages per second offered by all visitors together.
+    #[arg(long, default_value_t = 2_000)]
+    rate: u32,
+    /// Seconds of sending (after everyone connected).
+    #[arg(long, default_value_t = 15)]
+    seconds: u64,
+    /// The agent's email and password (the agent receives every message).
+    #[arg(long)]
+    agent_email: String,
+    #[arg(long)]
+    agent_password: String,
+}
+
+pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow::Result<()> {
+    let token = login(http, &args.agent_email, &args.agent_password).await?;
+    let (agent, _) = tokio_tungstenite::connect_async(format!("{ws}/ws/agent")).await?;
+    let (mut agent_tx, mut agent_rx) = agent.split();
+    agent_tx
+        .send(Message::Text(json!({"type": "agent_hello", "v": 1, "access_token": token}).to_string().into()))
+        .await?;
+
+    let start = Instant::now();
+    let (stop_agent, mut agent_stopped) = tokio::sync::oneshot::channel::<()>();
+    let agent_task = tokio::spawn(async move {
+        let mut latency = Samples::default();
+        loop {
+            let text = tokio::select! {
+                _ = &mut agent_stopped => break,
+                received = agent_rx.next() => match received {
+                    Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(_)) => continue,
+                    _ => break,
+                },
+            };
+            let Ok(ServerFrame::Message(message)) = parse_server_frame(text.as_str()) else { continue };
+            if let Some(sent) = message.body.strip_prefix("t=").and_then(|t| t.parse::<u64>().ok()) {
+                latency.add(start.elapsed().saturating_sub(Duration::from_micros(sent)));
+            }
+        }
+        latency
+    });
+
+    let per_visitor = f64::from(args.rate) / f64::from(args.visitors);
+    let interval = Duration::from_secs_f64(1.0 / per_visitor);
+    let mut visitors = Vec::new();
+    for i in 0..args.visitors {
+        let (socket, _) =
+            tokio_tungstenite::connect_async(format!("{ws}/ws/visitor")).await.context("visitor connect")?;
+        visitors.push((i, socket));
+    }
+    println!("{} visitors connected in {:.1} s", args.visitors, start.elapsed().as_secs_f64());
+    let begin = Instant::now() + Duration::from_secs(2);
+    let stop = begin + Duration::from_secs(args.seconds);
+    let acked = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for (i, socket) in visitors {
+        let site_key = site_key.to_owned();
+        let acked = Arc::clone(&acked);
+        // Spread the visitors' schedules over one interval.
+        let first = begin + interval.mul_f64(f64::from(i) / f64::from(args.visitors));
+        tasks.push(tokio::spawn(visitor(socket, site_key, first, interval, stop, start, acked)));
+    }
+    let mut ack_latency = Samples::default();
+    let mut refused: HashMap<String, u64> = HashMap::new();
+    for task in tasks {
+        let (samples, errors) = task.await??;
+        ack_latency.extend(samples);
+        for (code, count) in errors {
+            *refused.entry(code).or_default() += count;
+        }
+    }
+    let acks = acked.load(Ordering::Relaxed);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let seconds = args.seconds as f64;
+    println!("offered {} msg/s from {} visitors for {} s", args.rate, args.visitors, args.seconds);
+    println!("stored and acknowledged {:.0} msg/s ({acks} in the {seconds} s window)", acks as f64 / seconds);
+    let total_refused: u64 = refused.values().sum();
+    println!("refused sends: {total_refused} {refused:?}");
+    println!("send -> ack:            {}", ack_latency.summary());
+    let _ = stop_agent.send(());
+    let mut agent_latency = agent_task.await?;
+    println!("send -> agent receives: {}", agent_latency.summary());
+    drop(agent_tx);
+    Ok(())
+}
+
+type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// One visitor: hello, then a message every `interval` until `stop`; counts acks within the window.
+async fn visitor(
+    socket: Socket,
+    site_key: String,
+    first: Instant,
+    interval: Duration,
+    stop: Instant,
+    start: Instant,
+    acked: Arc<AtomicU64>,
+) -> anyhow::Result<(Samples, HashMap<String, u64>)> {
+    let (mut tx, mut rx) = socket.split();
+    let hello = json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/bench"}});
+    tx.send(Message::Text(hello.to_string().into())).await?;
+    let mut pending: HashMap<String, Instant> = HashMap::new();
+    let mut latency = Samples::default();
+    let mut refused: HashMap<String, u64> = HashMap::new();
+    let mut next = first;
+    let mut n = 0u64;
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep_until(next), if next < stop => {
+                n += 1;
+                let cid = format!("b{n}");
+                let sent = next.duration_since(start).as_micros();
+                let frame = json!({"type": "send", "cid": cid, "body": format!("t={sent}")});
+                pending.insert(cid, next);
+                tx.send(Message::Text(frame.to_string().into())).await?;
+                next += interval;
+            }
+            () = tokio::time::sleep_until(stop + Duration::from_secs(5)), if pending.is_empty() || next >= stop => {
+                break;
+            }
+            received = rx.next() => {
+                let Some(Ok(Message::Text(text))) = received else { break };
+                match parse_server_frame(text.as_str()) {
+                    Ok(ServerFrame::Ack { cid, .. }) => {
+                        if let Some(scheduled) = pending.remove(cid.as_str()) {
+                            latency.add(scheduled.elapsed());
+                            if Instant::now() <= stop + Duration::from_millis(500) {
+                                acked.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                    }
+                    Ok(ServerFrame::Error { code, cid, .. }) => {
+                        if let Some(cid) = cid {
+                            pending.remove(cid.as_str());
+                        }
+                        *refused.entry(format!("{code:?}")).or_default() += 1;
+                    }
+                    _ => {}
+                }
+                if next >= stop && pending.is_empty() {
+                    break;
+                }
+            }
+        }
+    }
+    Ok((latency, refused))
+}
+
+async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String> {
+    let response: serde_json::Value = reqwest::Client::new()
+        .post(format!("{http}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    response["tokens"]["access_token"].as_str().map(str::to_owned).context("login failed")
+}

@@ -1,0 +1,210 @@
+//! Bad input over the WebSockets: each gets a typed error or a documented close code, nothing is
+//! stored, and the server keeps serving everyone else.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chat_client::Outgoing;
+use chat_core::ids::{AgentId, Millis};
+use chat_core::limits::{MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
+use chat_core::protocol::{ErrorCode, Role, ServerFrame, close};
+use chat_core::token::{self, AgentClaims};
+use common::{Raw, Read, TestServer, expect};
+use serde_json::json;
+
+fn error_code(frame: &ServerFrame) -> Option<ErrorCode> {
+    if let ServerFrame::Error { code, .. } = frame { Some(*code) } else { None }
+}
+
+async fn expect_error(raw: &mut Raw, code: ErrorCode) {
+    match raw.read().await {
+        Read::Frame(frame) => assert_eq!(error_code(&frame), Some(code), "{frame:?}"),
+        Read::Closed(close) => panic!("closed ({close:?}) instead of {code:?}"),
+    }
+}
+
+/// Messages stored in the tenant's conversations, through REST.
+async fn stored_messages(server: &TestServer, token: &str) -> usize {
+    let (_, list) = server.get("/api/v1/conversations", Some(token)).await;
+    list["items"].as_array().unwrap().iter().map(|c| c["last_seq"].as_u64().unwrap() as usize).sum()
+}
+
+#[tokio::test]
+async fn malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usable() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+
+    // Before the hello: anything else is refused, and the socket still waits for the hello.
+    raw.send_json(json!({"type": "send", "cid": "c1", "body": "hi"})).await;
+    expect_error(&mut raw, ErrorCode::HelloRequired).await;
+    raw.send("{not json").await;
+    expect_error(&mut raw, ErrorCode::BadFrame).await;
+    raw.send_json(json!({"type": "visitor_hello", "v": 1, "page": {"url": "/"}})).await;
+    expect_error(&mut raw, ErrorCode::BadFrame).await; // no site key
+    raw.send_json(json!({"type": "visitor_hello", "v": 1, "site_key": acme.site.key, "page": {"url": "/"}}))
+        .await;
+    raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await;
+
+    for (frame, code) in [
+        ("[1, 2, 3]", ErrorCode::BadFrame),
+        ("\"send\"", ErrorCode::BadFrame),
+        (r#"{"body": "no type"}"#, ErrorCode::BadFrame),
+        (r#"{"type": "teleport"}"#, ErrorCode::UnknownType),
+        (r#"{"type": "accept", "site": "s", "conversation": "c"}"#, ErrorCode::UnknownType), // an agent frame
+        (r#"{"type": "send", "cid": 5, "body": "wrong cid type"}"#, ErrorCode::BadFrame),
+        (r#"{"type": "send", "cid": "", "body": "empty cid"}"#, ErrorCode::BadFrame),
+    ] {
+        raw.send(frame).await;
+        expect_error(&mut raw, code).await;
+    }
+    let long = "x".repeat(MAX_MESSAGE_CHARS + 1);
+    raw.send_json(json!({"type": "send", "cid": "long-1", "body": long})).await;
+    let refused = raw.expect(|f| error_code(f).is_some()).await;
+    assert!(
+        matches!(refused, ServerFrame::Error { code: ErrorCode::MessageTooLong, cid: Some(ref c), .. } if c.0 == "long-1")
+    );
+
+    // Still usable: a good message is stored.
+    raw.send_json(json!({"type": "send", "cid": "ok-1", "body": "finally a real question"})).await;
+    raw.expect(|f| matches!(f, ServerFrame::Ack { seq: 1, .. })).await;
+    assert_eq!(stored_messages(&server, &acme.owner.token).await, 1, "the good message only");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut bystander = Raw::visitor(&server, &acme).await;
+    let mut raw = Raw::visitor(&server, &acme).await;
+    let huge = "x".repeat(MAX_FRAME_BYTES + 1);
+    raw.send_json(json!({"type": "send", "cid": "big", "body": huge})).await;
+    assert_eq!(raw.closed().await, Some(close::TOO_LARGE));
+
+    bystander.send_json(json!({"type": "send", "cid": "b1", "body": "still here"})).await;
+    bystander.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert_eq!(stored_messages(&server, &acme.owner.token).await, 1);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_codes() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+
+    let visitor_hello = |key: &str, token: Option<&str>, v: u32| json!({"type": "visitor_hello", "v": v, "site_key": key, "visitor_token": token, "page": {"url": "/"}});
+    let cases = [
+        (visitor_hello("k_nope", None, 1), ErrorCode::NotFound, close::BAD_HELLO),
+        (visitor_hello(&acme.site.key, None, 2), ErrorCode::UnsupportedVersion, close::BAD_HELLO),
+        (
+            visitor_hello(&acme.site.key, Some("v1.garbage.token"), 1),
+            ErrorCode::Unauthorized,
+            close::UNAUTHORIZED,
+        ),
+    ];
+    for (hello, code, close_code) in cases {
+        let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+        raw.send_json(hello).await;
+        expect_error(&mut raw, code).await;
+        assert_eq!(raw.closed().await, Some(close_code));
+    }
+
+    // A real visitor token of one site is no good on another (of another tenant).
+    let mut at_acme = Raw::connect(&server.ws("/ws/visitor")).await;
+    at_acme.send_json(visitor_hello(&acme.site.key, None, 1)).await;
+    let ServerFrame::Welcome { visitor_token, .. } =
+        at_acme.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await
+    else {
+        unreachable!()
+    };
+    let mut at_globex = Raw::connect(&server.ws("/ws/visitor")).await;
+    at_globex.send_json(visitor_hello(&globex.site.key, Some(&visitor_token), 1)).await;
+    expect_error(&mut at_globex, ErrorCode::Unauthorized).await;
+    assert_eq!(at_globex.closed().await, Some(close::UNAUTHORIZED));
+
+    // Agents: a forged token, an expired one, one signed by another key.
+    let keys = server_keys(&server);
+    let expired = token::sign_agent(
+        keys.signing(),
+        AgentClaims {
+            tenant: acme.id.clone(),
+            agent: acme.owner.id.clone(),
+            role: Role::Owner,
+            exp: Millis(1),
+        },
+    );
+    let foreign = token::sign_agent(
+        &ed25519_dalek::SigningKey::from_bytes(&[7; 32]),
+        AgentClaims {
+            tenant: acme.id.clone(),
+            agent: acme.owner.id.clone(),
+            role: Role::Owner,
+            exp: Millis(u64::MAX),
+        },
+    );
+    for (access_token, code) in [
+        ("not-a-token".to_owned(), ErrorCode::Unauthorized),
+        (expired, ErrorCode::TokenExpired),
+        (foreign, ErrorCode::Unauthorized),
+    ] {
+        let mut raw = Raw::connect(&server.ws("/ws/agent")).await;
+        raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": access_token})).await;
+        expect_error(&mut raw, code).await;
+        assert_eq!(raw.closed().await, Some(close::UNAUTHORIZED));
+    }
+    // An agent token on the visitor socket is just an unknown frame there.
+    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+    raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token})).await;
+    expect_error(&mut raw, ErrorCode::UnknownType).await;
+    assert_eq!(stored_messages(&server, &acme.owner.token).await, 0);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn another_tenants_sites_conversations_and_visitors_are_not_found_over_ws() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+
+    // A Globex conversation exists.
+    let mut globex_visitor = server.visitor(&globex, "/");
+    globex_visitor.send(Outgoing::Visitor { body: "private to globex".into() });
+    let ServerFrame::Ack { conversation, .. } =
+        expect(&mut globex_visitor, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    let ServerFrame::Welcome { visitor: globex_visitor_id, .. } =
+        expect(&mut server.visitor(&globex, "/"), "welcome", |f| matches!(f, ServerFrame::Welcome { .. }))
+            .await
+    else {
+        unreachable!()
+    };
+
+    let mut acme_agent = Raw::agent(&server, &acme.owner).await;
+    let attempts = [
+        json!({"type": "send", "site": globex.site.id, "conversation": conversation, "cid": "x1", "body": "hello globex"}),
+        json!({"type": "send", "site": acme.site.id, "conversation": conversation, "cid": "x2", "body": "via my site"}),
+        json!({"type": "accept", "site": acme.site.id, "conversation": conversation}),
+        json!({"type": "close", "site": globex.site.id, "conversation": conversation}),
+        json!({"type": "transfer", "site": acme.site.id, "conversation": conversation, "to": AgentId::from("a_x")}),
+        json!({"type": "invite", "site": acme.site.id, "visitor": globex_visitor_id, "cid": "x3", "body": "psst"}),
+        json!({"type": "read", "site": globex.site.id, "conversation": conversation, "seq": 1}),
+    ];
+    for attempt in attempts {
+        acme_agent.send_json(attempt.clone()).await;
+        let refused = acme_agent.expect(|f| error_code(f).is_some()).await;
+        assert_eq!(error_code(&refused), Some(ErrorCode::NotFound), "{attempt}");
+    }
+    let history = server.history(&globex.owner.token, conversation.as_str()).await;
+    assert!(history.iter().all(|m| m["sender"]["party"] != "agent" || m["body"] != "hello globex"));
+    assert_eq!(history.iter().filter(|m| m["kind"] == "text").count(), 1);
+    server.stop().await;
+}
+
+fn server_keys(server: &TestServer) -> origin_api::auth::Keys {
+    server.keys()
+}
