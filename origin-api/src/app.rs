@@ -33,7 +33,7 @@ impl AppState {
     /// State over an opened store.
     pub fn new(store: Arc<dyn Store>, keys: Keys, config: Config) -> AppState {
         AppState {
-            hub: Hub::new(Arc::clone(&store)),
+            hub: Hub::new(Arc::clone(&store), config.room_idle),
             ip_limits: IpLimits::new(&config),
             store,
             keys: Arc::new(keys),

@@ -74,6 +74,9 @@ pub struct ConfigArgs {
     /// Messages one IP address may send in a burst [default: 100].
     #[arg(long, global = true, env = "KEFU_IP_SEND_BURST")]
     pub ip_send_burst: Option<u32>,
+    /// Seconds a site's room stays in memory with nobody connected [default: 60].
+    #[arg(long, global = true, env = "KEFU_ROOM_IDLE_SECS")]
+    pub room_idle_secs: Option<u64>,
     /// Base64 of a 32-byte Ed25519 seed to sign tokens with; by default a key is generated once
     /// and kept in the database.
     #[arg(long, global = true, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
@@ -91,6 +94,7 @@ struct FileConfig {
     max_sockets_per_ip: Option<u32>,
     ip_sends_per_second: Option<u32>,
     ip_send_burst: Option<u32>,
+    room_idle_secs: Option<u64>,
     signing_key: Option<Secret>,
 }
 
@@ -111,6 +115,9 @@ pub struct Config {
     pub ip_sends_per_second: u32,
     /// Messages one IP address may send in a burst.
     pub ip_send_burst: u32,
+    /// How long a site's room stays in memory with no socket and nothing to store; the next
+    /// visitor starts it again from the database.
+    pub room_idle: Duration,
     /// A fixed token signing key, if configured.
     pub signing_key: Option<Secret>,
 }
@@ -148,6 +155,10 @@ impl Config {
                 .or(file.ip_sends_per_second)
                 .unwrap_or(defaults.ip_sends_per_second),
             ip_send_burst: args.ip_send_burst.or(file.ip_send_burst).unwrap_or(defaults.ip_send_burst),
+            room_idle: args
+                .room_idle_secs
+                .or(file.room_idle_secs)
+                .map_or(defaults.room_idle, Duration::from_secs),
             signing_key: args.signing_key.clone().or(file.signing_key),
         })
     }
@@ -162,6 +173,7 @@ impl Config {
             max_sockets_per_ip: 200,
             ip_sends_per_second: 30,
             ip_send_burst: 100,
+            room_idle: Duration::from_secs(60),
             signing_key: None,
         }
     }

@@ -53,8 +53,12 @@ fn message(tenant: &TenantId, site: &SiteId, conversation: &str, seq: u64) -> Wr
 async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried() {
     let (store, _dir) = open().await;
     let tenant = store.create_tenant("Acme", Millis(1)).await.unwrap();
-    let site = store.create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1)).await.unwrap();
-    let mut writes = vec![WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Waiting))];
+    let site = store
+        .create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1))
+        .await
+        .unwrap();
+    let mut writes =
+        vec![WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Waiting))];
     writes.extend((1..=3).map(|seq| message(&tenant.id, &site.id, "c1", seq)));
     writes.push(WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Open)));
     writes.push(WriteOp::PageView(PageViewRecord {
@@ -78,7 +82,8 @@ async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried() {
         limit: 100,
         include_notes: true,
     };
-    let bodies: Vec<_> = store.messages(&tenant.id, &all).await.unwrap().into_iter().map(|m| m.body).collect();
+    let bodies: Vec<_> =
+        store.messages(&tenant.id, &all).await.unwrap().into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
     let visible = MessageRange { include_notes: false, ..all.clone() };
     assert_eq!(store.messages(&tenant.id, &visible).await.unwrap().len(), 2, "the note is for agents");
@@ -95,7 +100,10 @@ async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried() {
 async fn a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids() {
     let (store, _dir) = open().await;
     let tenant = store.create_tenant("Acme", Millis(1)).await.unwrap();
-    let site = store.create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1)).await.unwrap();
+    let site = store
+        .create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1))
+        .await
+        .unwrap();
     let mut writes = vec![
         WriteOp::Conversation(record(&tenant.id, &site.id, "open", ConversationStatus::Open)),
         WriteOp::Conversation(record(&tenant.id, &site.id, "closed", ConversationStatus::Closed)),

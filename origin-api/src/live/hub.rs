@@ -46,11 +46,13 @@ pub struct Hub {
     shutdown: CancellationToken,
     room_tasks: TaskTracker,
     sockets: TaskTracker,
+    room_idle: Duration,
 }
 
 impl Hub {
-    /// A hub storing through `store`; starts the writer.
-    pub fn new(store: Arc<dyn Store>) -> Arc<Hub> {
+    /// A hub storing through `store` whose rooms stop after `room_idle` without sockets; starts
+    /// the writer.
+    pub fn new(store: Arc<dyn Store>, room_idle: Duration) -> Arc<Hub> {
         let (writer, writer_task) = Writer::start(Arc::clone(&store));
         Arc::new(Hub {
             store,
@@ -61,7 +63,17 @@ impl Hub {
             shutdown: CancellationToken::new(),
             room_tasks: TaskTracker::new(),
             sockets: TaskTracker::new(),
+            room_idle,
         })
+    }
+
+    pub(crate) fn room_idle(&self) -> Duration {
+        self.room_idle
+    }
+
+    /// Rooms running now.
+    pub fn running_rooms(&self) -> usize {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner).len()
     }
 
     pub(crate) fn next_conn(&self) -> ConnId {

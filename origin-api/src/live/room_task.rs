@@ -17,9 +17,6 @@ use super::writer::{WriteItem, Writer};
 use super::{ConnLink, Outgoing, Replay};
 use crate::clock::now;
 
-/// A room with no sockets and nothing to store stops after this long; the next visitor starts a
-/// new one from the database.
-const IDLE_STOP: Duration = Duration::from_secs(60);
 /// At most this many inbox messages are handled before effects are flushed and timers checked.
 const INBOX_BATCH: usize = 256;
 
@@ -56,8 +53,9 @@ impl RoomTask {
         let mut messages = Vec::with_capacity(INBOX_BATCH);
         loop {
             let tick_at = self.room.next_deadline().map(instant_of);
+            let idle_stop = self.hub.room_idle();
             let stop_at =
-                idle_since.map(|since| if self.hub.is_shutting_down() { since } else { since + IDLE_STOP });
+                idle_since.map(|since| if self.hub.is_shutting_down() { since } else { since + idle_stop });
             tokio::select! {
                 received = rx.recv_many(&mut messages, INBOX_BATCH) => {
                     if received == 0 {

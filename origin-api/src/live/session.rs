@@ -268,10 +268,15 @@ async fn refuse_too_large(socket: &mut WebSocket) {
     close_with(socket, close::TOO_LARGE, "frame too large").await;
 }
 
+/// Sends a close frame, giving up after [`CLOSE_TIMEOUT`]: a client that stopped reading (the
+/// reason for many closes) would otherwise hold the task forever.
 pub(crate) async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) {
     let frame = CloseFrame { code, reason: reason.into() };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(CLOSE_TIMEOUT, socket.send(Message::Close(Some(frame)))).await;
 }
+
+/// How long a close frame may take to leave.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn binary_refused() -> ServerFrame {
     ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text, not binary", None)

@@ -43,9 +43,16 @@ pub struct TestServer {
 
 impl TestServer {
     pub async fn start() -> TestServer {
+        TestServer::start_with(|_| {}).await
+    }
+
+    /// A server with some settings changed.
+    pub async fn start_with(change: impl Fn(&mut Config)) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         let database_url = format!("sqlite:{}", dir.path().join("kefu.db").display());
-        let running = server::start(config(&database_url, "127.0.0.1:0".parse().unwrap())).await.unwrap();
+        let mut config = config(&database_url, "127.0.0.1:0".parse().unwrap());
+        change(&mut config);
+        let running = server::start(config).await.unwrap();
         TestServer {
             addr: running.addr,
             running: Some(running),
@@ -53,6 +60,11 @@ impl TestServer {
             http: reqwest::Client::new(),
             _dir: dir,
         }
+    }
+
+    /// Rooms running now.
+    pub fn running_rooms(&self) -> usize {
+        self.running.as_ref().expect("server running").state().hub.running_rooms()
     }
 
     pub fn store(&self) -> Arc<dyn Store> {
@@ -241,6 +253,17 @@ impl Raw {
         Raw { socket }
     }
 
+    /// Connects with a small receive buffer, so a client that stops reading backs up the server
+    /// after kilobytes rather than the megabytes loopback allows.
+    pub async fn connect_small(server: &TestServer, path: &str) -> Raw {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(32 * 1024).unwrap();
+        let stream = socket.connect(server.addr).await.unwrap();
+        let stream = tokio_tungstenite::MaybeTlsStream::Plain(stream);
+        let (socket, _) = tokio_tungstenite::client_async(server.ws(path), stream).await.unwrap();
+        Raw { socket }
+    }
+
     pub async fn send(&mut self, text: &str) {
         self.socket.send(Message::Text(text.into())).await.unwrap();
     }
@@ -282,14 +305,31 @@ impl Raw {
         }
     }
 
+    /// Reads the next text frame within `timeout`, without parsing; `None` on timeout or close.
+    pub async fn next_text(&mut self, timeout: Duration) -> Option<Result<String, Option<u16>>> {
+        loop {
+            match tokio::time::timeout(timeout, self.socket.next()).await.ok()? {
+                Some(Ok(Message::Text(text))) => return Some(Ok(text.as_str().to_owned())),
+                Some(Ok(Message::Close(frame))) => return Some(Err(frame.map(|f| u16::from(f.code)))),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return Some(Err(None)),
+            }
+        }
+    }
+
     pub async fn visitor(server: &TestServer, tenant: &Tenant) -> Raw {
+        Raw::visitor_as(server, tenant, None).await.0
+    }
+
+    /// A visitor who said hello (with `token` to be a returning one), and their token.
+    pub async fn visitor_as(server: &TestServer, tenant: &Tenant, token: Option<&str>) -> (Raw, String) {
         let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
-        raw.send_json(
-            json!({"type": "visitor_hello", "v": 1, "site_key": tenant.site.key, "page": {"url": "/"}}),
-        )
-        .await;
-        raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await;
-        raw
+        let hello = json!({"type": "visitor_hello", "v": 1, "site_key": tenant.site.key, "visitor_token": token, "page": {"url": "/"}});
+        raw.send_json(hello).await;
+        match raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await {
+            ServerFrame::Welcome { visitor_token, .. } => (raw, visitor_token),
+            _ => unreachable!(),
+        }
     }
 
     pub async fn agent(server: &TestServer, agent: &Agent) -> Raw {

@@ -1,0 +1,133 @@
+//! The live machinery under stress: a reader that stops reading, rooms that stop when idle, and a
+//! server that goes down.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chat_core::ids::ConversationId;
+use chat_core::protocol::{ServerFrame, close, parse_server_frame};
+use common::{Raw, Read, TestServer};
+use serde_json::json;
+
+#[tokio::test]
+async fn a_socket_that_stops_reading_is_dropped_and_resumes_without_a_gap() {
+    let mut server = TestServer::start_with(|config| {
+        config.ip_sends_per_second = 100_000;
+        config.ip_send_burst = 100_000;
+    })
+    .await;
+    let acme = server.tenant("Acme").await;
+    let mut agent = Raw::connect_small(&server, "/ws/agent").await;
+    agent.send_json(json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token})).await;
+    agent.expect(|f| matches!(f, ServerFrame::SiteState { .. })).await;
+
+    // 100 visitors each send a burst of 20 long messages: about 8 MB for the agent, who reads none
+    // of it. Kernel buffers fill, then the agent's queue of 512 frames, then the agent is dropped.
+    let long = "x".repeat(3_900);
+    let mut visitors = Vec::new();
+    for v in 0..100 {
+        let mut visitor = Raw::visitor(&server, &acme).await;
+        for m in 0..20 {
+            visitor
+                .send_json(
+                    json!({"type": "send", "cid": format!("{v}-{m}"), "body": format!("{v}-{m} {long}")}),
+                )
+                .await;
+        }
+        visitors.push(visitor);
+    }
+    for visitor in &mut visitors {
+        for _ in 0..20 {
+            visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+        }
+    }
+
+    // The agent reads what reached it before it was dropped.
+    let mut held: BTreeMap<ConversationId, u64> = BTreeMap::new();
+    let mut count = 0;
+    let end = loop {
+        match agent.next_text(Duration::from_secs(10)).await.expect("the server drops the agent") {
+            Ok(text) => {
+                if let Ok(ServerFrame::Message(message)) = parse_server_frame(&text) {
+                    let last = held.entry(message.conversation.clone()).or_default();
+                    assert_eq!(message.seq, *last + 1, "in order, without gaps, while it lasted");
+                    *last = message.seq;
+                    count += 1;
+                }
+            }
+            Err(code) => break code,
+        }
+    };
+    assert!(matches!(end, None | Some(close::SLOW_CONSUMER)), "{end:?}");
+    assert!(count < 100 * 20, "the agent was dropped before it got everything ({count})");
+
+    // It reconnects naming every conversation (those it never heard of from the REST list) with
+    // what it holds of each, and gets exactly the rest.
+    let (_, list) = server.get("/api/v1/conversations?limit=200", Some(&acme.owner.token)).await;
+    for conversation in list["items"].as_array().unwrap() {
+        held.entry(ConversationId::from(conversation["id"].as_str().unwrap())).or_default();
+    }
+    assert_eq!(held.len(), 100);
+    let mut again = Raw::connect(&server.ws("/ws/agent")).await;
+    let resume: Vec<_> = held.iter().map(|(c, s)| json!({"conversation": c, "last_seq": s})).collect();
+    again
+        .send_json(json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token, "resume": resume}))
+        .await;
+    while count < 100 * 20 {
+        let frame = again.expect(|f| matches!(f, ServerFrame::Message(m) if m.body.contains('-'))).await;
+        let ServerFrame::Message(message) = frame else { unreachable!() };
+        let last = held.entry(message.conversation.clone()).or_default();
+        assert_eq!(message.seq, *last + 1, "the replay continues where the agent stopped");
+        *last = message.seq;
+        count += 1;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_idle_room_stops_and_the_next_one_carries_on_from_the_database() {
+    let mut server = TestServer::start_with(|config| config.room_idle = Duration::from_millis(200)).await;
+    let acme = server.tenant("Acme").await;
+    let (mut visitor, token) = Raw::visitor_as(&server, &acme, None).await;
+    visitor.send_json(json!({"type": "send", "cid": "a", "body": "first"})).await;
+    let ack = visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert!(matches!(ack, ServerFrame::Ack { seq: 1, .. }));
+    assert_eq!(server.running_rooms(), 1);
+    drop(visitor);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    while server.running_rooms() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "the idle room did not stop");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    // The same visitor comes back: a new room, the same conversation, a retry of the first
+    // message still recognised, and the next message at the next seq.
+    let (mut back, _) = Raw::visitor_as(&server, &acme, Some(&token)).await;
+    back.send_json(json!({"type": "send", "cid": "a", "body": "first"})).await;
+    let ack = back.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert!(matches!(ack, ServerFrame::Ack { seq: 1, .. }), "{ack:?}");
+    back.send_json(json!({"type": "send", "cid": "b", "body": "second"})).await;
+    let ack = back.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    assert!(matches!(ack, ServerFrame::Ack { seq: 2, .. }), "{ack:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_stopping_server_tells_clients_to_reconnect() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut visitor = Raw::visitor(&server, &acme).await;
+    let mut waiting = Raw::connect(&server.ws("/ws/visitor")).await; // no hello yet
+    let stopping = tokio::spawn(async move {
+        server.stop().await;
+    });
+    let reconnect = visitor.expect(|f| matches!(f, ServerFrame::Reconnect { .. })).await;
+    assert!(matches!(reconnect, ServerFrame::Reconnect { after_ms } if (500..3_000).contains(&after_ms)));
+    assert_eq!(visitor.closed().await, Some(close::RESTARTING));
+    assert!(matches!(waiting.read().await, Read::Closed(Some(close::RESTARTING))));
+    stopping.await.unwrap();
+}
