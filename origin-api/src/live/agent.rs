@@ -8,9 +8,8 @@ use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{ConnId, ConversationId, SiteId};
-use chat_core::limits::MAX_RESUME_POINTS;
 use chat_core::protocol::{
-    AgentFrame, AgentHello, ErrorCode, PROTOCOL_VERSION, ServerFrame, SiteSummary, close, parse_agent_frame,
+    AgentFrame, AgentHello, ErrorCode, ServerFrame, SiteSummary, check_hello, close, parse_agent_frame,
 };
 use chat_core::room::{AgentProfile, Input};
 use chat_core::token::{self, TokenError};
@@ -45,7 +44,7 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     };
     let (agent, sites) = match Box::pin(accept(&state, &hello)).await {
         Ok(accepted) => accepted,
-        Err(refusal) => return refusal.send(&mut socket).await,
+        Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
     let welcome = ServerFrame::AgentWelcome {
         tenant: agent.tenant.clone(),
@@ -78,7 +77,7 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
             }
             Err(error) => {
                 leave(&rooms, conn);
-                return Refusal::unavailable(error).send(&mut socket).await;
+                return session::refuse(&mut socket, session::unavailable(error)).await;
             }
         }
     }
@@ -95,14 +94,7 @@ fn leave(rooms: &HashMap<SiteId, RoomHandle>, conn: ConnId) {
 
 /// Checks the hello: version, access token, the account, and finds the sites the agent serves.
 async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site>), Refusal> {
-    if hello.v != PROTOCOL_VERSION {
-        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
-        return Err(Refusal::new(ErrorCode::UnsupportedVersion, message, close::BAD_HELLO));
-    }
-    if hello.resume.len() > MAX_RESUME_POINTS {
-        let message = format!("a hello has at most {MAX_RESUME_POINTS} resume points");
-        return Err(Refusal::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
-    }
+    check_hello(hello.v, &hello.resume)?;
     let claims =
         token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(
             |error| match error {
@@ -118,7 +110,7 @@ async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site
                 ),
             },
         )?;
-    let agent = state.store.agent(&claims.tenant, &claims.agent).await.map_err(Refusal::unavailable)?;
+    let agent = state.store.agent(&claims.tenant, &claims.agent).await.map_err(session::unavailable)?;
     let Some(agent) = agent else {
         return Err(Refusal::new(
             ErrorCode::Unauthorized,
@@ -129,7 +121,7 @@ async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site
     if agent.disabled {
         return Err(Refusal::new(ErrorCode::Forbidden, "the account is disabled", close::FORBIDDEN));
     }
-    let sites = state.store.list_sites(&agent.tenant).await.map_err(Refusal::unavailable)?;
+    let sites = state.store.list_sites(&agent.tenant).await.map_err(session::unavailable)?;
     let sites = sites.into_iter().filter(|site| agent.serves(&site.id)).collect();
     Ok((agent, sites))
 }

@@ -12,7 +12,7 @@ use chat_core::limits::{
     FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
     SOCKET_QUEUE_FRAMES,
 };
-use chat_core::protocol::{ErrorCode, FrameError, ServerFrame, close};
+use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
 use chat_core::rate::SendAllowance;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -43,30 +43,20 @@ pub(crate) fn link() -> (ConnLink, mpsc::Receiver<Outgoing>) {
     (ConnLink { tx, kill: CancellationToken::new() }, rx)
 }
 
-/// A hello refused: the error frame to send and the close code that follows.
-#[derive(Debug)]
-pub(crate) struct Refusal {
-    pub(crate) code: ErrorCode,
-    pub(crate) message: String,
-    pub(crate) close: u16,
+/// A hello refused; see [`chat_core::protocol::HelloRefused`].
+pub(crate) type Refusal = HelloRefused;
+
+/// The database failed while checking a hello.
+pub(crate) fn unavailable(error: impl std::fmt::Display) -> Refusal {
+    tracing::warn!(%error, "hello could not be checked");
+    Refusal::new(ErrorCode::Unavailable, "the service is unavailable; reconnect shortly", close::INTERNAL)
 }
 
-impl Refusal {
-    pub(crate) fn new(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
-        Refusal { code, message: message.into(), close }
-    }
-
-    /// The database failed while checking the hello.
-    pub(crate) fn unavailable(error: impl std::fmt::Display) -> Self {
-        tracing::warn!(%error, "hello could not be checked");
-        Refusal::new(ErrorCode::Unavailable, "the service is unavailable; reconnect shortly", close::INTERNAL)
-    }
-
-    pub(crate) async fn send(self, socket: &mut WebSocket) {
-        let frame = ServerFrame::error(self.code, self.message, None);
-        let _ = socket.send(Message::Text(frame.to_json().into())).await;
-        close_with(socket, self.close, "refused").await;
-    }
+/// Sends the refusal's error, then closes with its code.
+pub(crate) async fn refuse(socket: &mut WebSocket, refusal: Refusal) {
+    let frame = ServerFrame::error(refusal.code, refusal.message, None);
+    let _ = socket.send(Message::Text(frame.to_json().into())).await;
+    close_with(socket, refusal.close, "refused").await;
 }
 
 /// Reads frames until one parses as the hello; answers anything else with an error. `None` if the

@@ -9,9 +9,8 @@ use axum::http::HeaderMap;
 use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{ConnId, ConversationId, TenantId, VisitorId};
-use chat_core::limits::MAX_RESUME_POINTS;
 use chat_core::protocol::{
-    ErrorCode, PROTOCOL_VERSION, ServerFrame, VisitorFrame, VisitorHello, close, parse_visitor_frame,
+    ErrorCode, ServerFrame, VisitorFrame, VisitorHello, check_hello, close, parse_visitor_frame,
 };
 use chat_core::room::Input;
 use chat_core::token::{self, VisitorClaims};
@@ -54,7 +53,7 @@ async fn serve(
     };
     let accepted = match Box::pin(accept(&state, hello, origin)).await {
         Ok(accepted) => accepted,
-        Err(refusal) => return refusal.send(&mut socket).await,
+        Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
     let conn = state.hub.next_conn();
     let (link, queue) = session::link();
@@ -68,7 +67,7 @@ async fn serve(
     };
     let room = match state.hub.attach(&accepted.site, conn, link, join).await {
         Ok(room) => room,
-        Err(error) => return Refusal::unavailable(error).send(&mut socket).await,
+        Err(error) => return session::refuse(&mut socket, session::unavailable(error)).await,
     };
     let tenant: TenantId = accepted.site.tenant.clone();
     let on_text = |text: &str| on_text(text, conn, &room, &state, ip);
@@ -85,15 +84,8 @@ struct Accepted {
 
 /// Checks the hello: version, site key, the page's origin, the visitor token.
 async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -> Result<Accepted, Refusal> {
-    if hello.v != PROTOCOL_VERSION {
-        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
-        return Err(Refusal::new(ErrorCode::UnsupportedVersion, message, close::BAD_HELLO));
-    }
-    if hello.resume.len() > MAX_RESUME_POINTS {
-        let message = format!("a hello has at most {MAX_RESUME_POINTS} resume points");
-        return Err(Refusal::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
-    }
-    let site = state.store.site_by_key_any_tenant(&hello.site_key).await.map_err(Refusal::unavailable)?;
+    check_hello(hello.v, &hello.resume)?;
+    let site = state.store.site_by_key_any_tenant(&hello.site_key).await.map_err(session::unavailable)?;
     let Some(site) = site else {
         return Err(Refusal::new(ErrorCode::NotFound, "no site has this key", close::BAD_HELLO));
     };

@@ -58,6 +58,37 @@ pub struct FrameError {
     pub message: String,
 }
 
+/// A hello refused: the error to send and the close code that follows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelloRefused {
+    /// The error's code.
+    pub code: ErrorCode,
+    /// What to fix.
+    pub message: String,
+    /// One of [`close`].
+    pub close: u16,
+}
+
+impl HelloRefused {
+    /// A refusal with this code, message and close code.
+    pub fn new(code: ErrorCode, message: impl Into<String>, close: u16) -> Self {
+        HelloRefused { code, message: message.into(), close }
+    }
+}
+
+/// What every hello, visitor's or agent's, must satisfy before anything is looked up.
+pub fn check_hello(version: u32, resume: &[ResumePoint]) -> Result<(), HelloRefused> {
+    if version != PROTOCOL_VERSION {
+        let message = format!("this server speaks protocol version {PROTOCOL_VERSION}");
+        return Err(HelloRefused::new(ErrorCode::UnsupportedVersion, message, close::BAD_HELLO));
+    }
+    if resume.len() > crate::limits::MAX_RESUME_POINTS {
+        let message = format!("a hello has at most {} resume points", crate::limits::MAX_RESUME_POINTS);
+        return Err(HelloRefused::new(ErrorCode::BadFrame, message, close::BAD_HELLO));
+    }
+    Ok(())
+}
+
 /// Reads a visitor's frame.
 pub fn parse_visitor_frame(text: &str) -> Result<VisitorFrame, FrameError> {
     parse(text, client::VISITOR_FRAME_TYPES)

@@ -8,11 +8,13 @@
 //! - [`state`] — conversations, visitors, agents and the per-socket send allowance.
 //! - `messages` — sends, retries and what happens when writes commit.
 //! - `lifecycle` — starting, assigning, transferring, closing and rating conversations.
-//! - `presence` — hellos, leaving, pages, typing, read receipts, agent status, the periodic sweep.
+//! - `presence` — hellos, leaving, pages, agent status, the periodic sweep.
+//! - `signals` — typing previews and read receipts.
 
 mod lifecycle;
 mod messages;
 mod presence;
+mod signals;
 pub mod state;
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
