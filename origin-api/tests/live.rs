@@ -131,3 +131,47 @@ async fn a_stopping_server_tells_clients_to_reconnect() {
     assert!(matches!(waiting.read().await, Read::Closed(Some(close::RESTARTING))));
     stopping.await.unwrap();
 }
+
+#[tokio::test]
+async fn disabling_an_agent_closes_their_sockets_at_once() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let ana = server.agent(&acme, "ana", chat_core::protocol::Role::Agent, 5).await;
+    let mut socket = Raw::agent(&server, &ana).await;
+    let (status, _) = server
+        .patch(&format!("/api/v1/agents/{}", ana.id), &acme.owner.token, json!({"disabled": true}))
+        .await;
+    assert_eq!(status, 200);
+    assert_eq!(socket.closed().await, Some(close::UNAUTHORIZED));
+    // Her token still verifies, but the account is disabled: no way back in.
+    let mut again = Raw::connect(&server.ws("/ws/agent")).await;
+    again.send_json(json!({"type": "agent_hello", "v": 1, "access_token": ana.token})).await;
+    assert_eq!(again.closed().await, Some(close::FORBIDDEN));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_with_too_many_sockets_is_refused_before_the_upgrade() {
+    let mut server = TestServer::start_with(|config| config.max_sockets_per_ip = 3).await;
+    let acme = server.tenant("Acme").await;
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(Raw::visitor(&server, &acme).await);
+    }
+    let refused = tokio_tungstenite::connect_async(server.ws("/ws/visitor")).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => assert_eq!(response.status(), 429),
+        other => panic!("expected HTTP 429, got {:?}", other.map(|_| ())),
+    }
+    // A place frees when one closes.
+    drop(held.pop());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        if tokio_tungstenite::connect_async(server.ws("/ws/visitor")).await.is_ok() {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the place was not freed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

@@ -109,7 +109,12 @@ async fn update(
         sites: body.sites,
         disabled: body.disabled,
     };
+    let revoke = patch.disabled == Some(true) || patch.role.is_some_and(|role| role != target.role);
     let agent = state.store.update_agent(&me.tenant, &id, patch).await?;
+    if revoke {
+        // A disabled agent, or one whose role changed, connects again with a fresh token.
+        state.hub.revoke_agent(&id);
+    }
     agent.map(Json).ok_or(ApiError::NotFound("no such agent"))
 }
 
@@ -129,6 +134,7 @@ async fn set_password(
     managed(&state, &me, &id).await?;
     let hash = hash_blocking(body.password).await?;
     state.store.set_password(&me.tenant, &id, &hash).await?;
+    state.hub.revoke_agent(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -143,6 +149,7 @@ async fn remove(
         return Err(ApiError::Invalid("you cannot delete yourself".into()));
     }
     state.store.delete_agent(&me.tenant, &id).await?;
+    state.hub.revoke_agent(&id);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -81,8 +81,10 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
             }
         }
     }
+    let revoked = state.hub.agent_connected(&agent.id, conn);
     let on_text = |text: &str| on_text(text, conn, &rooms, &state, ip);
-    session::run(socket, queue, kill, &state, &agent.tenant, on_text).await;
+    session::run(socket, queue, kill, Some(revoked), &state, &agent.tenant, on_text).await;
+    state.hub.agent_disconnected(&agent.id, conn);
     leave(&rooms, conn);
 }
 

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use chat_core::ids::{ConnId, Millis, SiteId};
+use chat_core::ids::{AgentId, ConnId, Millis, SiteId};
 use chat_core::limits::CLOSED_RETENTION_MS;
 use chat_core::room::{Input, SiteInfo, SiteRoom};
 use tokio::sync::mpsc;
@@ -47,6 +47,8 @@ pub struct Hub {
     room_tasks: TaskTracker,
     sockets: TaskTracker,
     room_idle: Duration,
+    /// Each connected agent's sockets, so disabling or deleting the account closes them.
+    agent_sockets: Mutex<HashMap<AgentId, Vec<(ConnId, CancellationToken)>>>,
 }
 
 impl Hub {
@@ -64,6 +66,7 @@ impl Hub {
             room_tasks: TaskTracker::new(),
             sockets: TaskTracker::new(),
             room_idle,
+            agent_sockets: Mutex::new(HashMap::new()),
         })
     }
 
@@ -135,6 +138,33 @@ impl Hub {
         }
         rooms.remove(site);
         true
+    }
+
+    /// Registers an agent's socket; the token is cancelled when the account is revoked.
+    pub(crate) fn agent_connected(&self, agent: &AgentId, conn: ConnId) -> CancellationToken {
+        let token = CancellationToken::new();
+        let mut sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        sockets.entry(agent.clone()).or_default().push((conn, token.clone()));
+        token
+    }
+
+    pub(crate) fn agent_disconnected(&self, agent: &AgentId, conn: ConnId) {
+        let mut sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(conns) = sockets.get_mut(agent) {
+            conns.retain(|(c, _)| *c != conn);
+            if conns.is_empty() {
+                sockets.remove(agent);
+            }
+        }
+    }
+
+    /// Closes every socket of an agent whose account was disabled, deleted or given a new
+    /// password: they must log in again.
+    pub fn revoke_agent(&self, agent: &AgentId) {
+        let sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
+        for (_, token) in sockets.get(agent).into_iter().flatten() {
+            token.cancel();
+        }
     }
 
     /// Tells a running room its site's settings changed.

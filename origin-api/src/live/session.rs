@@ -129,6 +129,7 @@ pub(crate) async fn run(
     mut socket: WebSocket,
     mut queue: mpsc::Receiver<Outgoing>,
     kill: CancellationToken,
+    revoked: Option<CancellationToken>,
     state: &AppState,
     tenant: &TenantId,
     mut on_text: impl FnMut(&str) -> Reply,
@@ -139,12 +140,22 @@ pub(crate) async fn run(
     // Made once, not on every turn of the loop.
     let killed = kill.cancelled();
     let shutting_down = state.hub.shutting_down();
-    tokio::pin!(killed, shutting_down);
+    let revoked = async {
+        match &revoked {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(killed, shutting_down, revoked);
     loop {
         tokio::select! {
             biased;
             () = &mut killed => {
                 close_with(&mut socket, close::SLOW_CONSUMER, "too far behind; reconnect and resume").await;
+                break;
+            }
+            () = &mut revoked => {
+                close_with(&mut socket, close::UNAUTHORIZED, "the account changed; log in again").await;
                 break;
             }
             () = &mut shutting_down => {

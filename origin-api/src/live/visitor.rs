@@ -71,7 +71,7 @@ async fn serve(
     };
     let tenant: TenantId = accepted.site.tenant.clone();
     let on_text = |text: &str| on_text(text, conn, &room, &state, ip);
-    session::run(socket, queue, kill, &state, &tenant, on_text).await;
+    session::run(socket, queue, kill, None, &state, &tenant, on_text).await;
     room.send(Input::Disconnected { conn });
 }
 
