@@ -74,7 +74,7 @@ pub enum AgentCommand {
         /// Open conversations round-robin gives them at most.
         #[arg(long, default_value_t = validate::DEFAULT_CAPACITY)]
         capacity: u32,
-        /// A site they serve; repeat for several; none means all.
+        /// A site they serve; repeat for several; none means every site, including later ones.
         #[arg(long = "site")]
         sites: Vec<SiteId>,
     },
@@ -137,8 +137,15 @@ pub async fn agent(store: &dyn Store, command: AgentCommand, input: impl BufRead
             validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
             let capacity = validate::capacity(capacity).map_err(anyhow::Error::msg)?;
             let password_hash = password::hash(&read_password(input)?)?;
-            let agent =
-                NewAgent { email: email.trim().to_owned(), name, role, capacity, sites, password_hash };
+            let agent = NewAgent {
+                email: email.trim().to_owned(),
+                name,
+                role,
+                capacity,
+                all_sites: sites.is_empty(),
+                sites,
+                password_hash,
+            };
             let agent = store.create_agent(&tenant, agent, now()).await?;
             println!("created {} {} <{}> ({})", agent.role.as_str(), agent.id, agent.email, agent.name);
         }

@@ -42,6 +42,7 @@ pub async fn demo_if_empty(store: &dyn Store) -> anyhow::Result<Option<Demo>> {
         name: "Owner".into(),
         role: Role::Owner,
         capacity: DEFAULT_CAPACITY,
+        all_sites: true,
         sites: Vec::new(),
         password_hash: password::hash(&password)?,
     };

@@ -74,6 +74,10 @@ pub struct ConfigArgs {
     /// Messages one IP address may send in a burst [default: 100].
     #[arg(long, global = true, env = "KEFU_IP_SEND_BURST")]
     pub ip_send_burst: Option<u32>,
+    /// New visitors (hellos without a visitor token) one IP address may bring per minute, also
+    /// the burst [default: 120].
+    #[arg(long, global = true, env = "KEFU_IP_NEW_VISITORS_PER_MINUTE")]
+    pub ip_new_visitors_per_minute: Option<u32>,
     /// Seconds a site's room stays in memory with nobody connected [default: 60].
     #[arg(long, global = true, env = "KEFU_ROOM_IDLE_SECS")]
     pub room_idle_secs: Option<u64>,
@@ -94,6 +98,7 @@ struct FileConfig {
     max_sockets_per_ip: Option<u32>,
     ip_sends_per_second: Option<u32>,
     ip_send_burst: Option<u32>,
+    ip_new_visitors_per_minute: Option<u32>,
     room_idle_secs: Option<u64>,
     signing_key: Option<Secret>,
 }
@@ -115,6 +120,9 @@ pub struct Config {
     pub ip_sends_per_second: u32,
     /// Messages one IP address may send in a burst.
     pub ip_send_burst: u32,
+    /// New visitors one address may bring per minute (and in a burst): each is a new entry in a
+    /// room, so opening and closing sockets must not fill a site.
+    pub ip_new_visitors_per_minute: u32,
     /// How long a site's room stays in memory with no socket and nothing to store; the next
     /// visitor starts it again from the database.
     pub room_idle: Duration,
@@ -155,6 +163,10 @@ impl Config {
                 .or(file.ip_sends_per_second)
                 .unwrap_or(defaults.ip_sends_per_second),
             ip_send_burst: args.ip_send_burst.or(file.ip_send_burst).unwrap_or(defaults.ip_send_burst),
+            ip_new_visitors_per_minute: args
+                .ip_new_visitors_per_minute
+                .or(file.ip_new_visitors_per_minute)
+                .unwrap_or(defaults.ip_new_visitors_per_minute),
             room_idle: args
                 .room_idle_secs
                 .or(file.room_idle_secs)
@@ -173,6 +185,7 @@ impl Config {
             max_sockets_per_ip: 200,
             ip_sends_per_second: 30,
             ip_send_burst: 100,
+            ip_new_visitors_per_minute: 120,
             room_idle: Duration::from_secs(60),
             signing_key: None,
         }

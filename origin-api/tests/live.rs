@@ -18,6 +18,7 @@ async fn a_socket_that_stops_reading_is_dropped_and_resumes_without_a_gap() {
     let mut server = TestServer::start_with(|config| {
         config.ip_sends_per_second = 100_000;
         config.ip_send_burst = 100_000;
+        config.ip_new_visitors_per_minute = 100_000;
     })
     .await;
     let acme = server.tenant("Acme").await;
@@ -173,5 +174,37 @@ async fn an_address_with_too_many_sockets_is_refused_before_the_upgrade() {
         assert!(tokio::time::Instant::now() < deadline, "the place was not freed");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_a_site_sends_its_visitors_away() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let mut visitor = Raw::visitor(&server, &acme).await;
+    let path = format!("/api/v1/sites/{}", acme.site.id);
+    assert_eq!(server.delete(&path, &acme.owner.token).await.0, 204);
+    let gone = visitor.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
+    assert!(matches!(gone, ServerFrame::Error { code: chat_core::protocol::ErrorCode::NotFound, .. }));
+    assert_eq!(visitor.closed().await, Some(close::BAD_HELLO));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn one_address_cannot_flood_a_site_with_new_visitors() {
+    let mut server = TestServer::start_with(|config| config.ip_new_visitors_per_minute = 3).await;
+    let acme = server.tenant("Acme").await;
+    let (_, token) = Raw::visitor_as(&server, &acme, None).await;
+    for _ in 0..2 {
+        Raw::visitor(&server, &acme).await;
+    }
+    let mut fourth = Raw::connect(&server.ws("/ws/visitor")).await;
+    fourth
+        .send_json(json!({"type": "visitor_hello", "v": 1, "site_key": acme.site.key, "page": {"url": "/"}}))
+        .await;
+    assert!(matches!(fourth.read().await, Read::Frame(ServerFrame::Error { .. })));
+    assert_eq!(fourth.closed().await, Some(close::TOO_MANY_SOCKETS));
+    // A returning visitor (with a token) is not new and still gets in.
+    Raw::visitor_as(&server, &acme, Some(&token)).await;
     server.stop().await;
 }

@@ -289,3 +289,46 @@ async fn health_is_ok_while_the_database_answers() {
     assert_eq!(status, 503);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_disabled_or_demoted_admin_loses_their_powers_at_once() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let admin = server.agent(&acme, "adm", Role::Admin, 5).await;
+    let path = format!("/api/v1/agents/{}", admin.id);
+    assert_eq!(server.patch(&path, &acme.owner.token, json!({"role": "agent"})).await.0, 200);
+    // The access token still says admin; the account says agent.
+    let create = json!({"email": "x@acme.example", "name": "X", "password": "long enough pw"});
+    assert_eq!(server.post("/api/v1/agents", Some(&admin.token), create).await.0, 403);
+    assert_eq!(server.patch(&path, &acme.owner.token, json!({"disabled": true})).await.0, 200);
+    assert_eq!(server.get("/api/v1/me", Some(&admin.token)).await.0, 403);
+    assert_eq!(server.patch(&path, &admin.token, json!({"disabled": false})).await.0, 403);
+    assert_eq!(server.delete(&path, &acme.owner.token).await.0, 204);
+    assert_eq!(server.get("/api/v1/me", Some(&admin.token)).await.0, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn deleting_the_only_site_of_an_agent_leaves_them_with_none() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let owner = &acme.owner.token;
+    let (_, second) = server.post("/api/v1/sites", Some(owner), json!({"name": "Second"})).await;
+    let second = second["id"].as_str().unwrap();
+    let body =
+        json!({"email": "li@acme.example", "name": "Li", "password": "long enough pw", "sites": [second]});
+    let (status, li) = server.post("/api/v1/agents", Some(owner), body).await;
+    assert_eq!((status, &li["all_sites"]), (201, &json!(false)));
+    let (_, login) = server
+        .post("/api/v1/auth/login", None, json!({"email": "li@acme.example", "password": "long enough pw"}))
+        .await;
+    let li_token = login["tokens"]["access_token"].as_str().unwrap();
+    assert_eq!(server.get("/api/v1/sites", Some(li_token)).await.1.as_array().unwrap().len(), 1);
+
+    assert_eq!(server.delete(&format!("/api/v1/sites/{second}"), owner).await.0, 204);
+    let (_, sites) = server.get("/api/v1/sites", Some(li_token)).await;
+    assert_eq!(sites.as_array().unwrap().len(), 0, "not every site: {sites}");
+    let (_, agent) = server.get(&format!("/api/v1/agents/{}", li["id"].as_str().unwrap()), Some(owner)).await;
+    assert_eq!((&agent["all_sites"], &agent["sites"]), (&json!(false), &json!([])));
+    server.stop().await;
+}

@@ -116,7 +116,7 @@ async fn a_room_loads_open_and_recently_closed_conversations_with_their_latest_c
     let open = loaded.iter().find(|c| c.record.id.as_str() == "open").unwrap();
     assert_eq!(open.last_seq, 300);
     assert_eq!(open.recent_cids.len(), chat_core::limits::CID_WINDOW);
-    assert_eq!(open.recent_cids.last(), Some(&(Cid::from("cid-300"), 300)), "oldest first");
+    assert_eq!(open.recent_cids.last(), Some(&("v1".to_owned(), Cid::from("cid-300"), 300)), "oldest first");
     let later = store.room_conversations(&tenant.id, &site.id, Millis(2_500)).await.unwrap();
     assert_eq!(later.len(), 1, "closed before the cut-off: not loaded");
 }

@@ -49,6 +49,18 @@ pub const MAX_RESUME_POINTS: usize = 500;
 /// page does not flash "left" and "arrived" at the agents.
 pub const VISITOR_LEFT_GRACE_MS: u64 = 15_000;
 
+/// An agent whose last socket closed keeps their open conversations this long (a dropped network,
+/// a restart of the app); then the conversations go back to the queue for another agent.
+pub const AGENT_LEFT_GRACE_MS: u64 = 2 * 60 * 1_000;
+
+/// Conversations of one visitor a room holds at most (open ones and those closed in the last
+/// [`CLOSED_RETENTION_MS`]). Starting one more: `rate_limited`.
+pub const MAX_CONVERSATIONS_PER_VISITOR: usize = 20;
+
+/// Visitors listed in a `site_state` at most, the latest arrivals first; `visitors_total` says how
+/// many there are.
+pub const MAX_VISITORS_IN_SITE_STATE: usize = 1_000;
+
 /// A closed conversation stays in the room this long, so its visitor can still rate it and resume.
 pub const CLOSED_RETENTION_MS: u64 = 10 * 60 * 1_000;
 

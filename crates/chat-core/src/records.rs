@@ -95,7 +95,7 @@ pub struct StoredConversation {
     pub last_seq: Seq,
     /// When its last message was stored (or it started).
     pub last_activity: Millis,
-    /// The client ids of its latest messages with their `seq`, oldest first, at most
-    /// [`crate::limits::CID_WINDOW`], so retries across a restart are still recognised.
-    pub recent_cids: Vec<(Cid, Seq)>,
+    /// The sender id, client id and `seq` of its latest messages with a client id, oldest first,
+    /// at most [`crate::limits::CID_WINDOW`], so retries across a restart are still recognised.
+    pub recent_cids: Vec<(String, Cid, Seq)>,
 }

@@ -26,13 +26,15 @@ CREATE TABLE agents (
     name           TEXT NOT NULL,
     role           TEXT NOT NULL,
     capacity       INTEGER NOT NULL,
+    all_sites      INTEGER NOT NULL,  -- 1: serves every site of the tenant; 0: those in agent_sites
     password_hash  TEXT NOT NULL,
     disabled       INTEGER NOT NULL DEFAULT 0,
     created_at     INTEGER NOT NULL
 );
 CREATE INDEX agents_by_tenant ON agents (tenant_id, created_at);
 
--- The sites an agent serves; none listed means all of the tenant's.
+-- The sites an agent serves when not all_sites. Deleting a site removes it here; the agent then
+-- serves fewer sites, never more.
 CREATE TABLE agent_sites (
     agent_id  TEXT NOT NULL REFERENCES agents(id) ON DELETE CASCADE,
     site_id   TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
@@ -85,12 +87,15 @@ CREATE TABLE conversations (
     visitor_read_seq  INTEGER NOT NULL DEFAULT 0,
     agent_read_seq    INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX conversations_by_tenant ON conversations (tenant_id, started_at);
-CREATE INDEX conversations_by_site ON conversations (tenant_id, site_id, status);
+-- Lists page by id (ids sort by time); a room loads the open ones and those closed lately.
+CREATE INDEX conversations_by_tenant ON conversations (tenant_id, id);
+CREATE INDEX conversations_open ON conversations (tenant_id, site_id) WHERE status != 'closed';
+CREATE INDEX conversations_closed ON conversations (tenant_id, site_id, closed_at);
 CREATE INDEX conversations_by_visitor ON conversations (tenant_id, visitor_id, started_at);
 
--- (conversation, seq) orders a conversation; (conversation, cid) makes a retried send impossible
--- to store twice.
+-- (conversation, seq) orders a conversation. A retried send is recognised by its cid in the room,
+-- within the latest 256 of its conversation (see docs/protocol.md); the cid index serves the
+-- room's start-up and is not unique, so a cid reused beyond that window is stored, not dropped.
 CREATE TABLE messages (
     conversation_id  TEXT NOT NULL,
     seq              INTEGER NOT NULL,
@@ -106,7 +111,7 @@ CREATE TABLE messages (
     created_at       INTEGER NOT NULL,
     PRIMARY KEY (conversation_id, seq)
 );
-CREATE UNIQUE INDEX messages_by_cid ON messages (conversation_id, cid);
+CREATE INDEX messages_by_cid ON messages (conversation_id, cid);
 
 CREATE TABLE leave_messages (
     id          TEXT PRIMARY KEY,
@@ -121,7 +126,7 @@ CREATE TABLE leave_messages (
     handled_at  INTEGER,
     handled_by  TEXT
 );
-CREATE INDEX leave_messages_by_tenant ON leave_messages (tenant_id, created_at);
+CREATE INDEX leave_messages_by_tenant ON leave_messages (tenant_id, id);
 
 CREATE TABLE quick_replies (
     id          TEXT PRIMARY KEY,

@@ -37,8 +37,8 @@ struct Create {
     #[serde(default = "agent_role")]
     role: Role,
     capacity: Option<u32>,
-    #[serde(default)]
-    sites: Vec<SiteId>,
+    /// The sites they serve; absent: every site, including later ones.
+    sites: Option<Vec<SiteId>>,
 }
 
 fn agent_role() -> Role {
@@ -61,7 +61,8 @@ async fn create(
         name: body.name.trim().to_owned(),
         role: body.role,
         capacity,
-        sites: body.sites,
+        all_sites: body.sites.is_none(),
+        sites: body.sites.unwrap_or_default(),
         password_hash,
     };
     Ok((StatusCode::CREATED, Json(state.store.create_agent(&me.tenant, agent, now()).await?)))
@@ -80,7 +81,10 @@ struct Update {
     name: Option<String>,
     role: Option<Role>,
     capacity: Option<u32>,
+    /// Only these sites.
     sites: Option<Vec<SiteId>>,
+    /// `true`: every site, including later ones.
+    all_sites: Option<bool>,
     disabled: Option<bool>,
 }
 
@@ -106,13 +110,17 @@ async fn update(
         name: body.name.map(|name| name.trim().to_owned()),
         role: body.role,
         capacity: body.capacity.map(check_capacity).transpose()?,
+        all_sites: body.all_sites,
         sites: body.sites,
         disabled: body.disabled,
     };
-    let revoke = patch.disabled == Some(true) || patch.role.is_some_and(|role| role != target.role);
+    // A disabled agent, one with another role or other sites, connects again to get what is theirs.
+    let revoke = patch.disabled == Some(true)
+        || patch.role.is_some_and(|role| role != target.role)
+        || patch.sites.is_some()
+        || patch.all_sites.is_some();
     let agent = state.store.update_agent(&me.tenant, &id, patch).await?;
     if revoke {
-        // A disabled agent, or one whose role changed, connects again with a fresh token.
         state.hub.revoke_agent(&id);
     }
     agent.map(Json).ok_or(ApiError::NotFound("no such agent"))

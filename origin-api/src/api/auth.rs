@@ -99,9 +99,14 @@ struct ChangePassword {
 /// Changes the agent's own password; every other session of theirs ends.
 async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     me: CurrentAgent,
     ApiJson(body): ApiJson<ChangePassword>,
 ) -> ApiResult<Json<TokenPair>> {
+    // Guessing the current password with a stolen access token is as limited as logging in.
+    if !state.ip_limits.allow_attempt(ip, now()) {
+        return Err(ApiError::TooManyRequests("too many attempts; wait a minute".into()));
+    }
     let agent = state.store.agent(&me.tenant, &me.agent).await?;
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     let stored =
@@ -111,6 +116,8 @@ async fn change_password(
     }
     let hash = hash_blocking(body.new_password).await?;
     state.store.set_password(&me.tenant, &me.agent, &hash).await?;
+    // Every socket of theirs closes (4001) and comes back with the new token.
+    state.hub.revoke_agent(&me.agent);
     Ok(Json(issue(&state, &agent).await?))
 }
 
@@ -128,8 +135,19 @@ pub(super) async fn issue(state: &AppState, agent: &Agent) -> ApiResult<TokenPai
     Ok(pair)
 }
 
-/// argon2 takes tens of milliseconds of CPU: off the async threads.
+/// Hashes computed at once: each takes tens of milliseconds of CPU and 19 MiB, so a burst of
+/// logins queues here instead of taking the machine's memory.
+fn hashing() -> &'static tokio::sync::Semaphore {
+    static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    HASHING.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
+        tokio::sync::Semaphore::new(cores)
+    })
+}
+
+/// argon2 runs off the async threads, a few at a time.
 async fn verify_blocking(hash: String, candidate: String) -> ApiResult<bool> {
+    let _permit = hashing().acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || password::verify(&hash, &candidate))
         .await
         .map_err(|e| ApiError::Internal(e.into()))
@@ -137,6 +155,7 @@ async fn verify_blocking(hash: String, candidate: String) -> ApiResult<bool> {
 
 /// Hashes a new password off the async threads; a bad length is the client's to fix.
 pub(super) async fn hash_blocking(new_password: String) -> ApiResult<String> {
+    let _permit = hashing().acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
     tokio::task::spawn_blocking(move || password::hash(&new_password))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?

@@ -7,7 +7,7 @@ use chat_core::ids::{ConversationId, Seq};
 use chat_core::protocol::MessageView;
 use serde::{Deserialize, Serialize};
 
-use super::{Page, visible_sites};
+use super::Page;
 use crate::app::AppState;
 use crate::auth::CurrentAgent;
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
@@ -25,7 +25,7 @@ async fn list(
     me: CurrentAgent,
     ApiQuery(mut query): ApiQuery<ConversationQuery>,
 ) -> ApiResult<Json<Page<ConversationSummary>>> {
-    query.sites = visible_sites(&state, &me).await?;
+    query.sites = me.sites.clone();
     let limit = page_size(query.limit);
     let items = state.store.list_conversations(&me.tenant, &query).await?;
     Ok(Json(Page::new(items, limit, |c| c.conversation.id.0.clone())))
@@ -77,7 +77,7 @@ async fn messages(
 
 /// The conversation, if it is the tenant's and in a site the agent may see.
 async fn visible(state: &AppState, me: &CurrentAgent, id: &ConversationId) -> ApiResult<ConversationSummary> {
-    let sites = visible_sites(state, me).await?;
+    let sites = me.sites.clone();
     let found = state.store.conversation(&me.tenant, id).await?;
     found
         .filter(|c| sites.as_ref().is_none_or(|sites| sites.contains(&c.conversation.site)))

@@ -14,11 +14,9 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
-use chat_core::ids::SiteId;
 use serde::Serialize;
 
 use crate::app::AppState;
-use crate::auth::CurrentAgent;
 use crate::error::{ApiError, ApiResult};
 
 /// Every REST route.
@@ -48,16 +46,6 @@ impl<T> Page<T> {
         let next_before = items.last().filter(|_| full).map(cursor);
         Page { items, next_before }
     }
-}
-
-/// The sites `me` may see: `None` for all of the tenant's (managers, and agents serving all).
-async fn visible_sites(state: &AppState, me: &CurrentAgent) -> ApiResult<Option<Vec<SiteId>>> {
-    if me.role.can_manage() {
-        return Ok(None);
-    }
-    let agent = state.store.agent(&me.tenant, &me.agent).await?;
-    let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-    Ok(Some(agent.sites).filter(|sites| !sites.is_empty()))
 }
 
 /// Checks a text field's length in characters.

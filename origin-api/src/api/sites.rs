@@ -6,7 +6,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chat_core::ids::SiteId;
 
-use super::{check_length, visible_sites};
+use super::check_length;
 use crate::app::AppState;
 use crate::auth::CurrentAgent;
 use crate::clock::now;
@@ -25,7 +25,7 @@ pub fn router() -> Router<AppState> {
 
 async fn list(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json<Vec<Site>>> {
     let sites = state.store.list_sites(&me.tenant).await?;
-    let visible = visible_sites(&state, &me).await?;
+    let visible = me.sites.clone();
     Ok(Json(sites.into_iter().filter(|site| visible.as_ref().is_none_or(|v| v.contains(&site.id))).collect()))
 }
 
@@ -50,7 +50,7 @@ async fn show(
     me: CurrentAgent,
     ApiPath(id): ApiPath<SiteId>,
 ) -> ApiResult<Json<Site>> {
-    let visible = visible_sites(&state, &me).await?;
+    let visible = me.sites.clone();
     let site = state.store.site(&me.tenant, &id).await?.filter(|_| visible.is_none_or(|v| v.contains(&id)));
     site.map(Json).ok_or(ApiError::NotFound("no such site"))
 }
@@ -84,6 +84,7 @@ async fn remove(
 ) -> ApiResult<StatusCode> {
     me.require_manager()?;
     if state.store.delete_site(&me.tenant, &id).await? {
+        state.hub.site_deleted(&id);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no such site"))

@@ -12,7 +12,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use chat_core::ids::{AgentId, TenantId};
+use chat_core::ids::{AgentId, SiteId, TenantId};
 use chat_core::protocol::Role;
 use chat_core::token::{self, TokenError};
 use ed25519_dalek::{SigningKey, VerifyingKey};
@@ -69,15 +69,19 @@ impl Keys {
     }
 }
 
-/// The agent making a request, from the `Authorization: Bearer` access token.
+/// The agent making a request: the `Authorization: Bearer` access token names them, and the
+/// account as stored now decides (a disabled, deleted or demoted agent loses their powers at once,
+/// not when the token expires).
 #[derive(Clone, Debug)]
 pub struct CurrentAgent {
     /// Their tenant; every query of the request is scoped to it.
     pub tenant: TenantId,
     /// The agent.
     pub agent: AgentId,
-    /// Their role when the token was issued.
+    /// Their role now.
     pub role: Role,
+    /// The sites they may see: `None` for all of the tenant's (managers, and agents of all sites).
+    pub sites: Option<Vec<SiteId>>,
 }
 
 impl CurrentAgent {
@@ -99,12 +103,19 @@ impl FromRequestParts<AppState> for CurrentAgent {
         let Some(token) = header.and_then(|value| value.strip_prefix("Bearer ")) else {
             return Err(ApiError::Unauthorized("send an access token: Authorization: Bearer <token>".into()));
         };
-        match token::verify_agent(&state.keys.verifying, token.trim(), now()) {
-            Ok(claims) => Ok(CurrentAgent { tenant: claims.tenant, agent: claims.agent, role: claims.role }),
+        let claims = match token::verify_agent(&state.keys.verifying, token.trim(), now()) {
+            Ok(claims) => claims,
             Err(TokenError::Expired) => {
-                Err(ApiError::Unauthorized("the access token has expired; refresh it".into()))
+                return Err(ApiError::Unauthorized("the access token has expired; refresh it".into()));
             }
-            Err(_) => Err(ApiError::Unauthorized("the access token is not valid".into())),
+            Err(_) => return Err(ApiError::Unauthorized("the access token is not valid".into())),
+        };
+        let agent = state.store.agent(&claims.tenant, &claims.agent).await?;
+        let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
+        if agent.disabled {
+            return Err(ApiError::Forbidden("the account is disabled".into()));
         }
+        let sites = (!agent.role.can_manage() && !agent.all_sites).then_some(agent.sites);
+        Ok(CurrentAgent { tenant: agent.tenant, agent: agent.id, role: agent.role, sites })
     }
 }

@@ -46,12 +46,15 @@ pub async fn issue(
         .map_err(sqlx::Error::Io)?;
     let refresh_token = URL_SAFE_NO_PAD.encode(secret);
     store
-        .save_refresh_token(RefreshToken {
-            hash: refresh_hash(&refresh_token),
-            tenant: agent.tenant.clone(),
-            agent: agent.id.clone(),
-            expires_at: now.plus(duration_ms(refresh_ttl)),
-        })
+        .save_refresh_token(
+            RefreshToken {
+                hash: refresh_hash(&refresh_token),
+                tenant: agent.tenant.clone(),
+                agent: agent.id.clone(),
+                expires_at: now.plus(duration_ms(refresh_ttl)),
+            },
+            now,
+        )
         .await?;
     Ok(TokenPair { access_token, expires_in: access_ttl.as_secs(), refresh_token })
 }

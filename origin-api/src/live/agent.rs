@@ -4,15 +4,15 @@
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
-use chat_core::ids::{ConnId, ConversationId, SiteId};
+use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId};
 use chat_core::protocol::{
     AgentFrame, AgentHello, ErrorCode, ServerFrame, SiteSummary, check_hello, close, parse_agent_frame,
 };
 use chat_core::room::{AgentProfile, Input};
-use chat_core::token::{self, TokenError};
+use chat_core::token::{self, AgentClaims, TokenError};
 
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
@@ -42,7 +42,17 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     else {
         return;
     };
-    let (agent, sites) = match Box::pin(accept(&state, &hello)).await {
+    let claims = match check_token(&state, &hello) {
+        Ok(claims) => claims,
+        Err(refusal) => return session::refuse(&mut socket, refusal).await,
+    };
+    let conn = state.hub.next_conn();
+    // Registered before the account is read, so disabling it at any moment from here on closes
+    // this socket; the guard leaves the rooms and unregisters however the task ends.
+    let revoked = state.hub.agent_connected(&claims.agent, conn);
+    let mut departure =
+        Departure { state: state.clone(), agent: claims.agent.clone(), conn, rooms: HashMap::new() };
+    let (agent, sites) = match Box::pin(accept(&state, &claims)).await {
         Ok(accepted) => accepted,
         Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
@@ -56,14 +66,12 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
             .map(|site| SiteSummary { id: site.id.clone(), name: site.name.clone() })
             .collect(),
     };
-    if socket.send(Message::Text(welcome.to_json().into())).await.is_err() {
+    if !session::send_text(&mut socket, welcome.to_json()).await {
         return;
     }
-    let conn = state.hub.next_conn();
     let (link, queue) = session::link();
     let kill = link.kill.clone();
     let profile = AgentProfile { id: agent.id.clone(), name: agent.name.clone(), capacity: agent.capacity };
-    let mut rooms = HashMap::new();
     for site in &sites {
         let join = Input::AgentJoined {
             conn,
@@ -73,45 +81,48 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
         };
         match state.hub.attach(site, conn, link.clone(), join).await {
             Ok(room) => {
-                rooms.insert(site.id.clone(), room);
+                departure.rooms.insert(site.id.clone(), room);
             }
-            Err(error) => {
-                leave(&rooms, conn);
-                return session::refuse(&mut socket, session::unavailable(error)).await;
-            }
+            Err(error) => return session::refuse(&mut socket, session::unavailable(error)).await,
         }
     }
-    let revoked = state.hub.agent_connected(&agent.id, conn);
-    let on_text = |text: &str| on_text(text, conn, &rooms, &state, ip);
+    let rooms = &departure.rooms;
+    let on_text = |text: &str| on_text(text, conn, rooms, &state, ip);
     session::run(socket, queue, kill, Some(revoked), &state, &agent.tenant, on_text).await;
-    state.hub.agent_disconnected(&agent.id, conn);
-    leave(&rooms, conn);
 }
 
-fn leave(rooms: &HashMap<SiteId, RoomHandle>, conn: ConnId) {
-    for room in rooms.values() {
-        room.send(Input::Disconnected { conn });
+/// Leaves the rooms and unregisters the socket when the agent's task ends, however it ends.
+struct Departure {
+    state: AppState,
+    agent: AgentId,
+    conn: ConnId,
+    rooms: HashMap<SiteId, RoomHandle>,
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        self.state.hub.agent_disconnected(&self.agent, self.conn);
+        for room in self.rooms.values() {
+            room.send(Input::Disconnected { conn: self.conn });
+        }
     }
 }
 
-/// Checks the hello: version, access token, the account, and finds the sites the agent serves.
-async fn accept(state: &AppState, hello: &AgentHello) -> Result<(Agent, Vec<Site>), Refusal> {
+/// Checks the hello's shape and its access token.
+fn check_token(state: &AppState, hello: &AgentHello) -> Result<AgentClaims, Refusal> {
     check_hello(hello.v, &hello.resume)?;
-    let claims =
-        token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(
-            |error| match error {
-                TokenError::Expired => Refusal::new(
-                    ErrorCode::TokenExpired,
-                    "the access token has expired; refresh it",
-                    close::UNAUTHORIZED,
-                ),
-                _ => Refusal::new(
-                    ErrorCode::Unauthorized,
-                    "the access token is not valid",
-                    close::UNAUTHORIZED,
-                ),
-            },
-        )?;
+    token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(|error| match error {
+        TokenError::Expired => Refusal::new(
+            ErrorCode::TokenExpired,
+            "the access token has expired; refresh it",
+            close::UNAUTHORIZED,
+        ),
+        _ => Refusal::new(ErrorCode::Unauthorized, "the access token is not valid", close::UNAUTHORIZED),
+    })
+}
+
+/// Reads the account and finds the sites the agent serves.
+async fn accept(state: &AppState, claims: &AgentClaims) -> Result<(Agent, Vec<Site>), Refusal> {
     let agent = state.store.agent(&claims.tenant, &claims.agent).await.map_err(session::unavailable)?;
     let Some(agent) = agent else {
         return Err(Refusal::new(

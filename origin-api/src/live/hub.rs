@@ -20,6 +20,9 @@ use super::writer::Writer;
 use crate::clock::now;
 use crate::store::{Site, Store, StoreResult};
 
+/// How long a stopping server waits for sockets to close after the rooms have stored everything.
+const SOCKETS_GRACE: Duration = Duration::from_secs(3);
+
 /// A running room's inbox.
 #[derive(Clone, Debug)]
 pub(crate) struct RoomHandle {
@@ -42,6 +45,9 @@ pub struct Hub {
     /// Sends to a room's inbox that start it (attach) happen under this lock, and a room retires
     /// under it only with an empty inbox: no socket can join a room that is stopping.
     rooms: Mutex<HashMap<SiteId, mpsc::UnboundedSender<RoomMsg>>>,
+    /// Counts rooms retired. A room must start from a snapshot taken after the last room of its
+    /// site stored its last write: a load that saw a retirement happen meanwhile is taken again.
+    retirements: AtomicU64,
     next_conn: AtomicU64,
     shutdown: CancellationToken,
     room_tasks: TaskTracker,
@@ -61,6 +67,7 @@ impl Hub {
             writer: Mutex::new(Some(writer)),
             writer_task: Mutex::new(Some(writer_task)),
             rooms: Mutex::new(HashMap::new()),
+            retirements: AtomicU64::new(0),
             next_conn: AtomicU64::new(1),
             shutdown: CancellationToken::new(),
             room_tasks: TaskTracker::new(),
@@ -111,17 +118,18 @@ impl Hub {
                     }
                 }
             }
+            let retirements = self.retirements.load(Ordering::Acquire);
             let closed_since = Millis(now().0.saturating_sub(CLOSED_RETENTION_MS));
             let stored = self.store.room_conversations(&site.tenant, &site.id, closed_since).await?;
             let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
-            if rooms.contains_key(&site.id) {
-                continue; // Another socket started it meanwhile; join that one.
+            if rooms.contains_key(&site.id) || self.retirements.load(Ordering::Acquire) != retirements {
+                continue; // Another socket started a room meanwhile (join it), or one retired (reload).
             }
             let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
                 return Err(sqlx::Error::PoolClosed.into());
             };
             let (tx, rx) = mpsc::unbounded_channel();
-            let room = SiteRoom::new(site_info(site), stored);
+            let room = SiteRoom::new(site_info(site), stored, now());
             let task = RoomTask::new(room, writer, tx.clone(), Arc::clone(self));
             self.room_tasks.spawn(task.run(rx));
             let _ = tx.send(attach);
@@ -137,6 +145,7 @@ impl Hub {
             return false;
         }
         rooms.remove(site);
+        self.retirements.fetch_add(1, Ordering::AcqRel);
         true
     }
 
@@ -164,6 +173,14 @@ impl Hub {
         let sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
         for (_, token) in sockets.get(agent).into_iter().flatten() {
             token.cancel();
+        }
+    }
+
+    /// Tells a running room its site was deleted: its sockets are sent away.
+    pub fn site_deleted(&self, site: &SiteId) {
+        let rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = rooms.get(site) {
+            let _ = tx.send(RoomMsg::Input(Input::SiteRemoved));
         }
     }
 
@@ -195,14 +212,11 @@ impl Hub {
         self.shutdown.cancel();
         self.sockets.close();
         self.room_tasks.close();
-        let drained = tokio::time::timeout(grace, async {
-            self.sockets.wait().await;
-            self.room_tasks.wait().await;
-        })
-        .await;
+        // Rooms end once their writes are stored; then the writer, once its queue is.
+        let stored = tokio::time::timeout(grace, self.room_tasks.wait()).await;
         drop(self.writer.lock().unwrap_or_else(PoisonError::into_inner).take());
         let writer_task = self.writer_task.lock().unwrap_or_else(PoisonError::into_inner).take();
-        match (drained, writer_task) {
+        match (stored, writer_task) {
             (Ok(()), Some(task)) => {
                 let _ = tokio::time::timeout(grace, task).await;
             }
@@ -212,6 +226,8 @@ impl Hub {
             }
             (_, None) => {}
         }
+        // Sockets were told to reconnect; a client that does not read is not waited for long.
+        let _ = tokio::time::timeout(SOCKETS_GRACE, self.sockets.wait()).await;
     }
 }
 

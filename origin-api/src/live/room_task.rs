@@ -67,13 +67,21 @@ impl RoomTask {
                 }
                 () = sleep_until(tick_at), if tick_at.is_some() => self.apply(Input::Tick),
                 () = sleep_until(stop_at), if stop_at.is_some() => {
-                    if self.hub.retire(&self.site, &rx) {
+                    // Shutting down, the room ends once its writes are stored, whether or not
+                    // every socket has gone yet: a socket stuck on a dead client must not hold
+                    // messages back from the database.
+                    if self.hub.is_shutting_down() || self.hub.retire(&self.site, &rx) {
                         break;
                     }
                 }
-                () = self.hub.shutting_down(), if idle_since.is_some() && !self.hub.is_shutting_down() => {}
+                () = self.hub.shutting_down(), if !self.hub.is_shutting_down() => {}
             }
-            idle_since = if self.room.is_idle() { idle_since.or(Some(Instant::now())) } else { None };
+            let can_stop = if self.hub.is_shutting_down() {
+                !self.room.has_pending_writes()
+            } else {
+                self.room.is_idle()
+            };
+            idle_since = if can_stop { idle_since.or(Some(Instant::now())) } else { None };
         }
     }
 

@@ -55,7 +55,7 @@ pub(crate) fn unavailable(error: impl std::fmt::Display) -> Refusal {
 /// Sends the refusal's error, then closes with its code.
 pub(crate) async fn refuse(socket: &mut WebSocket, refusal: Refusal) {
     let frame = ServerFrame::error(refusal.code, refusal.message, None);
-    let _ = socket.send(Message::Text(frame.to_json().into())).await;
+    send_text(socket, frame.to_json()).await;
     close_with(socket, refusal.close, "refused").await;
 }
 
@@ -100,7 +100,7 @@ pub(crate) async fn read_hello<F>(
                 return None;
             }
         };
-        if socket.send(Message::Text(reply.to_json().into())).await.is_err() {
+        if !send_text(socket, reply.to_json()).await {
             return None;
         }
     }
@@ -160,13 +160,13 @@ pub(crate) async fn run(
             }
             () = &mut shutting_down => {
                 let after_ms = reconnect_delay_ms();
-                let _ = socket.send(Message::Text(ServerFrame::Reconnect { after_ms }.to_json().into())).await;
+                send_text(&mut socket, ServerFrame::Reconnect { after_ms }.to_json()).await;
                 close_with(&mut socket, close::RESTARTING, "restarting").await;
                 break;
             }
             item = queue.recv() => match item {
                 Some(Outgoing::Frame(text)) => {
-                    if socket.send(Message::Text(text)).await.is_err() {
+                    if !send(&mut socket, Message::Text(text)).await {
                         break;
                     }
                 }
@@ -201,7 +201,7 @@ pub(crate) async fn run(
                 match reply {
                     Reply::Nothing => {}
                     Reply::Text(text) => {
-                        if socket.send(Message::Text(text.into())).await.is_err() {
+                        if !send_text(&mut socket, text).await {
                             break;
                         }
                     }
@@ -243,7 +243,7 @@ async fn send_replay(socket: &mut WebSocket, state: &AppState, tenant: &TenantId
         after_seq = last;
         for message in page {
             let text = ServerFrame::Message(message).to_json();
-            if socket.send(Message::Text(text.into())).await.is_err() {
+            if !send_text(socket, text).await {
                 return false;
             }
         }
@@ -265,7 +265,7 @@ async fn on_read_error(socket: &mut WebSocket, error: axum::Error) {
 async fn refuse_too_large(socket: &mut WebSocket) {
     let message = format!("frames are limited to {MAX_FRAME_BYTES} bytes");
     let frame = ServerFrame::error(ErrorCode::BadFrame, message, None);
-    let _ = socket.send(Message::Text(frame.to_json().into())).await;
+    send_text(socket, frame.to_json()).await;
     close_with(socket, close::TOO_LARGE, "frame too large").await;
 }
 
@@ -278,6 +278,20 @@ pub(crate) async fn close_with(socket: &mut WebSocket, code: u16, reason: &str) 
 
 /// How long a close frame may take to leave.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long one frame may take to leave. A client that reads nothing for this long is dropped,
+/// whatever its queue: otherwise its task would wait on it forever, deaf to everything else.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Sends a frame; false if the socket failed or took longer than [`SEND_TIMEOUT`].
+pub(crate) async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
+}
+
+/// Sends JSON text; see [`send`].
+pub(crate) async fn send_text(socket: &mut WebSocket, text: String) -> bool {
+    send(socket, Message::Text(text.into())).await
+}
 
 fn binary_refused() -> ServerFrame {
     ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text, not binary", None)

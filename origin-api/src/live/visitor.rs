@@ -51,7 +51,7 @@ async fn serve(
     else {
         return;
     };
-    let accepted = match Box::pin(accept(&state, hello, origin)).await {
+    let accepted = match Box::pin(accept(&state, hello, origin, ip)).await {
         Ok(accepted) => accepted,
         Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
@@ -70,9 +70,21 @@ async fn serve(
         Err(error) => return session::refuse(&mut socket, session::unavailable(error)).await,
     };
     let tenant: TenantId = accepted.site.tenant.clone();
-    let on_text = |text: &str| on_text(text, conn, &room, &state, ip);
+    let departure = Departure { room, conn };
+    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip);
     session::run(socket, queue, kill, None, &state, &tenant, on_text).await;
-    room.send(Input::Disconnected { conn });
+}
+
+/// Leaves the room when the visitor's task ends, however it ends.
+struct Departure {
+    room: RoomHandle,
+    conn: ConnId,
+}
+
+impl Drop for Departure {
+    fn drop(&mut self) {
+        self.room.send(Input::Disconnected { conn: self.conn });
+    }
 }
 
 struct Accepted {
@@ -83,7 +95,12 @@ struct Accepted {
 }
 
 /// Checks the hello: version, site key, the page's origin, the visitor token.
-async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -> Result<Accepted, Refusal> {
+async fn accept(
+    state: &AppState,
+    hello: VisitorHello,
+    origin: Option<String>,
+    ip: IpAddr,
+) -> Result<Accepted, Refusal> {
     check_hello(hello.v, &hello.resume)?;
     let site = state.store.site_by_key_any_tenant(&hello.site_key).await.map_err(session::unavailable)?;
     let Some(site) = site else {
@@ -110,6 +127,10 @@ async fn accept(state: &AppState, hello: VisitorHello, origin: Option<String>) -
             (claims.visitor, token.clone())
         }
         None => {
+            if !state.ip_limits.allow_new_visitor(ip, now()) {
+                let message = "too many new visitors from this address; reconnect later";
+                return Err(Refusal::new(ErrorCode::RateLimited, message, close::TOO_MANY_SOCKETS));
+            }
             let visitor = VisitorId(new_id("v"));
             let claims = VisitorClaims {
                 tenant: site.tenant.clone(),

@@ -97,8 +97,8 @@ pub trait AgentStore {
     async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool>;
     /// Deletes an agent; false if there was none.
     async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool>;
-    /// Stores a refresh token (by its hash).
-    async fn save_refresh_token(&self, token: RefreshToken) -> StoreResult<()>;
+    /// Stores a refresh token (by its hash), dropping the agent's expired ones.
+    async fn save_refresh_token(&self, token: RefreshToken, now: Millis) -> StoreResult<()>;
     /// Removes and returns a refresh token, so each is used once.
     async fn take_refresh_token(&self, hash: &str) -> StoreResult<Option<RefreshToken>>;
 }

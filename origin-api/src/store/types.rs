@@ -84,7 +84,9 @@ pub struct Agent {
     pub role: Role,
     /// Open conversations round-robin gives them at most.
     pub capacity: u32,
-    /// The sites they serve; empty means every site of the tenant.
+    /// Serves every site of the tenant, present and future.
+    pub all_sites: bool,
+    /// The sites they serve when not `all_sites`.
     pub sites: Vec<SiteId>,
     /// A disabled agent cannot log in or connect.
     pub disabled: bool,
@@ -95,7 +97,7 @@ pub struct Agent {
 impl Agent {
     /// Whether the agent serves `site`.
     pub fn serves(&self, site: &SiteId) -> bool {
-        self.sites.is_empty() || self.sites.contains(site)
+        self.all_sites || self.sites.contains(site)
     }
 }
 
@@ -110,7 +112,9 @@ pub struct NewAgent {
     pub role: Role,
     /// Capacity.
     pub capacity: u32,
-    /// Sites served (empty: all).
+    /// Serves every site of the tenant.
+    pub all_sites: bool,
+    /// The sites served when not `all_sites`.
     pub sites: Vec<SiteId>,
     /// The argon2id hash of their password.
     pub password_hash: String,
@@ -125,7 +129,9 @@ pub struct AgentPatch {
     pub role: Option<Role>,
     /// New capacity.
     pub capacity: Option<u32>,
-    /// New sites (empty: all).
+    /// Serve every site (`true`), or only `sites` (`false`).
+    pub all_sites: Option<bool>,
+    /// New sites; given alone, it means only these.
     pub sites: Option<Vec<SiteId>>,
     /// Disable or enable.
     pub disabled: Option<bool>,

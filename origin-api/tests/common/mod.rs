@@ -121,6 +121,7 @@ impl TestServer {
             name: name.to_owned(),
             role,
             capacity,
+            all_sites: true,
             sites: Vec::new(),
             password_hash: password::hash(PASSWORD).unwrap(),
         };

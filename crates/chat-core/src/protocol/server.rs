@@ -47,8 +47,11 @@ pub enum ServerFrame {
         site: SiteId,
         /// Agents connected to the site.
         agents: Vec<AgentPresenceView>,
-        /// Visitors on the site.
+        /// Visitors on the site, the latest arrivals first, at most
+        /// [`crate::limits::MAX_VISITORS_IN_SITE_STATE`].
         visitors: Vec<LiveVisitorView>,
+        /// How many visitors are on the site.
+        visitors_total: u32,
         /// Waiting, open and recently closed conversations.
         conversations: Vec<ConversationView>,
     },

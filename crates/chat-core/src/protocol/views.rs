@@ -196,6 +196,11 @@ pub enum ConversationEvent {
         /// Their display name.
         name: String,
     },
+    /// The agent who had it left and did not come back in time; it waits for another agent.
+    Requeued {
+        /// The agent who left.
+        agent: AgentId,
+    },
     /// The conversation ended.
     Closed {
         /// Who ended it; `system` when it closed after inactivity.

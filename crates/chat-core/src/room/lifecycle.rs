@@ -1,18 +1,30 @@
 //! A conversation's life: started (by a visitor's first message or an agent's invite), assigned
-//! (round-robin, accept, or by answering), transferred, closed, rated. Each change is stored, shown
-//! to everyone in the room as a `conversation` frame, and recorded as an `event` message.
+//! (round-robin, accept, or by answering), transferred, put back in the queue when its agent left,
+//! closed, rated. Each change is stored, shown to everyone in the room as a `conversation` frame,
+//! and recorded as an `event` message.
 
 use super::SiteRoom;
 use super::messages::check_send;
 use super::state::Conversation;
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
-use crate::limits::MAX_RATING_COMMENT_CHARS;
+use crate::limits::{MAX_CONVERSATIONS_PER_VISITOR, MAX_RATING_COMMENT_CHARS};
 use crate::protocol::{
     AgentStatus, ConversationEvent, ConversationStatus, ErrorCode, MessageKind, Party, ServerFrame,
 };
 use crate::records::{ConversationRecord, WriteOp};
 
 impl SiteRoom {
+    /// Whether the visitor may start one more conversation; refuses the send if not.
+    pub(super) fn may_start_conversation(&mut self, conn: ConnId, visitor: &VisitorId, cid: &Cid) -> bool {
+        let held = self.held.get(visitor).map_or(0, Vec::len);
+        if held < MAX_CONVERSATIONS_PER_VISITOR {
+            return true;
+        }
+        let message = "too many conversations in a short time; wait a few minutes";
+        self.refuse(conn, ErrorCode::RateLimited, message, Some(cid.clone()));
+        false
+    }
+
     /// Starts a conversation for `visitor`: waiting, or open with `agent`.
     pub(super) fn start_conversation(
         &mut self,
@@ -21,6 +33,7 @@ impl SiteRoom {
         agent: Option<AgentId>,
         now: Millis,
     ) -> ConversationId {
+        self.clock_floor = self.clock_floor.max(now);
         let status = if agent.is_some() { ConversationStatus::Open } else { ConversationStatus::Waiting };
         let record = ConversationRecord {
             tenant: self.info.tenant.clone(),
@@ -29,14 +42,14 @@ impl SiteRoom {
             visitor: visitor.clone(),
             status,
             agent,
-            started_at: now,
+            started_at: self.clock_floor,
             closed_at: None,
             rating: None,
             rating_comment: None,
             visitor_read_seq: 0,
             agent_read_seq: 0,
         };
-        self.conversations.insert(id.clone(), Conversation::new(record, now));
+        self.insert_conversation(Conversation::new(record, self.clock_floor));
         self.held.entry(visitor).or_default().push(id.clone());
         self.changed(&id);
         id
@@ -47,14 +60,7 @@ impl SiteRoom {
         if !self.info.auto_assign {
             return;
         }
-        let mut waiting: Vec<_> = self
-            .conversations
-            .values()
-            .filter(|c| c.record.status == ConversationStatus::Waiting)
-            .map(|c| (c.record.started_at, c.id().clone()))
-            .collect();
-        waiting.sort();
-        for (_, conversation) in waiting {
+        while let Some((_, conversation)) = self.waiting.first().cloned() {
             let Some(agent) = self.next_agent() else { break };
             self.last_assigned = Some(agent.clone());
             let name = self.agent_name(&agent);
@@ -80,10 +86,7 @@ impl SiteRoom {
 
     /// Open conversations the agent has in this site.
     pub(super) fn load(&self, agent: &AgentId) -> u32 {
-        let open = self.conversations.values().filter(|c| {
-            c.record.status == ConversationStatus::Open && c.record.agent.as_ref() == Some(agent)
-        });
-        u32::try_from(open.count()).unwrap_or(u32::MAX)
+        self.open_load.get(agent).copied().unwrap_or(0)
     }
 
     /// Makes `agent` the conversation's agent and records why.
@@ -94,9 +97,7 @@ impl SiteRoom {
         event: ConversationEvent,
         now: Millis,
     ) {
-        let Some(conv) = self.conversations.get_mut(conversation) else { return };
-        conv.record.status = ConversationStatus::Open;
-        conv.record.agent = Some(agent.clone());
+        self.set_state(conversation, ConversationStatus::Open, Some(agent.clone()));
         self.changed(conversation);
         let name = self.agent_name(agent);
         let body = match &event {
@@ -106,6 +107,23 @@ impl SiteRoom {
         };
         self.system_event(conversation, event, body, now);
         self.announce_agent(agent);
+    }
+
+    /// The agent left and did not come back: their open conversations wait for someone else.
+    pub(super) fn requeue(&mut self, agent: &AgentId, now: Millis) {
+        let theirs: Vec<_> = self
+            .conversations
+            .values()
+            .filter(|c| c.record.status == ConversationStatus::Open && c.record.agent.as_ref() == Some(agent))
+            .map(|c| c.id().clone())
+            .collect();
+        let name = self.agent_name(agent);
+        for conversation in theirs {
+            self.set_state(&conversation, ConversationStatus::Waiting, None);
+            self.changed(&conversation);
+            let body = format!("{name} left; waiting for another agent");
+            self.system_event(&conversation, ConversationEvent::Requeued { agent: agent.clone() }, body, now);
+        }
     }
 
     pub(super) fn accept(
@@ -118,6 +136,9 @@ impl SiteRoom {
         match self.conversation(&conversation).map(|c| (c.record.status, c.record.agent.clone())) {
             None => self.refuse(conn, ErrorCode::NotFound, "no such conversation", None),
             Some((ConversationStatus::Waiting, _)) => {
+                if self.refuse_when_backed_up(conn, None) {
+                    return;
+                }
                 let name = self.agent_name(agent);
                 self.give_to(
                     &conversation,
@@ -150,8 +171,15 @@ impl SiteRoom {
                 None,
             );
         }
-        if self.agents.get(&to).is_none_or(|agent| agent.status == AgentStatus::Offline) {
-            return self.refuse(conn, ErrorCode::NotFound, "that agent is not online in this site", None);
+        match self.agents.get(&to).map(|agent| agent.status) {
+            None => return self.refuse(conn, ErrorCode::NotFound, "that agent is not in this site", None),
+            Some(AgentStatus::Offline) => {
+                return self.refuse(conn, ErrorCode::InvalidState, "that agent is offline", None);
+            }
+            Some(_) => {}
+        }
+        if self.refuse_when_backed_up(conn, None) {
+            return;
         }
         let name = self.agent_name(&to);
         let event = ConversationEvent::Transferred { from: from.clone(), to: to.clone(), name };
@@ -168,6 +196,7 @@ impl SiteRoom {
             Some(ConversationStatus::Closed) => {
                 self.refuse(conn, ErrorCode::InvalidState, "the conversation is already closed", None)
             }
+            Some(_) if self.refuse_when_backed_up(conn, None) => {}
             Some(_) => self.close(&conversation, Party::Agent, now),
         }
     }
@@ -177,6 +206,7 @@ impl SiteRoom {
             self.conversation(id).is_some_and(|c| c.record.status != ConversationStatus::Closed)
         });
         match open {
+            Some(_) if self.refuse_when_backed_up(conn, None) => {}
             Some(conversation) => self.close(&conversation, Party::Visitor, now),
             None => {
                 self.refuse(conn, ErrorCode::InvalidState, "there is no open conversation to close", None)
@@ -185,10 +215,12 @@ impl SiteRoom {
     }
 
     pub(super) fn close(&mut self, conversation: &ConversationId, by: Party, now: Millis) {
-        let Some(conv) = self.conversations.get_mut(conversation) else { return };
-        conv.record.status = ConversationStatus::Closed;
-        conv.record.closed_at = Some(now);
-        let agent = conv.record.agent.clone();
+        let Some(agent) = self.conversation(conversation).map(|c| c.record.agent.clone()) else { return };
+        self.set_state(conversation, ConversationStatus::Closed, agent.clone());
+        self.clock_floor = self.clock_floor.max(now);
+        if let Some(conv) = self.conversations.get_mut(conversation) {
+            conv.record.closed_at = Some(self.clock_floor);
+        }
         self.changed(conversation);
         let body = match by {
             Party::Visitor => "The visitor ended the conversation",
@@ -211,7 +243,7 @@ impl SiteRoom {
         comment: String,
         now: Millis,
     ) {
-        if self.latest(visitor) != Some(&conversation) {
+        if !self.held.get(visitor).is_some_and(|held| held.contains(&conversation)) {
             return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
         }
         if !(1..=5).contains(&score) {
@@ -221,9 +253,17 @@ impl SiteRoom {
             let message = format!("a comment has at most {MAX_RATING_COMMENT_CHARS} characters");
             return self.refuse(conn, ErrorCode::BadFrame, message, None);
         }
+        let comment = Some(comment).filter(|c| !c.trim().is_empty());
+        let unchanged = self
+            .conversation(&conversation)
+            .is_some_and(|c| c.record.rating == Some(score) && c.record.rating_comment == comment);
+        // Each rating is stored and shown to every agent: it costs what a message costs.
+        if unchanged || !self.may_send(conn, None, now) {
+            return;
+        }
         let Some(conv) = self.conversations.get_mut(&conversation) else { return };
         conv.record.rating = Some(score);
-        conv.record.rating_comment = Some(comment).filter(|c| !c.trim().is_empty());
+        conv.record.rating_comment = comment;
         self.changed(&conversation);
         let body = format!("The visitor rated the conversation {score} of 5");
         self.system_event(&conversation, ConversationEvent::Rated { score }, body, now);
@@ -243,16 +283,20 @@ impl SiteRoom {
         if let Err((code, message)) = check_send(&cid, &body) {
             return self.refuse(conn, code, message, Some(cid));
         }
-        if !self.visitors.contains_key(&visitor) {
-            return self.refuse(conn, ErrorCode::NotFound, "that visitor is not on the site", Some(cid));
-        }
-        if self.answer_visitor_retry(conn, &visitor, &cid) {
+        // A retry first: the invitation may be stored although the visitor has left since.
+        if self.answer_sender_retry(conn, &visitor, agent.as_str(), &cid) {
             return;
+        }
+        if self.visitors.get(&visitor).is_none_or(|live| live.conns.is_empty()) {
+            return self.refuse(conn, ErrorCode::NotFound, "that visitor is not on the site", Some(cid));
         }
         let busy = self.latest(&visitor).and_then(|id| self.conversation(id));
         if busy.is_some_and(|c| c.record.status != ConversationStatus::Closed) {
             let message = "the visitor is already in a conversation";
             return self.refuse(conn, ErrorCode::InvalidState, message, Some(cid));
+        }
+        if !self.may_start_conversation(conn, &visitor, &cid) || !self.may_send(conn, Some(&cid), now) {
+            return;
         }
         let conversation = self.start_conversation(fresh_id, visitor.clone(), Some(agent.clone()), now);
         let name = self.agent_name(agent);

@@ -9,7 +9,7 @@
 use super::state::Conversation;
 use super::{PendingMessage, SiteRoom, WriteId};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
-use crate::limits::{MAX_CID_CHARS, MAX_MESSAGE_CHARS, MAX_UNCOMMITTED_WRITES};
+use crate::limits::{MAX_CID_CHARS, MAX_MESSAGE_CHARS};
 use crate::protocol::{
     ConversationEvent, ConversationStatus, ErrorCode, MessageKind, MessageView, Party, Sender, ServerFrame,
 };
@@ -46,16 +46,18 @@ impl SiteRoom {
         if let Err((code, message)) = check_send(&cid, &body) {
             return self.refuse(conn, code, message, Some(cid));
         }
-        if self.answer_visitor_retry(conn, &visitor, &cid) {
+        if self.answer_sender_retry(conn, &visitor, visitor.as_str(), &cid) {
             return;
         }
-        let latest = self.latest(&visitor).cloned();
-        if !self.may_send(conn, &cid, now) {
-            return;
-        }
-        let open = latest.filter(|id| {
+        let open = self.latest(&visitor).cloned().filter(|id| {
             self.conversations.get(id).is_some_and(|c| c.record.status != ConversationStatus::Closed)
         });
+        if open.is_none() && !self.may_start_conversation(conn, &visitor, &cid) {
+            return;
+        }
+        if !self.may_send(conn, Some(&cid), now) {
+            return;
+        }
         let (conversation, started) = match open {
             Some(id) => (id, false),
             None => (self.start_conversation(fresh_id, visitor.clone(), None, now), true),
@@ -85,13 +87,13 @@ impl SiteRoom {
         let Some(status) = self.conversations.get(&conversation).map(|c| c.record.status) else {
             return self.refuse(conn, ErrorCode::NotFound, "no such conversation", Some(cid));
         };
-        if self.answer_retry(conn, &conversation, &cid) {
+        if self.answer_retry(conn, &conversation, agent.as_str(), &cid) {
             return;
         }
         if status == ConversationStatus::Closed {
             return self.refuse(conn, ErrorCode::InvalidState, "the conversation is closed", Some(cid));
         }
-        if !self.may_send(conn, &cid, now) {
+        if !self.may_send(conn, Some(&cid), now) {
             return;
         }
         if status == ConversationStatus::Waiting && !note {
@@ -109,11 +111,17 @@ impl SiteRoom {
         self.append(&conversation, sender, kind, body, Some(cid), None, vec![conn], now);
     }
 
-    /// If `cid` is already in `conversation`, acknowledges the retry (now, or once stored) and
-    /// returns true.
-    pub(super) fn answer_retry(&mut self, conn: ConnId, conversation: &ConversationId, cid: &Cid) -> bool {
+    /// If the sender's `cid` is already in `conversation`, acknowledges the retry (now, or once
+    /// stored) and returns true.
+    pub(super) fn answer_retry(
+        &mut self,
+        conn: ConnId,
+        conversation: &ConversationId,
+        sender: &str,
+        cid: &Cid,
+    ) -> bool {
         let Some(conv) = self.conversations.get(conversation) else { return false };
-        let Some(seq) = conv.cids.get(cid) else { return false };
+        let Some(seq) = conv.cids.get(sender, cid) else { return false };
         if seq <= conv.committed {
             let ack = ServerFrame::Ack { cid: cid.clone(), conversation: conversation.clone(), seq };
             self.send_one(conn, ack);
@@ -122,38 +130,45 @@ impl SiteRoom {
             .iter_mut()
             .filter_map(|write| write.message.as_mut())
             .find(|pending| pending.message.conversation == *conversation && pending.message.seq == seq)
+            && !waiting.ack_to.contains(&conn)
         {
             waiting.ack_to.push(conn);
         }
         true
     }
 
-    /// A visitor's retry may belong to any of their conversations the room holds: one stored
-    /// just before an agent closed it must not be stored again in the next.
-    pub(super) fn answer_visitor_retry(&mut self, conn: ConnId, visitor: &VisitorId, cid: &Cid) -> bool {
+    /// A retry into a visitor's conversation (by the visitor, or an agent's invitation) may belong
+    /// to any of the visitor's conversations the room holds: one stored just before an agent
+    /// closed it must not be stored again in the next.
+    pub(super) fn answer_sender_retry(
+        &mut self,
+        conn: ConnId,
+        visitor: &VisitorId,
+        sender: &str,
+        cid: &Cid,
+    ) -> bool {
         let held = self.held.get(visitor).map(Vec::as_slice).unwrap_or_default();
         let retried = held
             .iter()
             .rev()
-            .find(|id| self.conversations.get(*id).is_some_and(|c| c.cids.get(cid).is_some()));
+            .find(|id| self.conversations.get(*id).is_some_and(|c| c.cids.get(sender, cid).is_some()));
         match retried.cloned() {
-            Some(conversation) => self.answer_retry(conn, &conversation, cid),
+            Some(conversation) => self.answer_retry(conn, &conversation, sender, cid),
             None => false,
         }
     }
 
     /// Charges one send to the socket; refuses it when the socket is over its rate or the room
-    /// cannot store more right now.
-    fn may_send(&mut self, conn: ConnId, cid: &Cid, now: Millis) -> bool {
-        if self.pending.len() >= MAX_UNCOMMITTED_WRITES {
-            let message = "messages cannot be stored right now; send again shortly";
-            self.refuse(conn, ErrorCode::Unavailable, message, Some(cid.clone()));
+    /// cannot store more right now. Anything a client does that is stored and shown to others
+    /// (messages, ratings, page changes) goes through here.
+    pub(super) fn may_send(&mut self, conn: ConnId, cid: Option<&Cid>, now: Millis) -> bool {
+        if self.refuse_when_backed_up(conn, cid) {
             return false;
         }
         let allowed = self.conns.get_mut(&conn).is_some_and(|peer| peer.sends().take(now));
         if !allowed {
             let message = "too many messages; wait a moment and send again";
-            self.refuse(conn, ErrorCode::RateLimited, message, Some(cid.clone()));
+            self.refuse(conn, ErrorCode::RateLimited, message, cid.cloned());
         }
         allowed
     }
@@ -177,8 +192,8 @@ impl SiteRoom {
         conv.last_assigned += 1;
         conv.last_activity = at;
         let seq = conv.last_assigned;
-        if let Some(cid) = &cid {
-            conv.cids.insert(cid.clone(), seq);
+        if let (Some(cid), Some(by)) = (&cid, &sender.id) {
+            conv.cids.insert(by.clone(), cid.clone(), seq, conv.committed);
         }
         let message = MessageView {
             site: self.info.site.clone(),

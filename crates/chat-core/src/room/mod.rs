@@ -17,11 +17,13 @@ mod presence;
 mod signals;
 pub mod state;
 
-use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
+use crate::limits::MAX_UNCOMMITTED_WRITES;
 use crate::protocol::{
-    AgentFrame, AgentStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame,
+    AgentFrame, AgentStatus, ConversationStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame,
+    VisitorFrame, close,
 };
 use crate::records::{StoredConversation, WriteOp};
 use state::{AgentState, Conversation, LiveVisitor, Peer};
@@ -113,6 +115,8 @@ pub enum Input {
     },
     /// The site's settings changed.
     SiteChanged(SiteInfo),
+    /// The site was deleted: everyone is sent away.
+    SiteRemoved,
     /// Time passed; due at [`SiteRoom::next_deadline`].
     Tick,
 }
@@ -187,6 +191,10 @@ pub struct SiteRoom {
     conversations: HashMap<ConversationId, Conversation>,
     /// Each visitor's conversations the room holds, oldest first; the last is their current one.
     held: HashMap<VisitorId, Vec<ConversationId>>,
+    /// Open conversations per agent, kept with every change of state so assignment never counts.
+    open_load: HashMap<AgentId, u32>,
+    /// Waiting conversations, oldest first.
+    waiting: BTreeSet<(Millis, ConversationId)>,
     /// Visitors with a typing preview held back, so finding the next one due does not scan everyone.
     previews_waiting: HashSet<VisitorId>,
     /// The agent who got the last round-robin assignment.
@@ -200,8 +208,9 @@ pub struct SiteRoom {
 }
 
 impl SiteRoom {
-    /// A room for `info`, holding the conversations that were open when it last stopped.
-    pub fn new(info: SiteInfo, stored: Vec<StoredConversation>) -> Self {
+    /// A room for `info` starting at `now`, holding the conversations that were open (or closed
+    /// lately) when it last stopped.
+    pub fn new(info: SiteInfo, stored: Vec<StoredConversation>, now: Millis) -> Self {
         let mut room = SiteRoom {
             info,
             conns: HashMap::new(),
@@ -209,22 +218,28 @@ impl SiteRoom {
             agents: BTreeMap::new(),
             conversations: HashMap::new(),
             held: HashMap::new(),
+            open_load: HashMap::new(),
+            waiting: BTreeSet::new(),
             previews_waiting: HashSet::new(),
             last_assigned: None,
             pending: VecDeque::new(),
             next_write: 1,
             clock_floor: Millis(0),
-            last_sweep: Millis(0),
+            // Nobody has had a chance to come back yet: the first sweep waits a full interval.
+            last_sweep: now,
             out: Vec::new(),
         };
         let mut stored = stored;
         // Ids are time-ordered: they break ties between conversations started in the same ms.
         stored.sort_by(|a, b| (a.record.started_at, &a.record.id).cmp(&(b.record.started_at, &b.record.id)));
         for stored in stored {
-            let conversation = Conversation::from_stored(stored);
-            let (visitor, id) = (conversation.record.visitor.clone(), conversation.record.id.clone());
-            room.held.entry(visitor).or_default().push(id.clone());
-            room.conversations.insert(id, conversation);
+            let conversation = Conversation::from_stored(stored, now);
+            let record = &conversation.record;
+            // Times given out before the restart are a floor for those given out after it.
+            let latest = [Some(record.started_at), record.closed_at, Some(conversation.last_activity)];
+            room.clock_floor = latest.into_iter().flatten().fold(room.clock_floor, Millis::max);
+            room.held.entry(record.visitor.clone()).or_default().push(record.id.clone());
+            room.insert_conversation(conversation);
         }
         room
     }
@@ -248,6 +263,7 @@ impl SiteRoom {
             Input::Disconnected { conn } => self.disconnected(conn, now),
             Input::Committed { through } => self.committed(through),
             Input::SiteChanged(info) => self.site_changed(info, now),
+            Input::SiteRemoved => self.site_removed(),
             Input::Tick => self.tick(now),
         }
         std::mem::take(&mut self.out)
@@ -257,6 +273,11 @@ impl SiteRoom {
     /// started from storage carries on.
     pub fn is_idle(&self) -> bool {
         self.conns.is_empty() && self.pending.is_empty()
+    }
+
+    /// Writes handed to the driver and not yet reported committed.
+    pub fn has_pending_writes(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// When the room next needs an [`Input::Tick`], if ever.
@@ -282,7 +303,7 @@ impl SiteRoom {
             VisitorFrame::Send { cid, body } => self.visitor_send(conn, visitor, cid, body, fresh_id, now),
             VisitorFrame::Typing { text } => self.visitor_typing(&visitor, text, now),
             VisitorFrame::Read { conversation, seq } => self.visitor_read(conn, &visitor, conversation, seq),
-            VisitorFrame::Page { page } => self.visitor_page(&visitor, page, now),
+            VisitorFrame::Page { page } => self.visitor_page(conn, &visitor, page, now),
             VisitorFrame::Rate { conversation, score, comment } => {
                 self.rate(conn, &visitor, conversation, score, comment, now)
             }
@@ -295,7 +316,11 @@ impl SiteRoom {
         let Some(Peer::Agent { agent, .. }) = self.conns.get(&conn) else { return };
         let agent = agent.clone();
         if frame.site().is_some_and(|site| *site != self.info.site) {
-            return self.refuse(conn, ErrorCode::NotFound, "no such site", None);
+            let cid = match &frame {
+                AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
+                _ => None,
+            };
+            return self.refuse(conn, ErrorCode::NotFound, "no such site", cid);
         }
         match frame {
             AgentFrame::AgentHello(_) => {
@@ -327,7 +352,80 @@ impl SiteRoom {
         }
     }
 
+    /// Visitors are told the site is gone; agents reconnect and get their sites anew.
+    fn site_removed(&mut self) {
+        for (conn, peer) in &self.conns {
+            let effects = match peer {
+                Peer::Visitor { .. } => [
+                    Effect::Send {
+                        to: vec![*conn],
+                        frame: ServerFrame::error(ErrorCode::NotFound, "this site no longer exists", None),
+                    },
+                    Effect::Close { conn: *conn, code: close::BAD_HELLO, reason: "site deleted".into() },
+                ],
+                Peer::Agent { .. } => [
+                    Effect::Send { to: vec![*conn], frame: ServerFrame::Reconnect { after_ms: 0 } },
+                    Effect::Close {
+                        conn: *conn,
+                        code: close::RESTARTING,
+                        reason: "a site was deleted".into(),
+                    },
+                ],
+            };
+            self.out.extend(effects);
+        }
+    }
+
     // --- helpers every part of the room uses ---
+
+    /// Adds a conversation, counting it as waiting or as its agent's load.
+    fn insert_conversation(&mut self, conversation: Conversation) {
+        let id = conversation.id().clone();
+        let (status, agent) = (conversation.record.status, conversation.record.agent.clone());
+        self.conversations.insert(id.clone(), conversation);
+        self.count(&id, status, agent.as_ref(), true);
+    }
+
+    /// Moves a conversation to `status` with `agent`, keeping the waiting queue and the agents'
+    /// loads right. Every change of status or agent goes through here.
+    fn set_state(&mut self, id: &ConversationId, status: ConversationStatus, agent: Option<AgentId>) {
+        let Some(conv) = self.conversations.get(id) else { return };
+        let (old_status, old_agent) = (conv.record.status, conv.record.agent.clone());
+        self.count(id, old_status, old_agent.as_ref(), false);
+        if let Some(conv) = self.conversations.get_mut(id) {
+            conv.record.status = status;
+            conv.record.agent = agent.clone();
+        }
+        self.count(id, status, agent.as_ref(), true);
+    }
+
+    fn count(&mut self, id: &ConversationId, status: ConversationStatus, agent: Option<&AgentId>, add: bool) {
+        let Some(started_at) = self.conversations.get(id).map(|c| c.record.started_at) else { return };
+        match (status, agent) {
+            (ConversationStatus::Waiting, _) => {
+                if add {
+                    self.waiting.insert((started_at, id.clone()));
+                } else {
+                    self.waiting.remove(&(started_at, id.clone()));
+                }
+            }
+            (ConversationStatus::Open, Some(agent)) => {
+                let load = self.open_load.entry(agent.clone()).or_default();
+                *load = if add { *load + 1 } else { load.saturating_sub(1) };
+            }
+            _ => {}
+        }
+    }
+
+    /// Refuses a change that must be stored when the room already waits on too many writes.
+    fn refuse_when_backed_up(&mut self, conn: ConnId, cid: Option<&Cid>) -> bool {
+        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
+            return false;
+        }
+        let message = "changes cannot be stored right now; try again shortly";
+        self.refuse(conn, ErrorCode::Unavailable, message, cid.cloned());
+        true
+    }
 
     /// The visitor's current conversation (possibly closed), if the room holds one.
     fn latest(&self, visitor: &VisitorId) -> Option<&ConversationId> {

@@ -6,9 +6,10 @@ use super::state::{AgentState, LiveVisitor, Peer, TypingPreview};
 use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{
-    AGENT_SEND_BURST, AGENT_SENDS_PER_SECOND, CLOSED_RETENTION_MS, CONVERSATION_IDLE_CLOSE_MS,
-    MAX_RESUME_POINTS, MAX_TITLE_CHARS, MAX_URL_CHARS, MAX_VISITORS_PER_SITE, VISITOR_LEFT_GRACE_MS,
-    VISITOR_SEND_BURST, VISITOR_SENDS_PER_SECOND,
+    AGENT_LEFT_GRACE_MS, AGENT_SEND_BURST, AGENT_SENDS_PER_SECOND, CLOSED_RETENTION_MS,
+    CONVERSATION_IDLE_CLOSE_MS, MAX_RESUME_POINTS, MAX_TITLE_CHARS, MAX_UNCOMMITTED_WRITES, MAX_URL_CHARS,
+    MAX_VISITORS_IN_SITE_STATE, MAX_VISITORS_PER_SITE, VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
+    VISITOR_SENDS_PER_SECOND,
 };
 use crate::protocol::{
     AgentStatus, ConversationStatus, ErrorCode, PageInfo, Party, ResumePoint, ServerFrame, close,
@@ -28,9 +29,22 @@ impl SiteRoom {
         now: Millis,
     ) {
         if !self.visitors.contains_key(&visitor) && self.visitors.len() >= MAX_VISITORS_PER_SITE {
-            self.refuse(conn, ErrorCode::SiteFull, "the site has as many visitors as it can hold", None);
-            let reason = "site full".to_owned();
-            return self.out.push(Effect::Close { conn, code: close::SITE_FULL, reason });
+            // Make room by forgetting someone who already left, if anyone did.
+            let gone =
+                self.visitors.iter().find(|(_, live)| live.left_at.is_some()).map(|(id, _)| id.clone());
+            match gone {
+                Some(gone) => self.forget_visitor(gone, now),
+                None => {
+                    self.refuse(
+                        conn,
+                        ErrorCode::SiteFull,
+                        "the site has as many visitors as it can hold",
+                        None,
+                    );
+                    let reason = "site full".to_owned();
+                    return self.out.push(Effect::Close { conn, code: close::SITE_FULL, reason });
+                }
+            }
         }
         let sends = SendAllowance::new(VISITOR_SENDS_PER_SECOND, VISITOR_SEND_BURST, now);
         self.conns.insert(conn, Peer::Visitor { visitor: visitor.clone(), sends });
@@ -46,6 +60,11 @@ impl SiteRoom {
                 }
             }
             None => {
+                for id in self.held.get(&visitor).cloned().unwrap_or_default() {
+                    if let Some(conversation) = self.conversations.get_mut(&id) {
+                        conversation.visitor_gone_since = None;
+                    }
+                }
                 let live = LiveVisitor {
                     page,
                     keywords,
@@ -100,15 +119,20 @@ impl SiteRoom {
             capacity: profile.capacity,
             status,
             conns: Vec::new(),
+            left_at: None,
         });
         agent.name = profile.name;
         agent.capacity = profile.capacity;
         agent.status = status;
+        agent.left_at = None;
         agent.conns.push(conn);
         let state = self.site_state();
         self.send_one(conn, state);
+        let mut named = std::collections::HashSet::new();
         for point in resume.into_iter().take(MAX_RESUME_POINTS) {
-            self.replay(conn, point.conversation, point.last_seq, true);
+            if named.insert(point.conversation.clone()) {
+                self.replay(conn, point.conversation, point.last_seq, true);
+            }
         }
         self.announce_agent(&profile.id);
         self.online_may_have_changed(was_online);
@@ -139,9 +163,10 @@ impl SiteRoom {
                 let Some(state) = self.agents.get_mut(&agent) else { return };
                 state.conns.retain(|c| *c != conn);
                 if state.conns.is_empty() {
+                    // Shown offline now; their conversations wait a while for them to come back.
                     state.status = AgentStatus::Offline;
+                    state.left_at = Some(now);
                     self.announce_agent(&agent);
-                    self.agents.remove(&agent);
                     self.online_may_have_changed(was_online);
                 }
             }
@@ -149,8 +174,14 @@ impl SiteRoom {
         }
     }
 
-    pub(super) fn visitor_page(&mut self, visitor: &VisitorId, page: PageInfo, now: Millis) {
+    pub(super) fn visitor_page(&mut self, conn: ConnId, visitor: &VisitorId, page: PageInfo, now: Millis) {
         let page = clip_page(page);
+        // The same page again is nothing new; a new one is stored and shown to every agent, so
+        // it costs what a message costs.
+        if self.visitors.get(visitor).is_none_or(|live| live.page == page) || !self.may_send(conn, None, now)
+        {
+            return;
+        }
         let keywords = search_keywords(&page.referrer);
         self.record_page_view(visitor, &page, keywords.clone(), now);
         self.moved(visitor, page, keywords);
@@ -180,6 +211,10 @@ impl SiteRoom {
         keywords: Option<String>,
         now: Millis,
     ) {
+        // Page views are a record, not a promise to anyone: with the database behind, skip them.
+        if self.pending.len() >= MAX_UNCOMMITTED_WRITES {
+            return;
+        }
         let record = PageViewRecord {
             tenant: self.info.tenant.clone(),
             site: self.info.site.clone(),
@@ -212,6 +247,7 @@ impl SiteRoom {
         }
         self.last_sweep = now;
         self.sweep_left_visitors(now);
+        self.sweep_left_agents(now);
         self.sweep_conversations(now);
     }
 
@@ -223,20 +259,54 @@ impl SiteRoom {
             .map(|(id, _)| id.clone())
             .collect();
         for visitor in gone {
-            self.visitors.remove(&visitor);
-            self.previews_waiting.remove(&visitor);
-            let to = self.agent_conns();
-            self.send(to, ServerFrame::VisitorLeft { site: self.info.site.clone(), visitor });
+            self.forget_visitor(visitor, now);
+        }
+    }
+
+    /// The visitor is gone from the site: agents are told, their conversations start counting
+    /// towards the idle close.
+    fn forget_visitor(&mut self, visitor: VisitorId, now: Millis) {
+        self.visitors.remove(&visitor);
+        self.previews_waiting.remove(&visitor);
+        for id in self.held.get(&visitor).cloned().unwrap_or_default() {
+            if let Some(conversation) = self.conversations.get_mut(&id) {
+                conversation.visitor_gone_since = Some(now);
+            }
+        }
+        let to = self.agent_conns();
+        self.send(to, ServerFrame::VisitorLeft { site: self.info.site.clone(), visitor });
+    }
+
+    /// Agents who left and did not come back within the grace period: their conversations go back
+    /// to the queue and they are forgotten.
+    fn sweep_left_agents(&mut self, now: Millis) {
+        let gone: Vec<_> = self
+            .agents
+            .iter()
+            .filter(|(_, agent)| agent.left_at.is_some_and(|left| now.since(left) >= AGENT_LEFT_GRACE_MS))
+            .map(|(id, _)| id.clone())
+            .collect();
+        for agent in &gone {
+            self.requeue(agent, now);
+            self.agents.remove(agent);
+        }
+        if !gone.is_empty() {
+            self.assign_waiting(now);
         }
     }
 
     fn sweep_conversations(&mut self, now: Millis) {
+        // Closed when the visitor is gone and nothing was said, both for the idle time.
         let abandoned: Vec<_> = self
             .conversations
             .values()
             .filter(|c| c.record.status != ConversationStatus::Closed)
             .filter(|c| !self.visitors.contains_key(&c.record.visitor))
-            .filter(|c| now.since(c.last_activity) >= CONVERSATION_IDLE_CLOSE_MS)
+            .filter(|c| {
+                let quiet_since =
+                    c.visitor_gone_since.map_or(c.last_activity, |gone| gone.max(c.last_activity));
+                now.since(quiet_since) >= CONVERSATION_IDLE_CLOSE_MS
+            })
             .map(|c| c.id().clone())
             .collect();
         for conversation in abandoned {
@@ -289,14 +359,17 @@ impl SiteRoom {
     }
 
     fn site_state(&self) -> ServerFrame {
+        let mut visitors: Vec<_> = self.visitors.iter().collect();
+        visitors.sort_by_key(|(_, live)| std::cmp::Reverse(live.arrived_at));
+        visitors.truncate(MAX_VISITORS_IN_SITE_STATE);
         ServerFrame::SiteState {
             site: self.info.site.clone(),
             agents: self.agents.iter().map(|(id, agent)| agent.view(id, self.load(id))).collect(),
-            visitors: self
-                .visitors
-                .iter()
+            visitors: visitors
+                .into_iter()
                 .map(|(id, live)| live.view(id, self.latest(id).cloned()))
                 .collect(),
+            visitors_total: u32::try_from(self.visitors.len()).unwrap_or(u32::MAX),
             conversations: self.conversations.values().map(|c| c.view()).collect(),
         }
     }

@@ -5,7 +5,7 @@
 use super::SiteRoom;
 use super::state::TypingPreview;
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
-use crate::limits::MAX_PREVIEW_CHARS;
+use crate::limits::{MAX_PREVIEW_CHARS, MAX_UNCOMMITTED_WRITES};
 use crate::protocol::{ConversationStatus, ErrorCode, Party, ServerFrame};
 
 impl SiteRoom {
@@ -97,7 +97,7 @@ impl SiteRoom {
         conversation: ConversationId,
         seq: Seq,
     ) {
-        if self.latest(visitor) != Some(&conversation) {
+        if !self.held.get(visitor).is_some_and(|held| held.contains(&conversation)) {
             return self.refuse(conn, ErrorCode::NotFound, "no such conversation", None);
         }
         self.read(conn, conversation, Party::Visitor, seq);
@@ -124,7 +124,11 @@ impl SiteRoom {
             return;
         }
         *mark = seq;
-        self.persist(&conversation);
+        // A read position is worth storing, not worth refusing anything for: with the database
+        // behind, the next one will carry it.
+        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
+            self.persist(&conversation);
+        }
         let frame =
             ServerFrame::Read { site: self.info.site.clone(), conversation: conversation.clone(), by, seq };
         let to = self.everyone_in(&conversation);

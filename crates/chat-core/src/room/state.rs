@@ -33,6 +33,9 @@ pub(crate) struct Conversation {
     pub(crate) committed: Seq,
     /// When the last message was accepted.
     pub(crate) last_activity: Millis,
+    /// Since when its visitor has not been on the site, as far as this room knows (for a room
+    /// started from storage: since the room started). `None` while they are here.
+    pub(crate) visitor_gone_since: Option<Millis>,
     pub(crate) cids: CidWindow,
 }
 
@@ -43,20 +46,23 @@ impl Conversation {
             last_assigned: 0,
             committed: 0,
             last_activity: now,
+            visitor_gone_since: None,
             cids: CidWindow::default(),
         }
     }
 
-    pub(crate) fn from_stored(stored: StoredConversation) -> Self {
+    /// A conversation loaded when the room starts at `now`.
+    pub(crate) fn from_stored(stored: StoredConversation, now: Millis) -> Self {
         let mut cids = CidWindow::default();
-        for (cid, seq) in stored.recent_cids {
-            cids.insert(cid, seq);
+        for (sender, cid, seq) in stored.recent_cids {
+            cids.insert(sender, cid, seq, stored.last_seq);
         }
         Conversation {
             record: stored.record,
             last_assigned: stored.last_seq,
             committed: stored.last_seq,
             last_activity: stored.last_activity,
+            visitor_gone_since: Some(now),
             cids,
         }
     }
@@ -70,25 +76,35 @@ impl Conversation {
     }
 }
 
-/// The latest [`CID_WINDOW`] client ids of a conversation with the `seq` each got.
+/// The client ids of a conversation's latest messages, by sender, with the `seq` each got. Client
+/// ids need only be unique per sender: a visitor's `"1"` and an agent's `"1"` are different sends.
+/// It keeps the latest [`CID_WINDOW`] stored ones, and every one not yet stored, so a retry of a
+/// message still waiting for the database is never taken for a new message.
 #[derive(Debug, Default)]
 pub(crate) struct CidWindow {
-    seqs: HashMap<Cid, Seq>,
-    order: VecDeque<Cid>,
+    seqs: HashMap<Cid, Vec<(String, Seq)>>,
+    order: VecDeque<(Cid, String, Seq)>,
 }
 
 impl CidWindow {
-    pub(crate) fn get(&self, cid: &Cid) -> Option<Seq> {
-        self.seqs.get(cid).copied()
+    /// The `seq` the sender's `cid` got, if the window holds it.
+    pub(crate) fn get(&self, sender: &str, cid: &Cid) -> Option<Seq> {
+        let senders = self.seqs.get(cid)?;
+        senders.iter().find(|(by, _)| by == sender).map(|(_, seq)| *seq)
     }
 
-    pub(crate) fn insert(&mut self, cid: Cid, seq: Seq) {
-        if self.seqs.insert(cid.clone(), seq).is_none() {
-            self.order.push_back(cid);
-        }
-        while self.order.len() > CID_WINDOW {
-            if let Some(oldest) = self.order.pop_front() {
-                self.seqs.remove(&oldest);
+    /// Remembers a new send; forgets the oldest stored ones beyond the window.
+    pub(crate) fn insert(&mut self, sender: String, cid: Cid, seq: Seq, committed: Seq) {
+        self.seqs.entry(cid.clone()).or_default().push((sender.clone(), seq));
+        self.order.push_back((cid, sender, seq));
+        while self.order.len() > CID_WINDOW && self.order.front().is_some_and(|(_, _, seq)| *seq <= committed)
+        {
+            let Some((cid, sender, _)) = self.order.pop_front() else { break };
+            if let Some(senders) = self.seqs.get_mut(&cid) {
+                senders.retain(|(by, _)| *by != sender);
+                if senders.is_empty() {
+                    self.seqs.remove(&cid);
+                }
             }
         }
     }
@@ -137,6 +153,9 @@ pub(crate) struct AgentState {
     pub(crate) status: AgentStatus,
     /// One per device.
     pub(crate) conns: Vec<ConnId>,
+    /// When their last socket closed; their open conversations wait
+    /// [`crate::limits::AGENT_LEFT_GRACE_MS`] for them before going back to the queue.
+    pub(crate) left_at: Option<Millis>,
 }
 
 impl AgentState {
@@ -168,12 +187,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_cid_window_forgets_the_oldest() {
+    fn the_cid_window_forgets_the_oldest_stored_and_keeps_senders_apart() {
         let mut window = CidWindow::default();
-        for seq in 1..=(CID_WINDOW as u64 + 1) {
-            window.insert(Cid(format!("c{seq}")), seq);
+        let total = CID_WINDOW as u64 + 1;
+        for seq in 1..=total {
+            window.insert("v1".into(), Cid(format!("c{seq}")), seq, total);
         }
-        assert_eq!(window.get(&Cid("c1".into())), None);
-        assert_eq!(window.get(&Cid("c2".into())), Some(2));
+        assert_eq!(window.get("v1", &Cid("c1".into())), None);
+        assert_eq!(window.get("v1", &Cid("c2".into())), Some(2));
+        assert_eq!(window.get("a1", &Cid("c2".into())), None, "another sender's c2 is another send");
+    }
+
+    #[test]
+    fn the_cid_window_keeps_everything_not_yet_stored() {
+        let mut window = CidWindow::default();
+        for seq in 1..=(CID_WINDOW as u64 * 2) {
+            window.insert("v1".into(), Cid(format!("c{seq}")), seq, 0);
+        }
+        assert_eq!(window.get("v1", &Cid("c1".into())), Some(1));
     }
 }

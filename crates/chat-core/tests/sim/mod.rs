@@ -59,8 +59,10 @@ impl Store {
                 );
                 if let Some(cid) = &message.cid {
                     assert!(
-                        stored.iter().all(|m| m.cid.as_ref() != Some(cid)),
-                        "cid {cid} stored twice in {}",
+                        stored
+                            .iter()
+                            .all(|m| m.cid.as_ref() != Some(cid) || m.sender.id != message.sender.id),
+                        "cid {cid} of one sender stored twice in {}",
                         message.conversation
                     );
                 }
@@ -77,7 +79,8 @@ impl Store {
             .filter(|record| record.closed_at.is_none_or(|at| now.since(at) < CLOSED_RETENTION_MS))
             .map(|record| {
                 let messages = self.messages.get(&record.id).map(Vec::as_slice).unwrap_or_default();
-                let recent = messages.iter().filter_map(|m| m.cid.clone().map(|cid| (cid, m.seq)));
+                let recent =
+                    messages.iter().filter_map(|m| Some((m.sender.id.clone()?, m.cid.clone()?, m.seq)));
                 let recent: Vec<_> = recent.collect();
                 StoredConversation {
                     record: record.clone(),
@@ -112,7 +115,7 @@ pub struct Sim {
 impl Sim {
     pub fn new(info: SiteInfo) -> Self {
         Sim {
-            room: SiteRoom::new(info, Vec::new()),
+            room: SiteRoom::new(info, Vec::new(), Millis(1_000_000)),
             now: Millis(1_000_000),
             store: Store::default(),
             uncommitted: VecDeque::new(),
@@ -216,7 +219,7 @@ impl Sim {
     pub fn crash(&mut self) {
         self.uncommitted.clear();
         let info = self.room.info().clone();
-        self.room = SiteRoom::new(info, self.store.snapshot(self.now));
+        self.room = SiteRoom::new(info, self.store.snapshot(self.now), self.now);
     }
 
     pub fn advance(&mut self, ms: u64) {

@@ -11,7 +11,7 @@ use sqlx::{Row, Sqlite, Transaction};
 use super::{SqliteStore, conflict, millis, sql_time};
 use crate::store::{Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, new_id};
 
-const COLUMNS: &str = "id, tenant_id, email, name, role, capacity, disabled, created_at";
+const COLUMNS: &str = "id, tenant_id, email, name, role, capacity, all_sites, disabled, created_at";
 const EMAIL_TAKEN: &str = "an agent with this email exists";
 
 #[async_trait]
@@ -24,14 +24,15 @@ impl AgentStore for SqliteStore {
             name: agent.name,
             role: agent.role,
             capacity: agent.capacity,
-            sites: agent.sites,
+            all_sites: agent.all_sites,
+            sites: if agent.all_sites { Vec::new() } else { dedup(agent.sites) },
             disabled: false,
             created_at: now,
         };
         let mut tx = self.pool.begin().await?;
         sqlx::query(
-            "INSERT INTO agents (id, tenant_id, email, name, role, capacity, password_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, created_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(created.id.as_str())
         .bind(tenant.as_str())
@@ -39,6 +40,7 @@ impl AgentStore for SqliteStore {
         .bind(&created.name)
         .bind(created.role.as_str())
         .bind(i64::from(created.capacity))
+        .bind(created.all_sites)
         .bind(&agent.password_hash)
         .bind(sql_time(now))
         .execute(&mut *tx)
@@ -88,15 +90,19 @@ impl AgentStore for SqliteStore {
         agent: &AgentId,
         patch: AgentPatch,
     ) -> StoreResult<Option<Agent>> {
+        // A list of sites given alone means "only these".
+        let all_sites = patch.all_sites.or(patch.sites.as_ref().map(|_| false));
         let mut tx = self.pool.begin().await?;
         let done = sqlx::query(
             "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
-                 capacity = COALESCE(?, capacity), disabled = COALESCE(?, disabled)
+                 capacity = COALESCE(?, capacity), all_sites = COALESCE(?, all_sites),
+                 disabled = COALESCE(?, disabled)
              WHERE tenant_id = ? AND id = ?",
         )
         .bind(patch.name)
         .bind(patch.role.map(Role::as_str))
         .bind(patch.capacity.map(i64::from))
+        .bind(all_sites)
         .bind(patch.disabled)
         .bind(tenant.as_str())
         .bind(agent.as_str())
@@ -105,8 +111,10 @@ impl AgentStore for SqliteStore {
         if done.rows_affected() == 0 {
             return Ok(None);
         }
-        if let Some(sites) = &patch.sites {
-            replace_sites(&mut tx, tenant, agent, sites).await?;
+        match (all_sites, patch.sites) {
+            (Some(true), _) => replace_sites(&mut tx, tenant, agent, &[]).await?,
+            (_, Some(sites)) => replace_sites(&mut tx, tenant, agent, &dedup(sites)).await?,
+            _ => {}
         }
         if patch.disabled == Some(true) {
             sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ?")
@@ -144,7 +152,13 @@ impl AgentStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn save_refresh_token(&self, token: RefreshToken) -> StoreResult<()> {
+    async fn save_refresh_token(&self, token: RefreshToken, now: Millis) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ? AND expires_at <= ?")
+            .bind(token.agent.as_str())
+            .bind(sql_time(now))
+            .execute(&mut *tx)
+            .await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)",
         )
@@ -152,8 +166,9 @@ impl AgentStore for SqliteStore {
         .bind(token.tenant.as_str())
         .bind(token.agent.as_str())
         .bind(sql_time(token.expires_at))
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -175,16 +190,26 @@ impl AgentStore for SqliteStore {
 }
 
 impl SqliteStore {
-    /// Fills in the sites each agent serves.
+    /// Fills in the sites each agent serves (one agent: its rows only; several: the tenant's).
     async fn with_sites(&self, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
-        let Some(first) = agents.first() else { return Ok(agents) };
-        let rows = sqlx::query(
-            "SELECT s.agent_id, s.site_id FROM agent_sites s JOIN agents a ON a.id = s.agent_id
-             WHERE a.tenant_id = ? ORDER BY s.site_id",
-        )
-        .bind(first.tenant.as_str())
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = match agents.as_slice() {
+            [] => return Ok(agents),
+            [one] => {
+                sqlx::query("SELECT agent_id, site_id FROM agent_sites WHERE agent_id = ? ORDER BY site_id")
+                    .bind(one.id.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
+            }
+            [first, ..] => {
+                sqlx::query(
+                    "SELECT s.agent_id, s.site_id FROM agent_sites s JOIN agents a ON a.id = s.agent_id
+                     WHERE a.tenant_id = ? ORDER BY s.site_id",
+                )
+                .bind(first.tenant.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+        };
         let mut sites: HashMap<String, Vec<SiteId>> = HashMap::new();
         for row in rows {
             sites.entry(row.try_get("agent_id")?).or_default().push(SiteId(row.try_get("site_id")?));
@@ -194,6 +219,12 @@ impl SqliteStore {
         }
         Ok(agents)
     }
+}
+
+fn dedup(mut sites: Vec<SiteId>) -> Vec<SiteId> {
+    sites.sort();
+    sites.dedup();
+    sites
 }
 
 async fn replace_sites(
@@ -230,6 +261,7 @@ fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
         name: row.try_get("name")?,
         role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
         capacity: u32::try_from(capacity).unwrap_or_default(),
+        all_sites: row.try_get("all_sites")?,
         sites: Vec::new(),
         disabled: row.try_get("disabled")?,
         created_at: millis(row, "created_at")?,

@@ -20,7 +20,8 @@ use crate::store::{
 const SUMMARY: &str = "SELECT c.id, c.tenant_id, c.site_id, c.visitor_id, c.status, c.agent_id, c.started_at,
         c.closed_at, c.rating, c.rating_comment, c.visitor_read_seq, c.agent_read_seq,
         COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = c.id), 0) AS last_seq,
-        (SELECT MAX(m.created_at) FROM messages m WHERE m.conversation_id = c.id) AS last_message_at
+        (SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
+            AS last_message_at
     FROM conversations c";
 
 const MESSAGE_COLUMNS: &str =
@@ -81,9 +82,14 @@ impl ConversationStore for SqliteStore {
         site: &SiteId,
         closed_since: Millis,
     ) -> StoreResult<Vec<StoredConversation>> {
+        // Two indexed halves rather than one OR that would scan the site's whole history.
         let rows = sqlx::query(&format!(
-            "{SUMMARY} WHERE c.tenant_id = ? AND c.site_id = ? AND (c.status != 'closed' OR c.closed_at >= ?)"
+            "{SUMMARY} WHERE c.tenant_id = ? AND c.site_id = ? AND c.status != 'closed'
+             UNION ALL
+             {SUMMARY} WHERE c.tenant_id = ? AND c.site_id = ? AND c.status = 'closed' AND c.closed_at >= ?"
         ))
+        .bind(tenant.as_str())
+        .bind(site.as_str())
         .bind(tenant.as_str())
         .bind(site.as_str())
         .bind(sql_time(closed_since))
@@ -93,7 +99,8 @@ impl ConversationStore for SqliteStore {
         for row in &rows {
             let summary = summary_from_row(row)?;
             let cids = sqlx::query(
-                "SELECT cid, seq FROM messages WHERE conversation_id = ? AND cid IS NOT NULL ORDER BY seq DESC LIMIT ?",
+                "SELECT sender_id, cid, seq FROM messages
+                 WHERE conversation_id = ? AND cid IS NOT NULL AND sender_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
             )
             .bind(summary.conversation.id.as_str())
             .bind(i64::try_from(CID_WINDOW).unwrap_or(i64::MAX))
@@ -101,7 +108,10 @@ impl ConversationStore for SqliteStore {
             .await?;
             let mut recent_cids = cids
                 .iter()
-                .map(|row| Ok((Cid(row.try_get("cid")?), row.try_get::<i64, _>("seq")?.unsigned_abs())))
+                .map(|row| {
+                    let seq = row.try_get::<i64, _>("seq")?.unsigned_abs();
+                    Ok((row.try_get("sender_id")?, Cid(row.try_get("cid")?), seq))
+                })
                 .collect::<StoreResult<Vec<_>>>()?;
             recent_cids.reverse();
             stored.push(StoredConversation {

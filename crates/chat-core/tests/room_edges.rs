@@ -1,0 +1,197 @@
+//! The room at its edges: equal client ids of different senders, restarts, agents who leave,
+//! floods of page changes and ratings, duplicate resume points, deleted sites.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod sim;
+
+use chat_core::ids::{Cid, ConversationId};
+use chat_core::limits::{
+    AGENT_LEFT_GRACE_MS, CONVERSATION_IDLE_CLOSE_MS, MAX_CONVERSATIONS_PER_VISITOR, VISITOR_LEFT_GRACE_MS,
+    VISITOR_SEND_BURST,
+};
+use chat_core::protocol::{
+    AgentFrame, ConversationEvent, ConversationStatus, ErrorCode, PageInfo, ResumePoint, ServerFrame,
+    VisitorFrame, close,
+};
+use chat_core::room::{Effect, Input};
+use sim::{Sim, agent, messages, site};
+
+fn send(cid: &str, body: &str) -> VisitorFrame {
+    VisitorFrame::Send { cid: Cid::from(cid), body: body.into() }
+}
+
+fn errors(frames: &[ServerFrame]) -> Vec<ErrorCode> {
+    frames
+        .iter()
+        .filter_map(|f| if let ServerFrame::Error { code, .. } = f { Some(*code) } else { None })
+        .collect()
+}
+
+fn conversation_of(frames: &[ServerFrame]) -> ConversationId {
+    frames
+        .iter()
+        .find_map(|f| {
+            if let ServerFrame::Conversation { conversation } = f {
+                Some(conversation.id.clone())
+            } else {
+                None
+            }
+        })
+        .expect("a conversation frame")
+}
+
+#[test]
+fn equal_client_ids_of_different_senders_are_different_messages() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("1", "from the visitor"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    let reply = AgentFrame::Send {
+        site: "s1".into(),
+        conversation: id.clone(),
+        cid: Cid::from("1"),
+        body: "from the agent".into(),
+        note: false,
+    };
+    sim.agent(a1, reply);
+    sim.commit_all();
+    assert_eq!(
+        sim.store.bodies(&id),
+        ["from the visitor", "Agent a1 joined the conversation", "from the agent"]
+    );
+}
+
+#[test]
+fn a_restarted_room_waits_for_visitors_before_closing_quiet_conversations() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("m", "hello?"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    // A long quiet spell, then the server restarts.
+    sim.now = sim.now.plus(CONVERSATION_IDLE_CLOSE_MS * 2);
+    sim.crash();
+    sim.advance(2_000);
+    let back = sim.visitor_joins("v1", "/", vec![]);
+    let welcome = sim.take(back);
+    assert!(
+        matches!(&welcome[0], ServerFrame::Welcome { conversation: Some(c), .. } if c.status == ConversationStatus::Waiting)
+    );
+
+    // A visitor who never comes back: closed once the idle time has passed since the restart.
+    sim.disconnect(back);
+    sim.advance(VISITOR_LEFT_GRACE_MS + 1_000);
+    assert_eq!(sim.store.conversations[&id].status, ConversationStatus::Waiting);
+    sim.advance(CONVERSATION_IDLE_CLOSE_MS);
+    sim.commit_all();
+    assert_eq!(sim.store.conversations[&id].status, ConversationStatus::Closed);
+}
+
+#[test]
+fn an_agent_who_does_not_come_back_hands_their_conversations_back() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("m", "hi"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    sim.disconnect(a1);
+    // Back within the grace period: still theirs.
+    sim.advance(AGENT_LEFT_GRACE_MS / 2);
+    let a1_again = sim.agent_joins(agent("a1", 5), vec![]);
+    sim.advance(AGENT_LEFT_GRACE_MS);
+    sim.commit_all();
+    assert_eq!(sim.store.conversations[&id].agent.as_ref().map(|a| a.0.as_str()), Some("a1"));
+
+    // Gone for good: the conversation goes to the agent who is there.
+    let a2 = sim.agent_joins(agent("a2", 5), vec![]);
+    sim.disconnect(a1_again);
+    sim.advance(AGENT_LEFT_GRACE_MS + 1_000);
+    sim.commit_all();
+    assert_eq!(sim.store.conversations[&id].agent.as_ref().map(|a| a.0.as_str()), Some("a2"));
+    let events: Vec<_> = messages(&sim.take(a2)).iter().filter_map(|m| m.event.clone()).collect();
+    assert!(events.contains(&ConversationEvent::Requeued { agent: "a1".into() }));
+    assert!(events.iter().any(|e| matches!(e, ConversationEvent::Assigned { agent, .. } if agent.0 == "a2")));
+}
+
+#[test]
+fn page_changes_and_ratings_cost_what_messages_cost() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.take(a1);
+    let page = |url: &str| VisitorFrame::Page {
+        page: PageInfo { url: url.into(), title: "Page".into(), referrer: String::new() },
+    };
+    sim.visitor(v1, page("/"));
+    assert!(sim.take(a1).is_empty(), "the same page is nothing new");
+    for i in 0..VISITOR_SEND_BURST + 3 {
+        sim.visitor(v1, page(&format!("/p{i}")));
+    }
+    let shown = sim.take(a1).iter().filter(|f| matches!(f, ServerFrame::VisitorPage { .. })).count();
+    assert_eq!(shown, VISITOR_SEND_BURST as usize);
+    assert_eq!(errors(&sim.take(v1)), vec![ErrorCode::RateLimited; 3]);
+
+    sim.advance(60_000);
+    sim.visitor(v1, send("m", "hi"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    let writes_before = sim.uncommitted();
+    for _ in 0..10 {
+        sim.visitor(v1, VisitorFrame::Rate { conversation: id.clone(), score: 4, comment: "ok".into() });
+    }
+    sim.commit_all();
+    let rated = sim.store.messages[&id]
+        .iter()
+        .filter(|m| matches!(m.event, Some(ConversationEvent::Rated { .. })))
+        .count();
+    assert_eq!((writes_before, rated), (0, 1), "the same rating again changes nothing");
+}
+
+#[test]
+fn duplicate_resume_points_replay_once() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("m", "hi"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    let point = ResumePoint { conversation: id.clone(), last_seq: 0 };
+    let a1 = sim.agent_joins(agent("a1", 5), vec![point.clone(), point]);
+    let seqs: Vec<_> = messages(&sim.take(a1)).iter().map(|m| m.seq).collect();
+    assert_eq!(seqs, vec![1]);
+}
+
+#[test]
+fn a_visitor_cannot_start_conversations_without_end() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", MAX_CONVERSATIONS_PER_VISITOR as u32 + 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    for i in 0..MAX_CONVERSATIONS_PER_VISITOR {
+        sim.visitor(v1, send(&format!("m{i}"), "hi"));
+        sim.visitor(v1, VisitorFrame::Close);
+        sim.advance(1_000);
+    }
+    sim.take(v1);
+    sim.visitor(v1, send("one-more", "hi"));
+    assert_eq!(errors(&sim.take(v1)), vec![ErrorCode::RateLimited]);
+    let _ = a1;
+}
+
+#[test]
+fn a_deleted_site_sends_visitors_away_and_agents_to_reconnect() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.take(a1);
+    sim.take(v1);
+    let effects = sim.room.handle(Input::SiteRemoved, sim.now);
+    let closes: Vec<_> = effects
+        .iter()
+        .filter_map(|e| if let Effect::Close { conn, code, .. } = e { Some((*conn, *code)) } else { None })
+        .collect();
+    assert!(closes.contains(&(v1, close::BAD_HELLO)));
+    assert!(closes.contains(&(a1, close::RESTARTING)));
+}
