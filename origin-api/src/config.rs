@@ -2,7 +2,7 @@
 //! TOML file named by `--config` / `KEFU_CONFIG`, its environment variable, its flag.
 
 use std::fmt;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
@@ -78,6 +78,10 @@ pub struct ConfigArgs {
     /// the burst [default: 120].
     #[arg(long, global = true, env = "KEFU_IP_NEW_VISITORS_PER_MINUTE")]
     pub ip_new_visitors_per_minute: Option<u32>,
+    /// A reverse proxy in front of Kefu (repeat, or comma-separated in the environment): requests
+    /// from it count against the address it names last in X-Forwarded-For [default: none].
+    #[arg(long = "trusted-proxy", global = true, env = "KEFU_TRUSTED_PROXIES", value_delimiter = ',')]
+    pub trusted_proxies: Vec<IpAddr>,
     /// Seconds a site's room stays in memory with nobody connected [default: 60].
     #[arg(long, global = true, env = "KEFU_ROOM_IDLE_SECS")]
     pub room_idle_secs: Option<u64>,
@@ -99,6 +103,7 @@ struct FileConfig {
     ip_sends_per_second: Option<u32>,
     ip_send_burst: Option<u32>,
     ip_new_visitors_per_minute: Option<u32>,
+    trusted_proxies: Option<Vec<IpAddr>>,
     room_idle_secs: Option<u64>,
     signing_key: Option<Secret>,
 }
@@ -123,6 +128,8 @@ pub struct Config {
     /// New visitors one address may bring per minute (and in a burst): each is a new entry in a
     /// room, so opening and closing sockets must not fill a site.
     pub ip_new_visitors_per_minute: u32,
+    /// Reverse proxies whose X-Forwarded-For is believed; everyone else's is ignored.
+    pub trusted_proxies: Vec<IpAddr>,
     /// How long a site's room stays in memory with no socket and nothing to store; the next
     /// visitor starts it again from the database.
     pub room_idle: Duration,
@@ -167,6 +174,11 @@ impl Config {
                 .ip_new_visitors_per_minute
                 .or(file.ip_new_visitors_per_minute)
                 .unwrap_or(defaults.ip_new_visitors_per_minute),
+            trusted_proxies: if args.trusted_proxies.is_empty() {
+                file.trusted_proxies.unwrap_or_default()
+            } else {
+                args.trusted_proxies.clone()
+            },
             room_idle: args
                 .room_idle_secs
                 .or(file.room_idle_secs)
@@ -186,6 +198,7 @@ impl Config {
             ip_sends_per_second: 30,
             ip_send_burst: 100,
             ip_new_visitors_per_minute: 120,
+            trusted_proxies: Vec::new(),
             room_idle: Duration::from_secs(60),
             signing_key: None,
         }

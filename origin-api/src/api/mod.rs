@@ -13,6 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 
 use axum::Router;
 use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
 use axum::http::request::Parts;
 use serde::Serialize;
 
@@ -53,15 +54,51 @@ fn check_length(field: &str, value: &str, min: usize, max: usize) -> ApiResult<(
     crate::validate::length(field, value, min, max).map_err(ApiError::Invalid)
 }
 
-/// The client's address (from the socket; requests that came without one count as 0.0.0.0).
+/// The client's address: the socket's peer, or, when the peer is a trusted reverse proxy, the
+/// last address in X-Forwarded-For that is not one. Requests without a socket count as 0.0.0.0.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub IpAddr);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip());
-        Ok(ClientIp(peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))))
+        let peer = peer.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        Ok(ClientIp(client_address(peer, &parts.headers, &state.config.trusted_proxies)))
+    }
+}
+
+fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    // Each proxy appends the address it received from; walk back past the trusted ones.
+    let forwarded = headers.get_all("x-forwarded-for").iter().filter_map(|value| value.to_str().ok());
+    let hops: Vec<IpAddr> =
+        forwarded.flat_map(|value| value.split(',')).filter_map(|hop| hop.trim().parse().ok()).collect();
+    hops.into_iter().rev().find(|hop| !trusted.contains(hop)).unwrap_or(peer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", "203.0.113.9, 198.51.100.7".parse().unwrap());
+        let client: IpAddr = "198.51.100.7".parse().unwrap();
+        assert_eq!(client_address(proxy, &headers, &[proxy]), client);
+        assert_eq!(client_address(proxy, &headers, &[]), proxy, "not trusted: the header is ignored");
+        let other: IpAddr = "192.0.2.1".parse().unwrap();
+        assert_eq!(client_address(other, &headers, &[proxy]), other);
+        // A chain of two trusted proxies.
+        let inner: IpAddr = "10.0.0.2".parse().unwrap();
+        headers.insert("x-forwarded-for", "198.51.100.7, 10.0.0.1".parse().unwrap());
+        assert_eq!(client_address(inner, &headers, &[proxy, inner]), client);
+        headers.insert("x-forwarded-for", "garbage".parse().unwrap());
+        assert_eq!(client_address(proxy, &headers, &[proxy]), proxy);
     }
 }

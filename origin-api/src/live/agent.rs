@@ -2,10 +2,10 @@
 //! serve, and each frame goes to the room its `site` names.
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
+use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId};
 use chat_core::protocol::{
@@ -17,6 +17,7 @@ use chat_core::token::{self, AgentClaims, TokenError};
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
+use crate::api::ClientIp;
 use crate::app::AppState;
 use crate::clock::now;
 use crate::error::ApiError;
@@ -24,15 +25,14 @@ use crate::store::{Agent, Site, new_id};
 
 pub(super) async fn upgrade(
     upgrade: WebSocketUpgrade,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     State(state): State<AppState>,
 ) -> Response {
-    let Some(slot) = state.open_socket(peer.ip()) else {
+    let Some(slot) = state.open_socket(ip) else {
         return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
     };
     let sockets = state.hub.sockets().clone();
-    session::configure(upgrade)
-        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, peer.ip())))
+    session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, ip)))
 }
 
 async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr) {

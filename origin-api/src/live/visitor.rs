@@ -1,10 +1,10 @@
 //! Visitor sockets: the hello names a site by its public key and, for a returning visitor, carries
 //! the visitor token; then every frame goes to that site's room.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
+use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
-use axum::extract::{ConnectInfo, State};
 use axum::http::HeaderMap;
 use axum::http::header::ORIGIN;
 use axum::response::{IntoResponse, Response};
@@ -18,6 +18,7 @@ use chat_core::token::{self, VisitorClaims};
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
+use crate::api::ClientIp;
 use crate::app::AppState;
 use crate::clock::now;
 use crate::error::ApiError;
@@ -25,17 +26,17 @@ use crate::store::{Site, new_id};
 
 pub(super) async fn upgrade(
     upgrade: WebSocketUpgrade,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ClientIp(ip): ClientIp,
     headers: HeaderMap,
     State(state): State<AppState>,
 ) -> Response {
-    let Some(slot) = state.open_socket(peer.ip()) else {
+    let Some(slot) = state.open_socket(ip) else {
         return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
     };
     let origin = headers.get(ORIGIN).and_then(|value| value.to_str().ok()).map(str::to_owned);
     let sockets = state.hub.sockets().clone();
     session::configure(upgrade)
-        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, origin, peer.ip())))
+        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, origin, ip)))
 }
 
 async fn serve(
