@@ -26,8 +26,7 @@ fn conversation_id(frame: &ServerFrame) -> ConversationId {
 async fn a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
-    let mut agent = server.agent_client(&acme.owner);
-    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut agent = server.ready_agent(&acme.owner).await;
 
     let mut visitor = server.visitor(&acme, "https://shop.acme.example/pricing");
     let welcome = expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
@@ -151,8 +150,7 @@ async fn new_conversations_go_round_robin_and_transfer_moves_one() {
 async fn the_agent_sees_what_the_visitor_types_before_it_is_sent() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
-    let mut agent = server.agent_client(&acme.owner);
-    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/");
     expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
 
@@ -179,8 +177,7 @@ async fn the_agent_sees_what_the_visitor_types_before_it_is_sent() {
 async fn an_agent_invites_a_visitor_who_is_browsing() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
-    let mut agent = server.agent_client(&acme.owner);
-    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/checkout");
     let arrived = expect(&mut agent, "arrival", |f| matches!(f, ServerFrame::VisitorArrived { .. })).await;
     let ServerFrame::VisitorArrived { visitor: live, .. } = arrived else { unreachable!() };

@@ -50,8 +50,7 @@ async fn collect_until(
 async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
-    let mut agent = server.agent_client(&acme.owner);
-    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/");
     expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
 
@@ -133,8 +132,7 @@ async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled() {
 async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
-    let mut agent = server.agent_client(&acme.owner);
-    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let mut agent = server.ready_agent(&acme.owner).await;
 
     let proxy = Proxy::start(server.addr).await;
     let page = PageInfo { url: "/".into(), title: String::new(), referrer: String::new() };

@@ -5,7 +5,7 @@
 
 mod sim;
 
-use chat_core::ids::{Cid, ConversationId};
+use chat_core::ids::Cid;
 use chat_core::limits::{
     AGENT_LEFT_GRACE_MS, CONVERSATION_IDLE_CLOSE_MS, MAX_CONVERSATIONS_PER_VISITOR, VISITOR_LEFT_GRACE_MS,
     VISITOR_SEND_BURST,
@@ -15,31 +15,7 @@ use chat_core::protocol::{
     VisitorFrame, close,
 };
 use chat_core::room::{Effect, Input};
-use sim::{Sim, agent, messages, site};
-
-fn send(cid: &str, body: &str) -> VisitorFrame {
-    VisitorFrame::Send { cid: Cid::from(cid), body: body.into() }
-}
-
-fn errors(frames: &[ServerFrame]) -> Vec<ErrorCode> {
-    frames
-        .iter()
-        .filter_map(|f| if let ServerFrame::Error { code, .. } = f { Some(*code) } else { None })
-        .collect()
-}
-
-fn conversation_of(frames: &[ServerFrame]) -> ConversationId {
-    frames
-        .iter()
-        .find_map(|f| {
-            if let ServerFrame::Conversation { conversation } = f {
-                Some(conversation.id.clone())
-            } else {
-                None
-            }
-        })
-        .expect("a conversation frame")
-}
+use sim::{Sim, agent, conversation_of, errors, messages, send, site};
 
 #[test]
 fn equal_client_ids_of_different_senders_are_different_messages() {

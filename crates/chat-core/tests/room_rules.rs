@@ -4,7 +4,7 @@
 
 mod sim;
 
-use chat_core::ids::{AgentId, Cid, ConversationId, Seq};
+use chat_core::ids::{AgentId, Cid, ConversationId};
 use chat_core::limits::{
     MAX_MESSAGE_CHARS, TYPING_PREVIEW_INTERVAL_MS, VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
 };
@@ -12,50 +12,7 @@ use chat_core::protocol::{
     AgentFrame, AgentStatus, ConversationEvent, ConversationStatus, ErrorCode, MessageKind, ResumePoint,
     ServerFrame, VisitorFrame,
 };
-use sim::{Sim, agent, messages, site};
-
-fn send(cid: &str, body: &str) -> VisitorFrame {
-    VisitorFrame::Send { cid: Cid::from(cid), body: body.into() }
-}
-
-fn agent_send(conversation: &ConversationId, cid: &str, body: &str, note: bool) -> AgentFrame {
-    AgentFrame::Send {
-        site: "s1".into(),
-        conversation: conversation.clone(),
-        cid: Cid::from(cid),
-        body: body.into(),
-        note,
-    }
-}
-
-fn acks(frames: &[ServerFrame]) -> Vec<(String, Seq)> {
-    frames
-        .iter()
-        .filter_map(|f| {
-            if let ServerFrame::Ack { cid, seq, .. } = f { Some((cid.0.clone(), *seq)) } else { None }
-        })
-        .collect()
-}
-
-fn errors(frames: &[ServerFrame]) -> Vec<ErrorCode> {
-    frames
-        .iter()
-        .filter_map(|f| if let ServerFrame::Error { code, .. } = f { Some(*code) } else { None })
-        .collect()
-}
-
-fn conversation_of(frames: &[ServerFrame]) -> ConversationId {
-    frames
-        .iter()
-        .find_map(|f| {
-            if let ServerFrame::Conversation { conversation } = f {
-                Some(conversation.id.clone())
-            } else {
-                None
-            }
-        })
-        .expect("a conversation frame")
-}
+use sim::{Sim, acks, agent, agent_send, conversation_of, errors, messages, send, site};
 
 fn last_state(frames: &[ServerFrame], id: &ConversationId) -> (ConversationStatus, Option<AgentId>) {
     frames

@@ -165,6 +165,13 @@ impl TestServer {
         Client::agent(&self.ws("/ws/agent"), &agent.token, options())
     }
 
+    /// An agent client that has received its first site's state.
+    pub async fn ready_agent(&self, agent: &Agent) -> Client {
+        let mut client = self.agent_client(agent);
+        expect(&mut client, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+        client
+    }
+
     /// Every stored message of a conversation, through the REST API.
     pub async fn history(&self, token: &str, conversation: &str) -> Vec<Value> {
         let (status, body) =

@@ -6,10 +6,11 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
-use chat_core::ids::{AgentId, ConnId, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use chat_core::limits::{CID_WINDOW, CLOSED_RETENTION_MS};
 use chat_core::protocol::{
-    AgentFrame, AgentStatus, MessageKind, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame,
+    AgentFrame, AgentStatus, ErrorCode, MessageKind, MessageView, PageInfo, ResumePoint, ServerFrame,
+    VisitorFrame,
 };
 use chat_core::records::{ConversationRecord, StoredConversation, WriteOp};
 use chat_core::room::{AgentProfile, Effect, Input, SiteInfo, SiteRoom, WriteId};
@@ -236,4 +237,47 @@ impl Sim {
 /// The messages among `frames`.
 pub fn messages(frames: &[ServerFrame]) -> Vec<&MessageView> {
     frames.iter().filter_map(|f| if let ServerFrame::Message(m) = f { Some(m) } else { None }).collect()
+}
+
+pub fn send(cid: &str, body: &str) -> VisitorFrame {
+    VisitorFrame::Send { cid: Cid::from(cid), body: body.into() }
+}
+
+pub fn agent_send(conversation: &ConversationId, cid: &str, body: &str, note: bool) -> AgentFrame {
+    AgentFrame::Send {
+        site: "s1".into(),
+        conversation: conversation.clone(),
+        cid: Cid::from(cid),
+        body: body.into(),
+        note,
+    }
+}
+
+pub fn acks(frames: &[ServerFrame]) -> Vec<(String, Seq)> {
+    frames
+        .iter()
+        .filter_map(|f| {
+            if let ServerFrame::Ack { cid, seq, .. } = f { Some((cid.0.clone(), *seq)) } else { None }
+        })
+        .collect()
+}
+
+pub fn errors(frames: &[ServerFrame]) -> Vec<ErrorCode> {
+    frames
+        .iter()
+        .filter_map(|f| if let ServerFrame::Error { code, .. } = f { Some(*code) } else { None })
+        .collect()
+}
+
+pub fn conversation_of(frames: &[ServerFrame]) -> ConversationId {
+    frames
+        .iter()
+        .find_map(|f| {
+            if let ServerFrame::Conversation { conversation } = f {
+                Some(conversation.id.clone())
+            } else {
+                None
+            }
+        })
+        .expect("a conversation frame")
 }
