@@ -7,10 +7,12 @@
 //!
 //! - [`state`] — conversations, visitors, agents and the per-socket send allowance.
 //! - `messages` — sends, retries and what happens when writes commit.
-//! - `lifecycle` — starting, assigning, transferring, closing and rating conversations.
+//! - `assignment` — the waiting queue, agents' loads, round-robin, handing conversations over.
+//! - `lifecycle` — starting, accepting, transferring, closing and rating conversations.
 //! - `presence` — hellos, leaving, pages, agent status, the periodic sweep.
 //! - `signals` — typing previews and read receipts.
 
+mod assignment;
 mod lifecycle;
 mod messages;
 mod presence;
@@ -22,8 +24,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use crate::limits::MAX_UNCOMMITTED_WRITES;
 use crate::protocol::{
-    AgentFrame, AgentStatus, ConversationStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame,
-    VisitorFrame, close,
+    AgentFrame, AgentStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame, close,
 };
 use crate::records::{StoredConversation, WriteOp};
 use state::{AgentState, Conversation, LiveVisitor, Peer};
@@ -377,45 +378,6 @@ impl SiteRoom {
     }
 
     // --- helpers every part of the room uses ---
-
-    /// Adds a conversation, counting it as waiting or as its agent's load.
-    fn insert_conversation(&mut self, conversation: Conversation) {
-        let id = conversation.id().clone();
-        let (status, agent) = (conversation.record.status, conversation.record.agent.clone());
-        self.conversations.insert(id.clone(), conversation);
-        self.count(&id, status, agent.as_ref(), true);
-    }
-
-    /// Moves a conversation to `status` with `agent`, keeping the waiting queue and the agents'
-    /// loads right. Every change of status or agent goes through here.
-    fn set_state(&mut self, id: &ConversationId, status: ConversationStatus, agent: Option<AgentId>) {
-        let Some(conv) = self.conversations.get(id) else { return };
-        let (old_status, old_agent) = (conv.record.status, conv.record.agent.clone());
-        self.count(id, old_status, old_agent.as_ref(), false);
-        if let Some(conv) = self.conversations.get_mut(id) {
-            conv.record.status = status;
-            conv.record.agent = agent.clone();
-        }
-        self.count(id, status, agent.as_ref(), true);
-    }
-
-    fn count(&mut self, id: &ConversationId, status: ConversationStatus, agent: Option<&AgentId>, add: bool) {
-        let Some(started_at) = self.conversations.get(id).map(|c| c.record.started_at) else { return };
-        match (status, agent) {
-            (ConversationStatus::Waiting, _) => {
-                if add {
-                    self.waiting.insert((started_at, id.clone()));
-                } else {
-                    self.waiting.remove(&(started_at, id.clone()));
-                }
-            }
-            (ConversationStatus::Open, Some(agent)) => {
-                let load = self.open_load.entry(agent.clone()).or_default();
-                *load = if add { *load + 1 } else { load.saturating_sub(1) };
-            }
-            _ => {}
-        }
-    }
 
     /// Refuses a change that must be stored when the room already waits on too many writes.
     fn refuse_when_backed_up(&mut self, conn: ConnId, cid: Option<&Cid>) -> bool {
