@@ -171,3 +171,28 @@ fn a_deleted_site_sends_visitors_away_and_agents_to_reconnect() {
     assert!(closes.contains(&(v1, close::BAD_HELLO)));
     assert!(closes.contains(&(a1, close::RESTARTING)));
 }
+
+#[test]
+fn a_change_of_a_conversation_is_shown_only_once_stored() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("m", "hi"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    sim.take(a1);
+    sim.agent(a1, chat_core::protocol::AgentFrame::Close { site: "s1".into(), conversation: id.clone() });
+    let shown = |frames: &[ServerFrame]| frames.iter().any(|f| matches!(f, ServerFrame::Conversation { .. }));
+    assert!(!shown(&sim.take(v1)), "not before the write commits");
+    // The process dies before the commit: after the restart the conversation is still open, and
+    // nobody was told otherwise.
+    sim.crash();
+    let back = sim.visitor_joins("v1", "/", vec![]);
+    assert!(
+        matches!(&sim.take(back)[0], ServerFrame::Welcome { conversation: Some(c), .. } if c.status == ConversationStatus::Open)
+    );
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    sim.agent(a1, chat_core::protocol::AgentFrame::Close { site: "s1".into(), conversation: id.clone() });
+    sim.commit_all();
+    assert!(shown(&sim.take(back)));
+}

@@ -96,6 +96,7 @@ fn round_robin_respects_capacity_and_closing_frees_a_place() {
     assert_eq!(last_state(&frames, &ids[2]), (ConversationStatus::Waiting, None), "both agents are full");
 
     sim.agent(a1, AgentFrame::Close { site: "s1".into(), conversation: ids[0].clone() });
+    sim.commit_all();
     let frames = sim.take(a1);
     assert_eq!(last_state(&frames, &ids[0]).0, ConversationStatus::Closed);
     assert_eq!(last_state(&frames, &ids[2]), (ConversationStatus::Open, Some("a1".into())));
@@ -110,10 +111,12 @@ fn away_and_offline_agents_get_no_new_conversations() {
     let welcome = sim.take(v1);
     assert!(matches!(&welcome[..], [ServerFrame::Welcome { agents_online: false, .. }]));
     sim.visitor(v1, send("x", "anyone?"));
+    sim.commit_all();
     let id = conversation_of(&sim.take(v1));
     assert_eq!(last_state(&sim.take(a1), &id), (ConversationStatus::Waiting, None));
 
     sim.agent(a1, AgentFrame::Status { status: AgentStatus::Online });
+    sim.commit_all();
     let visitor_frames = sim.take(v1);
     assert!(visitor_frames.contains(&ServerFrame::AgentsOnline { online: true }));
     assert_eq!(last_state(&visitor_frames, &id), (ConversationStatus::Open, Some("a1".into())));
@@ -126,10 +129,12 @@ fn without_auto_assign_agents_accept_and_a_second_accept_is_refused() {
     let a2 = sim.agent_joins(agent("a2", 5), vec![]);
     let v1 = sim.visitor_joins("v1", "/", vec![]);
     sim.visitor(v1, send("x", "hi"));
+    sim.commit_all();
     let id = conversation_of(&sim.take(v1));
     assert_eq!(last_state(&sim.take(a1), &id), (ConversationStatus::Waiting, None));
 
     sim.agent(a2, AgentFrame::Accept { site: "s1".into(), conversation: id.clone() });
+    sim.commit_all();
     assert_eq!(last_state(&sim.take(v1), &id), (ConversationStatus::Open, Some("a2".into())));
     sim.take(a1);
     sim.agent(a1, AgentFrame::Accept { site: "s1".into(), conversation: id.clone() });
@@ -299,6 +304,7 @@ fn read_receipts_reach_the_other_side() {
     let id = conversation_of(&sim.take(v1));
     sim.take(a1);
     sim.agent(a1, AgentFrame::Read { site: "s1".into(), conversation: id.clone(), seq: 1 });
+    sim.commit_all();
     assert!(sim.take(v1).iter().any(|f| matches!(f, ServerFrame::Read { seq: 1, .. })));
     sim.agent(a1, AgentFrame::Read { site: "s1".into(), conversation: id.clone(), seq: 99 });
     assert_eq!(errors(&sim.take(a1)), vec![ErrorCode::BadFrame]);
@@ -371,6 +377,7 @@ fn rating_is_for_the_visitors_own_conversation_and_one_to_five() {
     let a1 = sim.agent_joins(agent("a1", 5), vec![]);
     let v1 = sim.visitor_joins("v1", "/", vec![]);
     sim.visitor(v1, send("m", "hi"));
+    sim.commit_all();
     let id = conversation_of(&sim.take(v1));
     sim.agent(a1, AgentFrame::Close { site: "s1".into(), conversation: id.clone() });
     sim.visitor(v1, VisitorFrame::Rate { conversation: id.clone(), score: 6, comment: String::new() });

@@ -3,9 +3,9 @@
 //! closed, rated. Each change is stored, shown to everyone in the room as a `conversation` frame,
 //! and recorded as an `event` message.
 
-use super::SiteRoom;
 use super::messages::check_send;
 use super::state::Conversation;
+use super::{AfterCommit, SiteRoom};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
 use crate::limits::{MAX_CONVERSATIONS_PER_VISITOR, MAX_RATING_COMMENT_CHARS};
 use crate::protocol::{
@@ -234,8 +234,8 @@ impl SiteRoom {
             agent: agent.clone(),
             name: name.clone(),
         };
-        let to = self.visitor_conns(&visitor);
-        self.send(to, invited);
+        // Shown once the new conversation is stored, after its `conversation` frame.
+        self.after_last_write(AfterCommit::ToVisitor { visitor: visitor.clone(), frame: invited });
         let body_event = format!("{name} started the conversation");
         self.system_event(
             &conversation,
@@ -248,12 +248,12 @@ impl SiteRoom {
         self.announce_agent(agent);
     }
 
-    /// Stores the conversation's state and shows it to everyone in the room.
+    /// Stores the conversation's state and, once stored, shows it to everyone in the room.
     pub(super) fn changed(&mut self, conversation: &ConversationId) {
-        self.persist(conversation);
         let Some(view) = self.conversation(conversation).map(Conversation::view) else { return };
-        let to = self.everyone_in(conversation);
-        self.send(to, ServerFrame::Conversation { conversation: view });
+        self.persist(conversation);
+        let frame = ServerFrame::Conversation { conversation: view };
+        self.after_last_write(AfterCommit::Announce { conversation: conversation.clone(), frame });
     }
 
     /// Stores the conversation's state without telling anyone (read positions).

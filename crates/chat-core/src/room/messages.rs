@@ -7,7 +7,7 @@
 //! will be when that is stored, and nothing new is written.
 
 use super::state::Conversation;
-use super::{PendingMessage, SiteRoom, WriteId};
+use super::{AfterCommit, PendingMessage, SiteRoom, WriteId};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
 use crate::limits::{MAX_CID_CHARS, MAX_MESSAGE_CHARS};
 use crate::protocol::{
@@ -125,11 +125,15 @@ impl SiteRoom {
         if seq <= conv.committed {
             let ack = ServerFrame::Ack { cid: cid.clone(), conversation: conversation.clone(), seq };
             self.send_one(conn, ack);
-        } else if let Some(waiting) = self
-            .pending
-            .iter_mut()
-            .filter_map(|write| write.message.as_mut())
-            .find(|pending| pending.message.conversation == *conversation && pending.message.seq == seq)
+        } else if let Some(waiting) =
+            self.pending.iter_mut().flat_map(|write| write.after.iter_mut()).find_map(|after| match after {
+                AfterCommit::Deliver(pending)
+                    if pending.message.conversation == *conversation && pending.message.seq == seq =>
+                {
+                    Some(pending)
+                }
+                _ => None,
+            })
             && !waiting.ack_to.contains(&conn)
         {
             waiting.ack_to.push(conn);
@@ -207,15 +211,26 @@ impl SiteRoom {
             event,
         };
         let op = WriteOp::Message { tenant: self.info.tenant.clone(), message: message.clone() };
-        self.write(op, Some(PendingMessage { message, ack_to }));
+        self.write(op, Some(AfterCommit::Deliver(PendingMessage { message, ack_to })));
     }
 
-    /// Writes up to `through` are stored: acknowledge and deliver their messages, in order.
+    /// Writes up to `through` are stored: acknowledge and deliver their messages and show their
+    /// changes, in order.
     pub(super) fn committed(&mut self, through: WriteId) {
         while self.pending.front().is_some_and(|write| write.id <= through) {
             let Some(write) = self.pending.pop_front() else { break };
-            if let Some(pending) = write.message {
-                self.deliver(pending);
+            for after in write.after {
+                match after {
+                    AfterCommit::Deliver(pending) => self.deliver(pending),
+                    AfterCommit::Announce { conversation, frame } => {
+                        let to = self.everyone_in(&conversation);
+                        self.send(to, frame);
+                    }
+                    AfterCommit::ToVisitor { visitor, frame } => {
+                        let to = self.visitor_conns(&visitor);
+                        self.send(to, frame);
+                    }
+                }
             }
         }
     }

@@ -172,10 +172,22 @@ struct PendingMessage {
     ack_to: Vec<ConnId>,
 }
 
+/// What the room does once a write is stored: nobody is shown anything that could still be lost.
+#[derive(Debug)]
+enum AfterCommit {
+    /// Acknowledge and deliver a message.
+    Deliver(PendingMessage),
+    /// Show a frame to everyone in the conversation (its site's agents and its visitor), as they
+    /// are when the write is stored.
+    Announce { conversation: ConversationId, frame: ServerFrame },
+    /// Show a frame to a visitor's sockets, as they are when the write is stored.
+    ToVisitor { visitor: VisitorId, frame: ServerFrame },
+}
+
 #[derive(Debug)]
 struct PendingWrite {
     id: WriteId,
-    message: Option<PendingMessage>,
+    after: Vec<AfterCommit>,
 }
 
 /// The periodic sweep (left visitors, idle and old conversations) runs at most this often.
@@ -425,10 +437,17 @@ impl SiteRoom {
         to
     }
 
-    fn write(&mut self, op: WriteOp, message: Option<PendingMessage>) {
+    fn write(&mut self, op: WriteOp, after: Option<AfterCommit>) {
         let id = WriteId(self.next_write);
         self.next_write += 1;
         self.out.push(Effect::Write { id, op });
-        self.pending.push_back(PendingWrite { id, message });
+        self.pending.push_back(PendingWrite { id, after: after.into_iter().collect() });
+    }
+
+    /// Adds something to do once the latest write is stored.
+    fn after_last_write(&mut self, after: AfterCommit) {
+        if let Some(write) = self.pending.back_mut() {
+            write.after.push(after);
+        }
     }
 }

@@ -2,8 +2,8 @@
 //! throttled) and read receipts. Nothing here waits for storage except read positions, which are
 //! stored with the conversation.
 
-use super::SiteRoom;
 use super::state::TypingPreview;
+use super::{AfterCommit, SiteRoom};
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{MAX_PREVIEW_CHARS, MAX_UNCOMMITTED_WRITES};
 use crate::protocol::{ConversationStatus, ErrorCode, Party, ServerFrame};
@@ -124,15 +124,17 @@ impl SiteRoom {
             return;
         }
         *mark = seq;
-        // A read position is worth storing, not worth refusing anything for: with the database
-        // behind, the next one will carry it.
-        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
-            self.persist(&conversation);
-        }
         let frame =
             ServerFrame::Read { site: self.info.site.clone(), conversation: conversation.clone(), by, seq };
-        let to = self.everyone_in(&conversation);
-        self.send(to, frame);
+        // A read position is worth storing, not worth refusing anything for: with the database
+        // behind, it is shown at once and the next one carries it to storage.
+        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
+            self.persist(&conversation);
+            self.after_last_write(AfterCommit::Announce { conversation, frame });
+        } else {
+            let to = self.everyone_in(&conversation);
+            self.send(to, frame);
+        }
     }
 }
 
