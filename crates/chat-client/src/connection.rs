@@ -104,7 +104,6 @@ impl Connection {
                             return Ended::Retry;
                         }
                     }
-                    Some(Command::Kill) => return Ended::Retry,
                     Some(Command::Stop) | None => {
                         let _ = sink.send(Message::Close(Some(CloseFrame { code: close::NORMAL.into(), reason: "bye".into() }))).await;
                         return Ended::Stop;

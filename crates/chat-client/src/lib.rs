@@ -108,8 +108,6 @@ pub(crate) struct Shared {
 
 pub(crate) enum Command {
     Frame(String),
-    /// Drop the socket without a close frame, as a failed network would.
-    Kill,
     Stop,
 }
 
@@ -127,7 +125,6 @@ impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Command::Frame(_) => "Frame",
-            Command::Kill => "Kill",
             Command::Stop => "Stop",
         })
     }
@@ -232,11 +229,6 @@ impl Client {
     /// The visitor token from the last welcome.
     pub fn visitor_token(&self) -> Option<String> {
         lock(&self.shared).visitor_token.clone()
-    }
-
-    /// Drops the socket abruptly, as a failed network would; the client reconnects and resumes.
-    pub fn kill_connection(&self) {
-        let _ = self.commands.send(Command::Kill);
     }
 
     /// Closes the socket and stops.

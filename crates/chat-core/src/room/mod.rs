@@ -301,11 +301,6 @@ impl SiteRoom {
         previews.chain(sweep).min()
     }
 
-    /// Sockets connected to this room.
-    pub fn connections(&self) -> usize {
-        self.conns.len()
-    }
-
     fn visitor_frame(&mut self, conn: ConnId, frame: VisitorFrame, fresh_id: ConversationId, now: Millis) {
         let Some(Peer::Visitor { visitor, .. }) = self.conns.get(&conn) else { return };
         let visitor = visitor.clone();

@@ -10,7 +10,7 @@ use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation,
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
 
-use super::{SqliteStore, millis, opt_millis, sql_time};
+use super::{SqliteStore, millis, only_sites, opt_millis, sql_time};
 use crate::store::{
     ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreError,
     StoreResult, page_size,
@@ -40,14 +40,7 @@ impl ConversationStore for SqliteStore {
             sql.push(" AND c.site_id = ").push_bind(site.as_str());
         }
         if let Some(sites) = &query.sites {
-            sql.push(" AND c.site_id IN (");
-            let mut list = sql.separated(", ");
-            // No site has an empty id; it keeps `IN ()` valid when the list is empty.
-            list.push_bind("");
-            for site in sites {
-                list.push_bind(site.as_str());
-            }
-            sql.push(")");
+            only_sites(&mut sql, "c.site_id", sites);
         }
         if let Some(status) = query.status {
             sql.push(" AND c.status = ").push_bind(status.as_str());

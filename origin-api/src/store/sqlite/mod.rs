@@ -10,12 +10,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chat_core::ids::{Millis, TenantId};
-use sqlx::Row;
+use chat_core::ids::{Millis, SiteId, TenantId};
 use sqlx::migrate::Migrator;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous,
 };
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use super::{ServerKeyStore, Store, StoreError, StoreResult, Tenant, TenantStore, new_id};
 
@@ -64,6 +64,18 @@ pub(super) fn millis(row: &SqliteRow, column: &str) -> StoreResult<Millis> {
 pub(super) fn opt_millis(row: &SqliteRow, column: &str) -> StoreResult<Option<Millis>> {
     let value: Option<i64> = row.try_get(column)?;
     Ok(value.map(|v| Millis(u64::try_from(v).unwrap_or_default())))
+}
+
+/// Adds ` AND column IN (sites…)` to a query: an agent's sites.
+pub(super) fn only_sites(sql: &mut QueryBuilder<'_, Sqlite>, column: &str, sites: &[SiteId]) {
+    sql.push(format!(" AND {column} IN ("));
+    let mut list = sql.separated(", ");
+    // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
+    list.push_bind("");
+    for site in sites {
+        list.push_bind(site.as_str().to_owned());
+    }
+    sql.push(")");
 }
 
 /// Milliseconds as SQLite stores integers.

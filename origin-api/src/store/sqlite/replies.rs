@@ -5,7 +5,7 @@ use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
 
-use super::{SqliteStore, millis, opt_millis, sql_time};
+use super::{SqliteStore, millis, only_sites, opt_millis, sql_time};
 use crate::store::{
     LeaveMessage, LeaveMessageQuery, LeaveMessageStore, NewLeaveMessage, NewQuickReply, QuickReply,
     QuickReplyPatch, QuickReplyStore, StoreResult, new_id, page_size,
@@ -73,14 +73,7 @@ impl LeaveMessageStore for SqliteStore {
             sql.push(" AND site_id = ").push_bind(site.as_str());
         }
         if let Some(sites) = &query.sites {
-            sql.push(" AND site_id IN (");
-            let mut list = sql.separated(", ");
-            // No site has an empty id; it keeps `IN ()` valid when the list is empty.
-            list.push_bind("");
-            for site in sites {
-                list.push_bind(site.as_str());
-            }
-            sql.push(")");
+            only_sites(&mut sql, "site_id", sites);
         }
         if let Some(before) = &query.before {
             sql.push(" AND id < ").push_bind(before.as_str());
