@@ -74,24 +74,10 @@ impl From<StoreError> for ApiError {
         match error {
             StoreError::Conflict(what) => ApiError::Conflict(what),
             StoreError::Invalid(what) => ApiError::Invalid(what),
-            StoreError::Database(
-                sqlx::Error::PoolTimedOut
-                | sqlx::Error::PoolClosed
-                | sqlx::Error::Io(_)
-                | sqlx::Error::Tls(_),
-            ) => ApiError::Unavailable(error),
-            StoreError::Database(sqlx::Error::Database(ref db)) if busy(db.code().as_deref()) => {
-                ApiError::Unavailable(error)
-            }
+            StoreError::Unavailable(_) => ApiError::Unavailable(error),
             other => ApiError::Internal(other.into()),
         }
     }
-}
-
-/// SQLite's "busy" and "locked" (and their extended codes): another writer held the database
-/// longer than the busy timeout; trying again later works.
-fn busy(code: Option<&str>) -> bool {
-    code.and_then(|code| code.parse::<u32>().ok()).is_some_and(|code| matches!(code & 0xff, 5 | 6))
 }
 
 impl From<JsonRejection> for ApiError {

@@ -21,4 +21,5 @@ pub mod error;
 pub mod live;
 pub mod server;
 pub mod store;
+pub mod transfer;
 pub mod validate;

@@ -1,11 +1,16 @@
 //! `kefu`: serve, migrate, and the admin commands.
 
-use std::io::IsTerminal;
+use std::io::{BufReader, IsTerminal};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use chat_core::ids::TenantId;
 
 use clap::{Parser, Subcommand};
 use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
 use origin_api::config::{Config, ConfigArgs};
-use origin_api::{bootstrap, server, store};
+use origin_api::{bootstrap, server, store, transfer};
 
 /// Kefu (客服): website live chat, self-hosted.
 #[derive(Parser)]
@@ -42,14 +47,43 @@ enum Command {
         #[command(flatten)]
         config: ConfigArgs,
     },
+    /// Write one tenant's records as JSON lines (to move them to another database with `import`).
+    Export {
+        /// The tenant's id (`kefu tenant list`).
+        #[arg(long)]
+        tenant: TenantId,
+        /// The file to write [default: standard output].
+        #[arg(long)]
+        output: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
+    /// Read a tenant written by `export` into this database: all of it, or nothing.
+    Import {
+        /// The file to read [default: standard input].
+        file: Option<PathBuf>,
+        #[command(flatten)]
+        config: ConfigArgs,
+    },
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> ExitCode {
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    match Cli::parse().command {
+    match run(Cli::parse().command).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line: what failed and why, without the chain's repetitions.
+            eprintln!("kefu: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
         Command::Migrate(args) => {
             store::open(Config::load(&args)?.database_url.expose()).await?.close().await;
@@ -63,6 +97,40 @@ async fn main() -> anyhow::Result<()> {
                 eprintln!("password (one line):");
             }
             admin::agent(&*open(&config).await?, command, std::io::stdin().lock()).await
+        }
+        Command::Export { tenant, output, config } => {
+            let store = open(&config).await?;
+            let counts = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    transfer::export(&*store, &tenant, &mut out).await?
+                }
+                None => transfer::export(&*store, &tenant, &mut std::io::stdout().lock()).await?,
+            };
+            store.close().await;
+            eprintln!("exported the tenant {tenant}: {}", serde_json::to_string(&counts)?);
+            Ok(())
+        }
+        Command::Import { file, config } => {
+            let store = open(&config).await?;
+            let (tenant, counts) = match file {
+                Some(path) => {
+                    let file = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    transfer::import(&*store, BufReader::new(file)).await?
+                }
+                None => transfer::import(&*store, BufReader::new(std::io::stdin())).await?,
+            };
+            store.close().await;
+            println!(
+                "imported the tenant {} ({}): {}",
+                tenant.id,
+                tenant.name,
+                serde_json::to_string(&counts)?
+            );
+            Ok(())
         }
     }
 }

@@ -10,8 +10,15 @@ use std::time::Duration;
 use chat_client::Outgoing;
 use chat_core::ids::ConversationId;
 use chat_core::protocol::{ConversationEvent, ConversationStatus, Party, Role, ServerFrame};
-use common::{TestServer, expect, frames_for};
+use common::{TestDb, TestServer, expect, frames_for};
 use serde_json::json;
+
+on_sqlite_and_mariadb!(
+    a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order,
+    new_conversations_go_round_robin_and_transfer_moves_one,
+    the_agent_sees_what_the_visitor_types_before_it_is_sent,
+    an_agent_invites_a_visitor_who_is_browsing,
+);
 
 fn conversation_id(frame: &ServerFrame) -> ConversationId {
     match frame {
@@ -22,9 +29,8 @@ fn conversation_id(frame: &ServerFrame) -> ConversationId {
     }
 }
 
-#[tokio::test]
-async fn a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order() {
-    let mut server = TestServer::start().await;
+async fn a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = server.ready_agent(&acme.owner).await;
 
@@ -87,9 +93,8 @@ async fn a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn new_conversations_go_round_robin_and_transfer_moves_one() {
-    let mut server = TestServer::start().await;
+async fn new_conversations_go_round_robin_and_transfer_moves_one(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let bob = server.agent(&acme, "bob", Role::Agent, 1).await;
     let cid = server.agent(&acme, "cid", Role::Agent, 1).await;
@@ -147,9 +152,8 @@ async fn new_conversations_go_round_robin_and_transfer_moves_one() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn the_agent_sees_what_the_visitor_types_before_it_is_sent() {
-    let mut server = TestServer::start().await;
+async fn the_agent_sees_what_the_visitor_types_before_it_is_sent(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/");
@@ -174,9 +178,8 @@ async fn the_agent_sees_what_the_visitor_types_before_it_is_sent() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_agent_invites_a_visitor_who_is_browsing() {
-    let mut server = TestServer::start().await;
+async fn an_agent_invites_a_visitor_who_is_browsing(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/checkout");

@@ -10,7 +10,12 @@ use std::time::Duration;
 use chat_client::{Client, Event, Outgoing};
 use chat_core::ids::{Cid, ConversationId};
 use chat_core::protocol::{MessageKind, PageInfo, ServerFrame};
-use common::{Proxy, ProxyMode, TestServer, WAIT, expect, options};
+use common::{Proxy, ProxyMode, TestDb, TestServer, WAIT, expect, options};
+
+on_sqlite_and_mariadb!(
+    both_sides_resume_after_a_restart_with_nothing_lost_or_doubled,
+    a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry,
+);
 
 /// Reads events until `done` says so, collecting every message by conversation and seq — the
 /// client's own from their acks — and failing on any message delivered twice to the client.
@@ -46,9 +51,8 @@ async fn collect_until(
     }
 }
 
-#[tokio::test]
-async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled() {
-    let mut server = TestServer::start().await;
+async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = server.ready_agent(&acme.owner).await;
     let mut visitor = server.visitor(&acme, "/");
@@ -128,9 +132,8 @@ async fn both_sides_resume_after_a_restart_with_nothing_lost_or_doubled() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry() {
-    let mut server = TestServer::start().await;
+async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = server.ready_agent(&acme.owner).await;
 

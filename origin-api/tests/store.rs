@@ -1,18 +1,127 @@
-//! The store contract, against the SQLite backend: what the rooms and the API rely on.
+//! The store contract — what the rooms, the API and `kefu import` rely on — run unchanged against
+//! every backend: SQLite always, MariaDB always (a database made for each case and dropped after),
+//! SQL Server when `KEFU_TEST_MSSQL_URL` names a server. It prints each case as it runs.
+//!
+//! `cargo test --test store [NAME]` runs the cases whose names contain NAME.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::process::ExitCode;
 use std::sync::Arc;
 
-use chat_core::ids::{Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
-use chat_core::protocol::{ConversationStatus, MessageKind, MessageView, PageInfo, Party, Sender};
+use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::protocol::{ConversationStatus, MessageKind, MessageView, PageInfo, Party, Role, Sender};
 use chat_core::records::{ConversationRecord, PageViewRecord, WriteOp};
-use origin_api::store::{self, MessageRange, NewSite, Store};
+use common::TestDb;
+use origin_api::store::{
+    self, AgentPatch, ConversationQuery, LeaveMessageQuery, MessageRange, NewAgent, NewLeaveMessage,
+    NewQuickReply, NewSite, QuickReplyPatch, RefreshToken, SitePatch, Store, StoreError, Tenant,
+    TenantRecord,
+};
 
-async fn open() -> (Arc<dyn Store>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let store = store::open(&format!("sqlite:{}", dir.path().join("kefu.db").display())).await.unwrap();
-    (store, dir)
+type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
+
+macro_rules! cases {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), |store| Box::pin($name(store)))),*]
+    };
+}
+
+const CASES: &[(&str, Case)] = cases![
+    tenants_are_listed_oldest_first_and_read_by_id,
+    sites_are_changed_and_deleted_only_by_their_tenant,
+    agent_emails_are_unique_across_tenants_whatever_their_case,
+    agents_serve_only_their_own_tenants_sites,
+    disabling_an_agent_or_a_new_password_ends_their_sessions,
+    a_refresh_token_is_taken_once,
+    a_batch_commits_whole_keeps_the_last_state_and_can_be_retried,
+    a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids,
+    conversations_are_listed_newest_first_by_page_and_filter,
+    text_of_every_script_and_emoji_comes_back_unchanged,
+    page_views_and_visitors_are_kept_per_tenant,
+    leave_messages_keep_their_first_handler,
+    quick_replies_are_shared_or_an_agents_own,
+    the_first_server_key_stays,
+    an_import_is_stored_whole_or_not_at_all,
+];
+
+fn main() -> ExitCode {
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    runtime.block_on(async {
+        let mut ran = 0;
+        ran += run("sqlite", &filter, || async { Some(TestDb::sqlite()) }).await;
+        ran += run("mariadb", &filter, || async { Some(TestDb::mariadb().await) }).await;
+        ran += run("sqlserver", &filter, mssql).await;
+        println!("store contract: {ran} cases passed");
+    });
+    ExitCode::SUCCESS
+}
+
+/// Runs the cases on a fresh database of one backend each; `None` from `db` skips the backend.
+async fn run<F, D>(backend: &str, filter: &[String], db: F) -> usize
+where
+    F: Fn() -> D,
+    D: Future<Output = Option<TestDb>>,
+{
+    let mut ran = 0;
+    for (name, case) in CASES.iter().filter(|(name, _)| filter.iter().all(|f| name.contains(f.as_str()))) {
+        let Some(db) = db().await else { return 0 };
+        let store = store::open(&db.url).await.unwrap_or_else(|e| panic!("{backend}: open: {e:#}"));
+        println!("store contract on {backend}: {name} ...");
+        case(Arc::clone(&store)).await;
+        store.close().await;
+        ran += 1;
+    }
+    ran
+}
+
+/// A database on the SQL Server `KEFU_TEST_MSSQL_URL` names, if it names one.
+#[cfg(feature = "mssql")]
+async fn mssql() -> Option<TestDb> {
+    match TestDb::mssql().await {
+        Some(db) => Some(db),
+        None => {
+            println!(
+                "store contract on sqlserver: skipped (set KEFU_TEST_MSSQL_URL=mssql://USER:PASSWORD@HOST:1433 to run it)"
+            );
+            None
+        }
+    }
+}
+
+#[cfg(not(feature = "mssql"))]
+async fn mssql() -> Option<TestDb> {
+    println!("store contract on sqlserver: skipped (built without the mssql feature)");
+    None
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+async fn tenant_with_site(store: &Arc<dyn Store>, name: &str) -> (Tenant, SiteId) {
+    let tenant = store.create_tenant(name, Millis(1)).await.unwrap();
+    let site = store
+        .create_site(&tenant.id, NewSite { name: format!("{name} shop"), ..NewSite::default() }, Millis(2))
+        .await
+        .unwrap();
+    (tenant, site.id)
+}
+
+fn new_agent(email: &str, sites: Vec<SiteId>) -> NewAgent {
+    NewAgent {
+        email: email.to_owned(),
+        name: "Ana".into(),
+        role: Role::Agent,
+        capacity: 3,
+        all_sites: sites.is_empty(),
+        sites,
+        password_hash: "hash".into(),
+    }
 }
 
 fn record(tenant: &TenantId, site: &SiteId, id: &str, status: ConversationStatus) -> ConversationRecord {
@@ -49,74 +158,457 @@ fn message(tenant: &TenantId, site: &SiteId, conversation: &str, seq: u64) -> Wr
     }
 }
 
-#[tokio::test]
-async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried() {
-    let (store, _dir) = open().await;
-    let tenant = store.create_tenant("Acme", Millis(1)).await.unwrap();
-    let site = store
-        .create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1))
+fn page_view(tenant: &TenantId, site: &SiteId, visitor: &str, url: &str, at: u64) -> WriteOp {
+    WriteOp::PageView(PageViewRecord {
+        tenant: tenant.clone(),
+        site: site.clone(),
+        visitor: VisitorId::from(visitor),
+        page: PageInfo { url: url.into(), title: "Page".into(), referrer: String::new() },
+        keywords: None,
+        at: Millis(at),
+    })
+}
+
+fn all_messages(conversation: &str) -> MessageRange {
+    MessageRange {
+        conversation: ConversationId::from(conversation),
+        after_seq: 0,
+        through_seq: 10_000,
+        limit: 1_000,
+        include_notes: true,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cases
+
+async fn tenants_are_listed_oldest_first_and_read_by_id(store: Arc<dyn Store>) {
+    let acme = store.create_tenant("Acme", Millis(10)).await.unwrap();
+    let globex = store.create_tenant("Globex", Millis(20)).await.unwrap();
+    let names: Vec<_> = store.list_tenants().await.unwrap().into_iter().map(|t| t.name).collect();
+    assert_eq!(names, ["Acme", "Globex"]);
+    assert_eq!(store.tenant(&globex.id).await.unwrap(), Some(globex));
+    assert_eq!(store.tenant(&acme.id).await.unwrap().unwrap().created_at, Millis(10));
+    assert_eq!(store.tenant(&TenantId::from("t_nobody")).await.unwrap(), None);
+}
+
+async fn sites_are_changed_and_deleted_only_by_their_tenant(store: Arc<dyn Store>) {
+    let (acme, _) = tenant_with_site(&store, "Acme").await;
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    let site = NewSite {
+        name: "Blog".into(),
+        allowed_origins: vec!["https://blog.acme.example".into()],
+        greeting: "Hi".into(),
+        auto_assign: false,
+    };
+    let blog = store.create_site(&acme.id, site, Millis(5)).await.unwrap();
+    assert_eq!(store.site_by_key_any_tenant(&blog.key).await.unwrap().as_ref(), Some(&blog));
+    assert_eq!(store.list_sites(&acme.id).await.unwrap().len(), 2);
+
+    // Another tenant can neither read, change nor delete it.
+    assert_eq!(store.site(&globex.id, &blog.id).await.unwrap(), None);
+    let rename = SitePatch { name: Some("Stolen".into()), ..SitePatch::default() };
+    assert_eq!(store.update_site(&globex.id, &blog.id, rename.clone()).await.unwrap(), None);
+    assert!(!store.delete_site(&globex.id, &blog.id).await.unwrap());
+
+    // A patch changes what it names and keeps the rest.
+    let changed = store.update_site(&acme.id, &blog.id, rename).await.unwrap().unwrap();
+    assert_eq!((changed.name.as_str(), changed.greeting.as_str()), ("Stolen", "Hi"));
+    assert_eq!(changed.allowed_origins, ["https://blog.acme.example"]);
+    assert!(!changed.auto_assign);
+    let on = SitePatch { auto_assign: Some(true), allowed_origins: Some(vec![]), ..SitePatch::default() };
+    let changed = store.update_site(&acme.id, &blog.id, on).await.unwrap().unwrap();
+    assert!(changed.auto_assign && changed.allowed_origins.is_empty());
+
+    assert!(store.delete_site(&acme.id, &blog.id).await.unwrap());
+    assert_eq!(store.site_by_key_any_tenant(&blog.key).await.unwrap(), None);
+    assert!(!store.delete_site(&acme.id, &blog.id).await.unwrap(), "deleted once");
+}
+
+async fn agent_emails_are_unique_across_tenants_whatever_their_case(store: Arc<dyn Store>) {
+    let (acme, _) = tenant_with_site(&store, "Acme").await;
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    let ana = store.create_agent(&acme.id, new_agent("Ana@Acme.example", vec![]), Millis(3)).await.unwrap();
+    assert_eq!(ana.email, "ana@acme.example", "stored lower-case");
+    let again = store.create_agent(&globex.id, new_agent("ANA@acme.example", vec![]), Millis(4)).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    let (found, hash) = store.agent_by_email_any_tenant("ana@ACME.example").await.unwrap().unwrap();
+    assert_eq!((found.id, hash.as_str()), (ana.id.clone(), "hash"));
+    assert_eq!(store.agent(&globex.id, &ana.id).await.unwrap(), None, "another tenant's agent");
+    assert!(!store.delete_agent(&globex.id, &ana.id).await.unwrap());
+    assert!(store.delete_agent(&acme.id, &ana.id).await.unwrap());
+    assert!(store.agent_by_email_any_tenant("ana@acme.example").await.unwrap().is_none());
+}
+
+async fn agents_serve_only_their_own_tenants_sites(store: Arc<dyn Store>) {
+    let (acme, shop) = tenant_with_site(&store, "Acme").await;
+    let (globex, theirs) = tenant_with_site(&store, "Globex").await;
+    let refused =
+        store.create_agent(&acme.id, new_agent("bo@acme.example", vec![theirs.clone()]), Millis(3)).await;
+    assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
+    assert!(store.agent_by_email_any_tenant("bo@acme.example").await.unwrap().is_none(), "nothing half-made");
+
+    let bo = store
+        .create_agent(&acme.id, new_agent("bo@acme.example", vec![shop.clone()]), Millis(3))
         .await
         .unwrap();
-    let mut writes =
-        vec![WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Waiting))];
-    writes.extend((1..=3).map(|seq| message(&tenant.id, &site.id, "c1", seq)));
-    writes.push(WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Open)));
-    writes.push(WriteOp::PageView(PageViewRecord {
-        tenant: tenant.id.clone(),
-        site: site.id.clone(),
-        visitor: VisitorId::from("v1"),
-        page: PageInfo { url: "/pricing".into(), title: "Pricing".into(), referrer: String::new() },
-        keywords: None,
-        at: Millis(1_500),
-    }));
+    assert!(!bo.all_sites && bo.serves(&shop) && !bo.serves(&theirs));
+    let everywhere = AgentPatch { all_sites: Some(true), ..AgentPatch::default() };
+    let bo = store.update_agent(&acme.id, &bo.id, everywhere).await.unwrap().unwrap();
+    assert!(bo.all_sites && bo.sites.is_empty());
+    // A list of sites alone means "only these".
+    let only = AgentPatch { sites: Some(vec![shop.clone(), shop.clone()]), ..AgentPatch::default() };
+    let bo = store.update_agent(&acme.id, &bo.id, only).await.unwrap().unwrap();
+    assert_eq!((bo.all_sites, bo.sites.clone()), (false, vec![shop.clone()]));
+    let foreign = AgentPatch { sites: Some(vec![theirs]), ..AgentPatch::default() };
+    assert!(matches!(store.update_agent(&acme.id, &bo.id, foreign).await, Err(StoreError::Invalid(_))));
+    assert_eq!(store.agent(&acme.id, &bo.id).await.unwrap().unwrap().sites, vec![shop.clone()], "unchanged");
+    let rename = AgentPatch { name: Some("Bo".into()), ..AgentPatch::default() };
+    assert_eq!(store.update_agent(&globex.id, &bo.id, rename).await.unwrap(), None);
+
+    // Deleting the site leaves the agent serving fewer sites, never more.
+    assert!(store.delete_site(&acme.id, &shop).await.unwrap());
+    let listed = store.list_agents(&acme.id).await.unwrap();
+    let bo = listed.iter().find(|a| a.id == bo.id).unwrap();
+    assert!(!bo.all_sites && bo.sites.is_empty());
+}
+
+fn token(agent: &AgentId, tenant: &TenantId, hash: &str, expires_at: u64) -> RefreshToken {
+    RefreshToken {
+        hash: hash.into(),
+        tenant: tenant.clone(),
+        agent: agent.clone(),
+        expires_at: Millis(expires_at),
+    }
+}
+
+async fn disabling_an_agent_or_a_new_password_ends_their_sessions(store: Arc<dyn Store>) {
+    let (acme, _) = tenant_with_site(&store, "Acme").await;
+    let ana = store.create_agent(&acme.id, new_agent("ana@acme.example", vec![]), Millis(3)).await.unwrap();
+    store.save_refresh_token(token(&ana.id, &acme.id, "r1", 10_000), Millis(5)).await.unwrap();
+    let off = AgentPatch { disabled: Some(true), ..AgentPatch::default() };
+    assert!(store.update_agent(&acme.id, &ana.id, off).await.unwrap().unwrap().disabled);
+    assert_eq!(store.take_refresh_token("r1").await.unwrap(), None);
+
+    store.save_refresh_token(token(&ana.id, &acme.id, "r2", 10_000), Millis(5)).await.unwrap();
+    assert!(store.set_password(&acme.id, &ana.id, "new hash").await.unwrap());
+    assert_eq!(store.take_refresh_token("r2").await.unwrap(), None);
+    let (_, hash) = store.agent_by_email_any_tenant("ana@acme.example").await.unwrap().unwrap();
+    assert_eq!(hash, "new hash");
+}
+
+async fn a_refresh_token_is_taken_once(store: Arc<dyn Store>) {
+    let (acme, _) = tenant_with_site(&store, "Acme").await;
+    let ana = store.create_agent(&acme.id, new_agent("ana@acme.example", vec![]), Millis(3)).await.unwrap();
+    store.save_refresh_token(token(&ana.id, &acme.id, "old", 100), Millis(5)).await.unwrap();
+    store.save_refresh_token(token(&ana.id, &acme.id, "live", 10_000), Millis(5)).await.unwrap();
+    // Saving at 200 drops the agent's tokens that expired by then.
+    store.save_refresh_token(token(&ana.id, &acme.id, "newer", 10_000), Millis(200)).await.unwrap();
+    assert_eq!(store.take_refresh_token("old").await.unwrap(), None);
+    let taken = store.take_refresh_token("live").await.unwrap().unwrap();
+    assert_eq!((taken.agent, taken.expires_at), (ana.id, Millis(10_000)));
+    assert_eq!(store.take_refresh_token("live").await.unwrap(), None, "used once");
+}
+
+async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried(store: Arc<dyn Store>) {
+    let (acme, site) = tenant_with_site(&store, "Acme").await;
+    let mut writes = vec![WriteOp::Conversation(record(&acme.id, &site, "c1", ConversationStatus::Waiting))];
+    writes.extend((1..=3).map(|seq| message(&acme.id, &site, "c1", seq)));
+    let mut open = record(&acme.id, &site, "c1", ConversationStatus::Open);
+    open.agent = Some(AgentId::from("a1"));
+    open.visitor_read_seq = 3;
+    writes.push(WriteOp::Conversation(open));
+    writes.push(page_view(&acme.id, &site, "v1", "/pricing", 1_500));
     store.apply_writes(&writes).await.unwrap();
     // The commit's answer was lost: the writer sends the same batch again.
     store.apply_writes(&writes).await.unwrap();
 
-    let summary = store.conversation(&tenant.id, &ConversationId::from("c1")).await.unwrap().unwrap();
-    assert_eq!((summary.conversation.status, summary.conversation.last_seq), (ConversationStatus::Open, 3));
-    let all = MessageRange {
-        conversation: ConversationId::from("c1"),
-        after_seq: 0,
-        through_seq: 99,
-        limit: 100,
-        include_notes: true,
-    };
+    let summary = store.conversation(&acme.id, &ConversationId::from("c1")).await.unwrap().unwrap();
+    let view = &summary.conversation;
+    assert_eq!((view.status, view.last_seq, view.visitor_read_seq), (ConversationStatus::Open, 3, 3));
+    assert_eq!(view.agent, Some(AgentId::from("a1")));
+    assert_eq!(summary.last_message_at, Some(Millis(1_003)));
     let bodies: Vec<_> =
-        store.messages(&tenant.id, &all).await.unwrap().into_iter().map(|m| m.body).collect();
+        store.messages(&acme.id, &all_messages("c1")).await.unwrap().into_iter().map(|m| m.body).collect();
     assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
-    let visible = MessageRange { include_notes: false, ..all.clone() };
-    assert_eq!(store.messages(&tenant.id, &visible).await.unwrap().len(), 2, "the note is for agents");
-    let gap = MessageRange { after_seq: 1, through_seq: 2, ..all.clone() };
-    assert_eq!(store.messages(&tenant.id, &gap).await.unwrap()[0].seq, 2);
-    // Another tenant reads nothing of it.
-    let other = store.create_tenant("Globex", Millis(1)).await.unwrap();
-    assert!(store.messages(&other.id, &all).await.unwrap().is_empty());
-    assert!(store.conversation(&other.id, &ConversationId::from("c1")).await.unwrap().is_none());
-    assert_eq!(store.page_views(&tenant.id, &VisitorId::from("v1"), 10).await.unwrap().len(), 2);
+    let visible = MessageRange { include_notes: false, ..all_messages("c1") };
+    assert_eq!(store.messages(&acme.id, &visible).await.unwrap().len(), 2, "the note is for agents");
+    let gap = MessageRange { after_seq: 1, through_seq: 2, ..all_messages("c1") };
+    assert_eq!(store.messages(&acme.id, &gap).await.unwrap()[0].seq, 2);
+    let first = MessageRange { limit: 1, ..all_messages("c1") };
+    assert_eq!(store.messages(&acme.id, &first).await.unwrap().len(), 1);
+
+    // Another tenant reads nothing of it, and its writes cannot change it.
+    let (globex, theirs) = tenant_with_site(&store, "Globex").await;
+    assert!(store.messages(&globex.id, &all_messages("c1")).await.unwrap().is_empty());
+    assert!(store.conversation(&globex.id, &ConversationId::from("c1")).await.unwrap().is_none());
+    let hijack = record(&globex.id, &theirs, "c1", ConversationStatus::Closed);
+    store.apply_writes(&[WriteOp::Conversation(hijack)]).await.unwrap();
+    let summary = store.conversation(&acme.id, &ConversationId::from("c1")).await.unwrap().unwrap();
+    assert_eq!(summary.conversation.status, ConversationStatus::Open);
+    assert_eq!(store.page_views(&acme.id, &VisitorId::from("v1"), 10).await.unwrap().len(), 2);
 }
 
-#[tokio::test]
-async fn a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids() {
-    let (store, _dir) = open().await;
-    let tenant = store.create_tenant("Acme", Millis(1)).await.unwrap();
-    let site = store
-        .create_site(&tenant.id, NewSite { name: "Shop".into(), ..NewSite::default() }, Millis(1))
-        .await
-        .unwrap();
+async fn a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids(store: Arc<dyn Store>) {
+    let (acme, site) = tenant_with_site(&store, "Acme").await;
     let mut writes = vec![
-        WriteOp::Conversation(record(&tenant.id, &site.id, "open", ConversationStatus::Open)),
-        WriteOp::Conversation(record(&tenant.id, &site.id, "closed", ConversationStatus::Closed)),
+        WriteOp::Conversation(record(&acme.id, &site, "open", ConversationStatus::Open)),
+        WriteOp::Conversation(record(&acme.id, &site, "closed", ConversationStatus::Closed)),
     ];
-    writes.extend((1..=300).map(|seq| message(&tenant.id, &site.id, "open", seq)));
+    writes.extend((1..=300).map(|seq| message(&acme.id, &site, "open", seq)));
     store.apply_writes(&writes).await.unwrap();
 
-    let loaded = store.room_conversations(&tenant.id, &site.id, Millis(1_500)).await.unwrap();
+    let loaded = store.room_conversations(&acme.id, &site, Millis(1_500)).await.unwrap();
     assert_eq!(loaded.len(), 2, "closed at 2000, after the cut-off of 1500");
     let open = loaded.iter().find(|c| c.record.id.as_str() == "open").unwrap();
-    assert_eq!(open.last_seq, 300);
+    assert_eq!((open.last_seq, open.last_activity), (300, Millis(1_300)));
     assert_eq!(open.recent_cids.len(), chat_core::limits::CID_WINDOW);
     assert_eq!(open.recent_cids.last(), Some(&("v1".to_owned(), Cid::from("cid-300"), 300)), "oldest first");
-    let later = store.room_conversations(&tenant.id, &site.id, Millis(2_500)).await.unwrap();
+    let later = store.room_conversations(&acme.id, &site, Millis(2_500)).await.unwrap();
     assert_eq!(later.len(), 1, "closed before the cut-off: not loaded");
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    assert!(store.room_conversations(&globex.id, &site, Millis(0)).await.unwrap().is_empty());
+}
+
+async fn conversations_are_listed_newest_first_by_page_and_filter(store: Arc<dyn Store>) {
+    let (acme, shop) = tenant_with_site(&store, "Acme").await;
+    let blog =
+        store.create_site(&acme.id, NewSite { name: "Blog".into(), ..NewSite::default() }, Millis(3)).await;
+    let blog = blog.unwrap().id;
+    let mut writes = Vec::new();
+    for n in 0..7 {
+        let site = if n % 2 == 0 { &shop } else { &blog };
+        let status = if n < 3 { ConversationStatus::Closed } else { ConversationStatus::Open };
+        let mut conversation = record(&acme.id, site, &format!("c_{n:02}"), status);
+        conversation.visitor = VisitorId(format!("v{}", n % 3));
+        writes.push(WriteOp::Conversation(conversation));
+    }
+    store.apply_writes(&writes).await.unwrap();
+
+    let ids = |page: Vec<origin_api::store::ConversationSummary>| -> Vec<String> {
+        page.into_iter().map(|c| c.conversation.id.as_str().to_owned()).collect()
+    };
+    let first = ConversationQuery { limit: Some(3), ..ConversationQuery::default() };
+    assert_eq!(ids(store.list_conversations(&acme.id, &first).await.unwrap()), ["c_06", "c_05", "c_04"]);
+    let next = ConversationQuery { before: Some("c_04".into()), ..first.clone() };
+    assert_eq!(ids(store.list_conversations(&acme.id, &next).await.unwrap()), ["c_03", "c_02", "c_01"]);
+    let by_site = ConversationQuery { site: Some(blog.clone()), ..ConversationQuery::default() };
+    assert_eq!(ids(store.list_conversations(&acme.id, &by_site).await.unwrap()), ["c_05", "c_03", "c_01"]);
+    let closed =
+        ConversationQuery { status: Some(ConversationStatus::Closed), ..ConversationQuery::default() };
+    assert_eq!(ids(store.list_conversations(&acme.id, &closed).await.unwrap()), ["c_02", "c_01", "c_00"]);
+    let visitor = ConversationQuery { visitor: Some(VisitorId::from("v1")), ..ConversationQuery::default() };
+    assert_eq!(ids(store.list_conversations(&acme.id, &visitor).await.unwrap()), ["c_04", "c_01"]);
+    let agents_sites = ConversationQuery { sites: Some(vec![shop.clone()]), ..ConversationQuery::default() };
+    assert_eq!(
+        ids(store.list_conversations(&acme.id, &agents_sites).await.unwrap()),
+        ["c_06", "c_04", "c_02", "c_00"]
+    );
+    let no_sites = ConversationQuery { sites: Some(vec![]), ..ConversationQuery::default() };
+    assert!(store.list_conversations(&acme.id, &no_sites).await.unwrap().is_empty());
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    assert!(store.list_conversations(&globex.id, &ConversationQuery::default()).await.unwrap().is_empty());
+}
+
+async fn text_of_every_script_and_emoji_comes_back_unchanged(store: Arc<dyn Store>) {
+    let words = "客服 — здравствуйте, مرحبا 👋🏽 \"quotes\" 'and' \\ back\\slash\n\ttabs";
+    let tenant = store.create_tenant(words, Millis(1)).await.unwrap();
+    let site = NewSite { name: words.into(), greeting: words.into(), ..NewSite::default() };
+    let site = store.create_site(&tenant.id, site, Millis(1)).await.unwrap();
+    let mut writes =
+        vec![WriteOp::Conversation(record(&tenant.id, &site.id, "c1", ConversationStatus::Open))];
+    let mut long = message(&tenant.id, &site.id, "c1", 1);
+    if let WriteOp::Message { message, .. } = &mut long {
+        message.body = "語".repeat(chat_core::limits::MAX_MESSAGE_CHARS);
+        message.sender.name = Some(words.into());
+    }
+    writes.push(long);
+    let mut short = message(&tenant.id, &site.id, "c1", 3);
+    if let WriteOp::Message { message, .. } = &mut short {
+        message.body = words.into();
+    }
+    writes.push(short);
+    store.apply_writes(&writes).await.unwrap();
+    assert_eq!(store.tenant(&tenant.id).await.unwrap().unwrap().name, words);
+    assert_eq!(store.site(&tenant.id, &site.id).await.unwrap().unwrap().greeting, words);
+    let stored = store.messages(&tenant.id, &all_messages("c1")).await.unwrap();
+    assert_eq!(stored[0].body.chars().count(), chat_core::limits::MAX_MESSAGE_CHARS);
+    assert_eq!(stored[0].sender.name.as_deref(), Some(words));
+    assert_eq!(stored[1].body, words);
+    // Ids differ by case only: two conversations, byte order.
+    let upper = record(&tenant.id, &site.id, "C1", ConversationStatus::Open);
+    store.apply_writes(&[WriteOp::Conversation(upper)]).await.unwrap();
+    let listed = store.list_conversations(&tenant.id, &ConversationQuery::default()).await.unwrap();
+    let ids: Vec<_> = listed.iter().map(|c| c.conversation.id.as_str()).collect();
+    assert_eq!(ids, ["c1", "C1"]);
+}
+
+async fn page_views_and_visitors_are_kept_per_tenant(store: Arc<dyn Store>) {
+    let (acme, site) = tenant_with_site(&store, "Acme").await;
+    let (globex, theirs) = tenant_with_site(&store, "Globex").await;
+    let mut writes: Vec<_> =
+        (0..5).map(|n| page_view(&acme.id, &site, "v_b", &format!("/p{n}"), 100 + n)).collect();
+    writes.push(page_view(&acme.id, &site, "v_a", "/", 50));
+    writes.push(page_view(&globex.id, &theirs, "v_c", "/", 60));
+    store.apply_writes(&writes).await.unwrap();
+    let urls: Vec<_> = store
+        .page_views(&acme.id, &VisitorId::from("v_b"), 3)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|v| v.url)
+        .collect();
+    assert_eq!(urls, ["/p4", "/p3", "/p2"], "newest first");
+    let visitors = store.visitors(&acme.id, None, 10).await.unwrap();
+    assert_eq!(visitors, [VisitorId::from("v_a"), VisitorId::from("v_b")]);
+    let after = store.visitors(&acme.id, Some(&VisitorId::from("v_a")), 10).await.unwrap();
+    assert_eq!(after, [VisitorId::from("v_b")]);
+    assert!(store.page_views(&globex.id, &VisitorId::from("v_b"), 10).await.unwrap().is_empty());
+}
+
+async fn leave_messages_keep_their_first_handler(store: Arc<dyn Store>) {
+    let (acme, site) = tenant_with_site(&store, "Acme").await;
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    let mut ids = Vec::new();
+    for n in 0..3 {
+        let left = NewLeaveMessage {
+            site: site.clone(),
+            visitor: (n == 0).then(|| VisitorId::from("v1")),
+            name: format!("Visitor {n}"),
+            email: "v@example.com".into(),
+            body: "Call me".into(),
+            page_url: "/contact".into(),
+        };
+        ids.push(store.create_leave_message(&acme.id, left, Millis(10 + n)).await.unwrap().id);
+    }
+    let ana = AgentId::from("a_ana");
+    let handled =
+        store.mark_leave_message_handled(&acme.id, &ids[0], &ana, Millis(50)).await.unwrap().unwrap();
+    assert_eq!((handled.handled_at, handled.handled_by.clone()), (Some(Millis(50)), Some(ana.clone())));
+    let again = store.mark_leave_message_handled(&acme.id, &ids[0], &AgentId::from("a_bo"), Millis(60)).await;
+    assert_eq!(again.unwrap().unwrap().handled_by, Some(ana), "the first handler stays");
+    assert_eq!(
+        store.mark_leave_message_handled(&globex.id, &ids[1], &AgentId::from("x"), Millis(1)).await.unwrap(),
+        None
+    );
+
+    let open = LeaveMessageQuery { handled: Some(false), ..LeaveMessageQuery::default() };
+    let listed = store.list_leave_messages(&acme.id, &open).await.unwrap();
+    assert_eq!(listed.iter().map(|m| m.id.clone()).collect::<Vec<_>>(), [ids[2].clone(), ids[1].clone()]);
+    let page =
+        LeaveMessageQuery { limit: Some(1), before: Some(ids[2].clone()), ..LeaveMessageQuery::default() };
+    assert_eq!(store.list_leave_messages(&acme.id, &page).await.unwrap()[0].id, ids[1]);
+    assert_eq!(
+        store.leave_message(&acme.id, &ids[0]).await.unwrap().unwrap().visitor,
+        Some(VisitorId::from("v1"))
+    );
+    assert_eq!(store.leave_message(&globex.id, &ids[0]).await.unwrap(), None);
+}
+
+async fn quick_replies_are_shared_or_an_agents_own(store: Arc<dyn Store>) {
+    let (acme, _) = tenant_with_site(&store, "Acme").await;
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    let ana = store.create_agent(&acme.id, new_agent("ana@acme.example", vec![]), Millis(3)).await.unwrap();
+    let bo = store.create_agent(&acme.id, new_agent("bo@acme.example", vec![]), Millis(3)).await.unwrap();
+    let reply = |agent: Option<&AgentId>, title: &str| NewQuickReply {
+        agent: agent.cloned(),
+        title: title.into(),
+        body: format!("{title} body"),
+    };
+    let shared = store.create_quick_reply(&acme.id, reply(None, "b shared"), Millis(4)).await.unwrap();
+    store.create_quick_reply(&acme.id, reply(Some(&ana.id), "a mine"), Millis(4)).await.unwrap();
+    store.create_quick_reply(&acme.id, reply(Some(&bo.id), "c bo's"), Millis(4)).await.unwrap();
+    let titles = |replies: Vec<origin_api::store::QuickReply>| -> Vec<String> {
+        replies.into_iter().map(|r| r.title).collect()
+    };
+    assert_eq!(titles(store.list_quick_replies(&acme.id, &ana.id).await.unwrap()), ["a mine", "b shared"]);
+    assert_eq!(titles(store.list_quick_replies(&acme.id, &bo.id).await.unwrap()), ["b shared", "c bo's"]);
+    assert!(store.list_quick_replies(&globex.id, &ana.id).await.unwrap().is_empty());
+
+    let patch = QuickReplyPatch { body: Some("new body".into()), ..QuickReplyPatch::default() };
+    assert_eq!(store.update_quick_reply(&globex.id, &shared.id, patch.clone()).await.unwrap(), None);
+    let changed = store.update_quick_reply(&acme.id, &shared.id, patch).await.unwrap().unwrap();
+    assert_eq!((changed.title.as_str(), changed.body.as_str()), ("b shared", "new body"));
+    assert!(!store.delete_quick_reply(&globex.id, &shared.id).await.unwrap());
+    assert!(store.delete_quick_reply(&acme.id, &shared.id).await.unwrap());
+    assert_eq!(store.quick_reply(&acme.id, &shared.id).await.unwrap(), None);
+}
+
+async fn the_first_server_key_stays(store: Arc<dyn Store>) {
+    assert_eq!(store.server_key("signing").await.unwrap(), None);
+    let first = store.init_server_key("signing", &[1, 2, 3, 0, 255], Millis(1)).await.unwrap();
+    assert_eq!(first, [1, 2, 3, 0, 255]);
+    let second = store.init_server_key("signing", &[9, 9], Millis(2)).await.unwrap();
+    assert_eq!(second, first, "a second server starting at once keeps the first key");
+}
+
+async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
+    let (acme, acme_site) = tenant_with_site(&store, "Acme").await;
+    store.create_agent(&acme.id, new_agent("ana@acme.example", vec![]), Millis(3)).await.unwrap();
+
+    let incoming = Tenant { id: TenantId::from("t_moved"), name: "Moved".into(), created_at: Millis(7) };
+    let site = origin_api::store::Site {
+        tenant: incoming.id.clone(),
+        id: SiteId::from("s_moved"),
+        key: "k_moved".into(),
+        name: "Moved shop".into(),
+        allowed_origins: vec![],
+        greeting: "Hi".into(),
+        auto_assign: true,
+        created_at: Millis(8),
+    };
+    let agent = |email: &str| TenantRecord::Agent {
+        agent: origin_api::store::Agent {
+            tenant: incoming.id.clone(),
+            id: AgentId(format!("a_{email}")),
+            email: email.into(),
+            name: "Moved agent".into(),
+            role: Role::Owner,
+            capacity: 4,
+            all_sites: false,
+            sites: vec![SiteId::from("s_moved")],
+            disabled: false,
+            created_at: Millis(9),
+        },
+        password_hash: "moved hash".into(),
+    };
+    let mut records = vec![
+        Ok(TenantRecord::Site(site.clone())),
+        Ok(agent("new@moved.example")),
+        Ok(TenantRecord::Write(WriteOp::Conversation(record(
+            &incoming.id,
+            &site.id,
+            "c_moved",
+            ConversationStatus::Closed,
+        )))),
+        Ok(TenantRecord::Write(message(&incoming.id, &site.id, "c_moved", 1))),
+        Err("line 6: not a record".to_owned()),
+    ];
+
+    // A bad line at the end: nothing of the tenant is stored.
+    let failed = store.import_tenant(&incoming, &mut records.clone().into_iter()).await;
+    assert!(matches!(&failed, Err(StoreError::Invalid(e)) if e.contains("line 6")), "{failed:?}");
+    assert_eq!(store.tenant(&incoming.id).await.unwrap(), None);
+    assert_eq!(store.site_by_key_any_tenant("k_moved").await.unwrap(), None);
+    assert!(store.agent_by_email_any_tenant("new@moved.example").await.unwrap().is_none());
+
+    // An email another tenant has: refused whole.
+    records.pop();
+    let mut clashing = records.clone();
+    clashing.push(Ok(agent("ana@acme.example")));
+    let failed = store.import_tenant(&incoming, &mut clashing.into_iter()).await;
+    assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
+    assert_eq!(store.tenant(&incoming.id).await.unwrap(), None);
+
+    let counts = store.import_tenant(&incoming, &mut records.clone().into_iter()).await.unwrap();
+    assert_eq!((counts.sites, counts.agents, counts.conversations, counts.messages), (1, 1, 1, 1));
+    assert_eq!(store.tenant(&incoming.id).await.unwrap(), Some(incoming.clone()));
+    let (moved, hash) = store.agent_by_email_any_tenant("new@moved.example").await.unwrap().unwrap();
+    assert_eq!((moved.sites, hash.as_str()), (vec![site.id.clone()], "moved hash"));
+    let stored = store.messages(&incoming.id, &all_messages("c_moved")).await.unwrap();
+    assert_eq!(stored.len(), 1);
+    // Once is all: the tenant exists now.
+    let again = store.import_tenant(&incoming, &mut records.into_iter()).await;
+    assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
+    assert_eq!(store.list_sites(&acme.id).await.unwrap()[0].id, acme_site, "the other tenant untouched");
 }

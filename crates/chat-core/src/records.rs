@@ -3,10 +3,12 @@
 //! Writes carry the tenant so one writer can commit the writes of many rooms in one transaction.
 
 use crate::ids::{AgentId, Cid, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
+use serde::{Deserialize, Serialize};
+
 use crate::protocol::{ConversationStatus, ConversationView, MessageView, PageInfo};
 
 /// A conversation's stored state (its messages are stored apart).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConversationRecord {
     /// Owner of the row.
     pub tenant: TenantId,
@@ -53,7 +55,7 @@ impl ConversationRecord {
 }
 
 /// A page a visitor opened.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageViewRecord {
     /// Owner of the row.
     pub tenant: TenantId,

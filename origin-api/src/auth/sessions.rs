@@ -11,7 +11,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use super::Keys;
-use crate::store::{Agent, RefreshToken, Store, StoreResult};
+use crate::store::{Agent, RefreshToken, Store, StoreError, StoreResult};
 
 /// What login and refresh return.
 #[derive(Debug, Serialize)]
@@ -41,9 +41,7 @@ pub async fn issue(
     };
     let access_token = token::sign_agent(keys.signing(), claims);
     let mut secret = [0u8; 32];
-    getrandom::fill(&mut secret)
-        .map_err(|e| std::io::Error::other(e.to_string()))
-        .map_err(sqlx::Error::Io)?;
+    getrandom::fill(&mut secret).map_err(|e| StoreError::Unavailable(format!("no randomness: {e}")))?;
     let refresh_token = URL_SAFE_NO_PAD.encode(secret);
     store
         .save_refresh_token(

@@ -18,7 +18,7 @@ use super::ConnLink;
 use super::room_task::{RoomMsg, RoomTask};
 use super::writer::Writer;
 use crate::clock::now;
-use crate::store::{Site, Store, StoreResult};
+use crate::store::{Site, Store, StoreError, StoreResult};
 
 /// How long a stopping server waits for sockets to close after the rooms have stored everything.
 const SOCKETS_GRACE: Duration = Duration::from_secs(3);
@@ -126,7 +126,7 @@ impl Hub {
                 continue; // Another socket started a room meanwhile (join it), or one retired (reload).
             }
             let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
-                return Err(sqlx::Error::PoolClosed.into());
+                return Err(StoreError::Unavailable("the server is stopping".to_owned()));
             };
             let (tx, rx) = mpsc::unbounded_channel();
             let room = SiteRoom::new(site_info(site), stored, now());

@@ -5,9 +5,14 @@
 //! tenant is known (a site by its public key, an agent by email at login) say so in their names.
 //!
 //! - [`types`] — the records and what creating or changing one takes.
-//! - [`sqlite`] — the SQLite backend (the default: one file, nothing to install).
+//! - [`rows`] — reading records out of rows, once for every backend.
+//! - [`sql`] — SQLite (the default: one file, nothing to install) and MySQL/MariaDB, on sqlx.
+//! - `mssql` — SQL Server, on tiberius (the `mssql` cargo feature).
 
-pub mod sqlite;
+#[cfg(feature = "mssql")]
+pub mod mssql;
+pub mod rows;
+pub mod sql;
 pub mod types;
 
 use std::sync::Arc;
@@ -19,7 +24,8 @@ use chat_core::records::{StoredConversation, WriteOp};
 
 pub use types::*;
 
-/// What can go wrong in a store.
+/// What can go wrong in a store. Backends sort their errors into these, so callers never see
+/// which database is behind.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// A unique value is taken (an email, a site key); the text names it.
@@ -31,12 +37,22 @@ pub enum StoreError {
     /// A stored value could not be read back (a bug or a hand-edited row).
     #[error("corrupt record: {0}")]
     Corrupt(String),
-    /// The database failed or is unreachable.
-    #[error(transparent)]
-    Database(#[from] sqlx::Error),
-    /// Migrations could not run (including a database newer than this binary).
-    #[error(transparent)]
-    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached, is busy, or timed out: the same request can work later.
+    #[error("the database is unavailable: {0}")]
+    Unavailable(String),
+    /// The database refused the request for another reason.
+    #[error("database error: {0}")]
+    Database(String),
+    /// The schema cannot be brought up to date (including a database newer than this binary).
+    #[error("{0}")]
+    Schema(String),
+}
+
+impl StoreError {
+    /// Whether trying the same request later can work.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
 }
 
 /// Results of store methods.
@@ -129,6 +145,13 @@ pub trait ConversationStore {
     async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>>;
     /// Stores the rooms' writes, in order, in one transaction: all or none.
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()>;
+    /// A page of the tenant's visitors with recorded visits, by id.
+    async fn visitors(
+        &self,
+        tenant: &TenantId,
+        after: Option<&VisitorId>,
+        limit: u32,
+    ) -> StoreResult<Vec<VisitorId>>;
     /// A visitor's recorded visits, newest first.
     async fn page_views(
         &self,
@@ -200,6 +223,20 @@ pub trait ServerKeyStore {
     async fn init_server_key(&self, name: &str, value: &[u8], now: Millis) -> StoreResult<Vec<u8>>;
 }
 
+/// Moving a tenant between databases (`kefu export` / `kefu import`).
+#[async_trait]
+pub trait ImportStore {
+    /// Stores a tenant exported elsewhere, its ids and times kept, in one transaction: all of it
+    /// or, on the first error (a malformed record, an id or email already here), nothing.
+    /// `Conflict` if the tenant exists. Records are read one at a time, so a tenant of any size
+    /// fits in memory.
+    async fn import_tenant(
+        &self,
+        tenant: &Tenant,
+        records: &mut (dyn Iterator<Item = Result<TenantRecord, String>> + Send),
+    ) -> StoreResult<ImportCounts>;
+}
+
 /// Every store, in one backend.
 #[async_trait]
 pub trait Store:
@@ -210,6 +247,7 @@ pub trait Store:
     + LeaveMessageStore
     + QuickReplyStore
     + ServerKeyStore
+    + ImportStore
     + std::fmt::Debug
     + Send
     + Sync
@@ -221,16 +259,24 @@ pub trait Store:
     async fn close(&self);
 }
 
-/// Opens the database a URL names, creating it (SQLite) and running migrations.
+/// Opens the database a URL names, creating it (SQLite) and bringing its schema up to date.
+/// Errors are one sentence naming the database by [`describe_url`] (never its password).
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
-    // The URL may hold a password: errors name only its scheme.
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
-    match scheme {
-        "sqlite" => Ok(Arc::new(sqlite::SqliteStore::open(url).await?)),
-        _ => anyhow::bail!(
-            "database URLs starting with {scheme:?} are not supported; use sqlite:PATH, for example sqlite:./kefu-data/kefu.db"
+    let store: Arc<dyn Store> = match scheme {
+        "sqlite" => Arc::new(sql::SqlStore::open_sqlite(url).await?),
+        "mysql" | "mariadb" => Arc::new(sql::SqlStore::open_mysql(url).await?),
+        #[cfg(feature = "mssql")]
+        "mssql" | "sqlserver" => Arc::new(mssql::MssqlStore::open(url).await?),
+        #[cfg(not(feature = "mssql"))]
+        "mssql" | "sqlserver" => anyhow::bail!(
+            "this kefu was built without SQL Server support; build it with `cargo build --release --features mssql`"
         ),
-    }
+        _ => anyhow::bail!(
+            "database URLs starting with {scheme:?} are not supported; use sqlite:PATH, mysql://USER:PASSWORD@HOST/DATABASE or mssql://USER:PASSWORD@HOST/DATABASE"
+        ),
+    };
+    Ok(store)
 }
 
 /// The database a URL names, for printing: SQLite paths in full, other URLs by scheme and host

@@ -2,10 +2,11 @@
 
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::protocol::{ConversationStatus, ConversationView, Role};
+use chat_core::records::WriteOp;
 use serde::{Deserialize, Serialize};
 
 /// A customer organisation.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tenant {
     /// Its id.
     pub id: TenantId,
@@ -16,7 +17,7 @@ pub struct Tenant {
 }
 
 /// A website of a tenant.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Site {
     /// Owner.
     pub tenant: TenantId,
@@ -70,7 +71,7 @@ pub struct SitePatch {
 }
 
 /// A person of a tenant who answers chats.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Agent {
     /// Owner.
     pub tenant: TenantId,
@@ -200,7 +201,7 @@ pub struct PageView {
 }
 
 /// What a visitor leaves when nobody is online.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LeaveMessage {
     /// Its id.
     pub id: String,
@@ -258,7 +259,7 @@ pub struct LeaveMessageQuery {
 }
 
 /// A canned answer.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuickReply {
     /// Its id.
     pub id: String,
@@ -290,6 +291,45 @@ pub struct QuickReplyPatch {
     pub title: Option<String>,
     /// New text.
     pub body: Option<String>,
+}
+
+/// One record of a tenant being imported; its tenant is the import's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TenantRecord {
+    /// A site.
+    Site(Site),
+    /// An agent, the sites they serve, and their password hash (so they log in as before).
+    Agent {
+        /// The agent.
+        agent: Agent,
+        /// Their argon2id hash.
+        password_hash: String,
+    },
+    /// A quick reply.
+    QuickReply(QuickReply),
+    /// A leave-a-message.
+    LeaveMessage(LeaveMessage),
+    /// A conversation, message or page view, as the rooms write them.
+    Write(WriteOp),
+}
+
+/// How many records an import stored, by kind.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    /// Sites.
+    pub sites: u64,
+    /// Agents.
+    pub agents: u64,
+    /// Quick replies.
+    pub quick_replies: u64,
+    /// Leave-a-messages.
+    pub leave_messages: u64,
+    /// Conversations.
+    pub conversations: u64,
+    /// Messages.
+    pub messages: u64,
+    /// Page views.
+    pub page_views: u64,
 }
 
 /// The largest page any list returns, and the default.

@@ -1,5 +1,6 @@
-//! A real server on 127.0.0.1 over a fresh SQLite file, tenants to test with, raw sockets for bad
-//! input, and a TCP proxy that can cut connections.
+//! A real server on 127.0.0.1 over a fresh database (a SQLite file, or a MariaDB database made
+//! for the test and dropped after it), tenants to test with, raw sockets for bad input, and a TCP
+//! proxy that can cut connections.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant)]
 
@@ -33,12 +34,120 @@ pub fn options() -> Options {
     }
 }
 
+/// The MariaDB (or MySQL) server tests make their databases on: `KEFU_TEST_MYSQL_URL`, or the one
+/// this machine runs.
+pub fn mysql_server_url() -> String {
+    std::env::var("KEFU_TEST_MYSQL_URL").unwrap_or_else(|_| "mysql://root@127.0.0.1:3306".to_owned())
+}
+
+/// A database for one test, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    /// What the backend is called in test output.
+    pub name: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    /// The server and the database made on it, to drop.
+    made: Option<(Server, String, String)>,
+}
+
+#[derive(Clone, Copy)]
+enum Server {
+    MySql,
+    #[cfg(feature = "mssql")]
+    Mssql,
+}
+
+impl TestDb {
+    /// A SQLite file in a new temporary folder.
+    pub fn sqlite() -> TestDb {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite:{}", dir.path().join("kefu.db").display());
+        TestDb { url, name: "sqlite", _dir: Some(dir), made: None }
+    }
+
+    /// A new, empty database on the MariaDB server.
+    pub async fn mariadb() -> TestDb {
+        use sqlx::{Connection, Executor};
+        let server = mysql_server_url();
+        let database = format!("kefu_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = sqlx::MySqlConnection::connect(&server).await.unwrap_or_else(|e| {
+            panic!("the MariaDB server at {server} (set KEFU_TEST_MYSQL_URL) answered: {e}")
+        });
+        conn.execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").as_str()).await.unwrap();
+        let _ = conn.close().await;
+        let url = format!("{}/{database}", server.trim_end_matches('/'));
+        TestDb { url, name: "mariadb", _dir: None, made: Some((Server::MySql, server, database)) }
+    }
+
+    /// A new database on the SQL Server `KEFU_TEST_MSSQL_URL` names
+    /// (`mssql://USER:PASSWORD@HOST:PORT?trust_server_certificate=true`), if it names one.
+    #[cfg(feature = "mssql")]
+    pub async fn mssql() -> Option<TestDb> {
+        let server = std::env::var("KEFU_TEST_MSSQL_URL").ok()?;
+        let database = format!("kefu_test_{}", uuid::Uuid::new_v4().simple());
+        origin_api::store::mssql::create_database(&server, &database).await.unwrap();
+        let (address, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
+        let url = format!("{}/{database}?{query}", address.trim_end_matches('/'));
+        Some(TestDb { url, name: "sqlserver", _dir: None, made: Some((Server::Mssql, server, database)) })
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((kind, server, database)) = self.made.take() else { return };
+        // Drop runs inside the test's runtime, which cannot be blocked on: use a thread of its own.
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                match kind {
+                    Server::MySql => drop_mysql(&server, &database).await.map_err(|e| e.to_string()),
+                    #[cfg(feature = "mssql")]
+                    Server::Mssql => origin_api::store::mssql::drop_database(&server, &database)
+                        .await
+                        .map_err(|e| e.to_string()),
+                }
+            })
+        });
+        if let Ok(Err(e)) = dropped.join() {
+            eprintln!("could not drop a test database: {e}");
+        }
+    }
+}
+
+async fn drop_mysql(server: &str, database: &str) -> Result<(), sqlx::Error> {
+    use sqlx::{Connection, Executor};
+    let mut conn = sqlx::MySqlConnection::connect(server).await?;
+    // A test that failed may have left a transaction open: do not wait for it forever.
+    conn.execute("SET SESSION lock_wait_timeout = 10").await?;
+    conn.execute(format!("DROP DATABASE IF EXISTS {database}").as_str()).await?;
+    conn.close().await
+}
+
+/// Runs each named test, `async fn name(db: TestDb)`, once on SQLite and once on MariaDB.
+#[macro_export]
+macro_rules! on_sqlite_and_mariadb {
+    ($($test:ident),* $(,)?) => {
+        mod on_sqlite {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test($crate::common::TestDb::sqlite()).await;
+            })*
+        }
+        mod on_mariadb {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test($crate::common::TestDb::mariadb().await).await;
+            })*
+        }
+    };
+}
+
 pub struct TestServer {
     pub addr: SocketAddr,
     running: Option<RunningServer>,
     database_url: String,
     pub http: reqwest::Client,
-    _dir: tempfile::TempDir,
+    db: TestDb,
 }
 
 impl TestServer {
@@ -48,8 +157,17 @@ impl TestServer {
 
     /// A server with some settings changed.
     pub async fn start_with(change: impl Fn(&mut Config)) -> TestServer {
-        let dir = tempfile::tempdir().unwrap();
-        let database_url = format!("sqlite:{}", dir.path().join("kefu.db").display());
+        TestServer::start_on_with(TestDb::sqlite(), change).await
+    }
+
+    /// A server on `db`.
+    pub async fn start_on(db: TestDb) -> TestServer {
+        TestServer::start_on_with(db, |_| {}).await
+    }
+
+    /// A server on `db` with some settings changed.
+    pub async fn start_on_with(db: TestDb, change: impl Fn(&mut Config)) -> TestServer {
+        let database_url = db.url.clone();
         let mut config = config(&database_url, "127.0.0.1:0".parse().unwrap());
         change(&mut config);
         let running = server::start(config).await.unwrap();
@@ -58,8 +176,13 @@ impl TestServer {
             running: Some(running),
             database_url,
             http: reqwest::Client::new(),
-            _dir: dir,
+            db,
         }
+    }
+
+    /// The database the server keeps its records in.
+    pub fn db(&self) -> &TestDb {
+        &self.db
     }
 
     /// Rooms running now.

@@ -1,22 +1,18 @@
 //! Leave-a-messages and quick replies.
 
 use async_trait::async_trait;
-use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use chat_core::ids::{AgentId, Millis, TenantId, VisitorId};
+use sqlx::{Any, Executor, QueryBuilder};
 
-use super::{SqliteStore, millis, only_sites, opt_millis, sql_time};
+use super::{SqlStore, conflict, only_sites};
+use crate::store::rows::{self, LEAVE_COLUMNS, REPLY_COLUMNS, sql_time};
 use crate::store::{
     LeaveMessage, LeaveMessageQuery, LeaveMessageStore, NewLeaveMessage, NewQuickReply, QuickReply,
     QuickReplyPatch, QuickReplyStore, StoreResult, new_id, page_size,
 };
 
-const LEAVE_COLUMNS: &str =
-    "id, site_id, visitor_id, name, email, body, page_url, created_at, handled_at, handled_by";
-const REPLY_COLUMNS: &str = "id, agent_id, title, body, created_at";
-
 #[async_trait]
-impl LeaveMessageStore for SqliteStore {
+impl LeaveMessageStore for SqlStore {
     async fn create_leave_message(
         &self,
         tenant: &TenantId,
@@ -35,21 +31,7 @@ impl LeaveMessageStore for SqliteStore {
             handled_at: None,
             handled_by: None,
         };
-        sqlx::query(
-            "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&stored.id)
-        .bind(tenant.as_str())
-        .bind(stored.site.as_str())
-        .bind(stored.visitor.as_ref().map(VisitorId::as_str))
-        .bind(&stored.name)
-        .bind(&stored.email)
-        .bind(&stored.body)
-        .bind(&stored.page_url)
-        .bind(sql_time(now))
-        .execute(&self.pool)
-        .await?;
+        insert_leave_message(&self.pool, tenant, &stored).await?;
         Ok(stored)
     }
 
@@ -58,7 +40,7 @@ impl LeaveMessageStore for SqliteStore {
         tenant: &TenantId,
         query: &LeaveMessageQuery,
     ) -> StoreResult<Vec<LeaveMessage>> {
-        let mut sql = QueryBuilder::<Sqlite>::new(format!("SELECT {LEAVE_COLUMNS} FROM leave_messages"));
+        let mut sql = QueryBuilder::<Any>::new(format!("SELECT {LEAVE_COLUMNS} FROM leave_messages"));
         sql.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
         match query.handled {
             Some(true) => {
@@ -80,7 +62,7 @@ impl LeaveMessageStore for SqliteStore {
         }
         sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page_size(query.limit)));
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(leave_from_row).collect()
+        rows.iter().map(rows::leave_message).collect()
     }
 
     async fn leave_message(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<LeaveMessage>> {
@@ -91,7 +73,7 @@ impl LeaveMessageStore for SqliteStore {
         .bind(id)
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(leave_from_row).transpose()
+        row.as_ref().map(rows::leave_message).transpose()
     }
 
     async fn mark_leave_message_handled(
@@ -101,37 +83,22 @@ impl LeaveMessageStore for SqliteStore {
         agent: &AgentId,
         now: Millis,
     ) -> StoreResult<Option<LeaveMessage>> {
-        let row = sqlx::query(&format!(
+        sqlx::query(
             "UPDATE leave_messages SET handled_at = COALESCE(handled_at, ?), handled_by = COALESCE(handled_by, ?)
-             WHERE tenant_id = ? AND id = ? RETURNING {LEAVE_COLUMNS}"
-        ))
+             WHERE tenant_id = ? AND id = ?",
+        )
         .bind(sql_time(now))
         .bind(agent.as_str())
         .bind(tenant.as_str())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .execute(&self.pool)
         .await?;
-        row.as_ref().map(leave_from_row).transpose()
+        self.leave_message(tenant, id).await
     }
 }
 
-fn leave_from_row(row: &SqliteRow) -> StoreResult<LeaveMessage> {
-    Ok(LeaveMessage {
-        id: row.try_get("id")?,
-        site: SiteId(row.try_get("site_id")?),
-        visitor: row.try_get::<Option<String>, _>("visitor_id")?.map(VisitorId),
-        name: row.try_get("name")?,
-        email: row.try_get("email")?,
-        body: row.try_get("body")?,
-        page_url: row.try_get("page_url")?,
-        created_at: millis(row, "created_at")?,
-        handled_at: opt_millis(row, "handled_at")?,
-        handled_by: row.try_get::<Option<String>, _>("handled_by")?.map(AgentId),
-    })
-}
-
 #[async_trait]
-impl QuickReplyStore for SqliteStore {
+impl QuickReplyStore for SqlStore {
     async fn create_quick_reply(
         &self,
         tenant: &TenantId,
@@ -145,17 +112,7 @@ impl QuickReplyStore for SqliteStore {
             body: reply.body,
             created_at: now,
         };
-        sqlx::query(
-            "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&stored.id)
-        .bind(tenant.as_str())
-        .bind(stored.agent.as_ref().map(AgentId::as_str))
-        .bind(&stored.title)
-        .bind(&stored.body)
-        .bind(sql_time(now))
-        .execute(&self.pool)
-        .await?;
+        insert_quick_reply(&self.pool, tenant, &stored).await?;
         Ok(stored)
     }
 
@@ -168,7 +125,7 @@ impl QuickReplyStore for SqliteStore {
         .bind(agent.as_str())
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(reply_from_row).collect()
+        rows.iter().map(rows::quick_reply).collect()
     }
 
     async fn quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<QuickReply>> {
@@ -178,7 +135,7 @@ impl QuickReplyStore for SqliteStore {
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        row.as_ref().map(reply_from_row).transpose()
+        row.as_ref().map(rows::quick_reply).transpose()
     }
 
     async fn update_quick_reply(
@@ -187,17 +144,17 @@ impl QuickReplyStore for SqliteStore {
         id: &str,
         patch: QuickReplyPatch,
     ) -> StoreResult<Option<QuickReply>> {
-        let row = sqlx::query(&format!(
+        sqlx::query(
             "UPDATE quick_replies SET title = COALESCE(?, title), body = COALESCE(?, body)
-             WHERE tenant_id = ? AND id = ? RETURNING {REPLY_COLUMNS}"
-        ))
+             WHERE tenant_id = ? AND id = ?",
+        )
         .bind(patch.title)
         .bind(patch.body)
         .bind(tenant.as_str())
         .bind(id)
-        .fetch_optional(&self.pool)
+        .execute(&self.pool)
         .await?;
-        row.as_ref().map(reply_from_row).transpose()
+        self.quick_reply(tenant, id).await
     }
 
     async fn delete_quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<bool> {
@@ -210,12 +167,49 @@ impl QuickReplyStore for SqliteStore {
     }
 }
 
-fn reply_from_row(row: &SqliteRow) -> StoreResult<QuickReply> {
-    Ok(QuickReply {
-        id: row.try_get("id")?,
-        agent: row.try_get::<Option<String>, _>("agent_id")?.map(AgentId),
-        title: row.try_get("title")?,
-        body: row.try_get("body")?,
-        created_at: millis(row, "created_at")?,
-    })
+pub(super) async fn insert_leave_message<'c>(
+    executor: impl Executor<'c, Database = Any>,
+    tenant: &TenantId,
+    message: &LeaveMessage,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at,
+             handled_at, handled_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&message.id)
+    .bind(tenant.as_str())
+    .bind(message.site.as_str())
+    .bind(message.visitor.as_ref().map(VisitorId::as_str))
+    .bind(&message.name)
+    .bind(&message.email)
+    .bind(&message.body)
+    .bind(&message.page_url)
+    .bind(sql_time(message.created_at))
+    .bind(message.handled_at.map(sql_time))
+    .bind(message.handled_by.as_ref().map(AgentId::as_str))
+    .execute(executor)
+    .await
+    .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
+    Ok(())
+}
+
+pub(super) async fn insert_quick_reply<'c>(
+    executor: impl Executor<'c, Database = Any>,
+    tenant: &TenantId,
+    reply: &QuickReply,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .bind(&reply.id)
+    .bind(tenant.as_str())
+    .bind(reply.agent.as_ref().map(AgentId::as_str))
+    .bind(&reply.title)
+    .bind(&reply.body)
+    .bind(sql_time(reply.created_at))
+    .execute(executor)
+    .await
+    .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
+    Ok(())
 }

@@ -5,17 +5,16 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId};
 use chat_core::protocol::Role;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::{Any, Transaction};
 
-use super::{SqliteStore, conflict, millis, sql_time};
+use super::{SqlStore, conflict};
+use crate::store::rows::{self, AGENT_COLUMNS, Columns, sql_time};
 use crate::store::{Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, new_id};
 
-const COLUMNS: &str = "id, tenant_id, email, name, role, capacity, all_sites, disabled, created_at";
 const EMAIL_TAKEN: &str = "an agent with this email exists";
 
 #[async_trait]
-impl AgentStore for SqliteStore {
+impl AgentStore for SqlStore {
     async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent> {
         let created = Agent {
             tenant: tenant.clone(),
@@ -30,57 +29,43 @@ impl AgentStore for SqliteStore {
             created_at: now,
         };
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(created.id.as_str())
-        .bind(tenant.as_str())
-        .bind(&created.email)
-        .bind(&created.name)
-        .bind(created.role.as_str())
-        .bind(i64::from(created.capacity))
-        .bind(created.all_sites)
-        .bind(&agent.password_hash)
-        .bind(sql_time(now))
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+        insert_agent(&mut tx, &created, &agent.password_hash).await?;
         replace_sites(&mut tx, tenant, &created.id, &created.sites).await?;
         tx.commit().await?;
         Ok(created)
     }
 
     async fn agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Option<Agent>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? AND id = ?"))
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = ? AND id = ?"))
             .bind(tenant.as_str())
             .bind(agent.as_str())
             .fetch_optional(&self.pool)
             .await?;
         match row {
-            Some(row) => Ok(Some(self.with_sites(vec![agent_from_row(&row)?]).await?.remove(0))),
+            Some(row) => Ok(Some(self.with_sites(vec![rows::agent(&row)?]).await?.remove(0))),
             None => Ok(None),
         }
     }
 
     async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS}, password_hash FROM agents WHERE email = ?"))
+        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ?"))
             .bind(email.to_lowercase())
             .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
-        let hash: String = row.try_get("password_hash")?;
-        let agent = self.with_sites(vec![agent_from_row(&row)?]).await?.remove(0);
+        let hash = row.text("password_hash")?;
+        let agent = self.with_sites(vec![rows::agent(&row)?]).await?.remove(0);
         Ok(Some((agent, hash)))
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
-        let rows =
-            sqlx::query(&format!("SELECT {COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"))
-                .bind(tenant.as_str())
-                .fetch_all(&self.pool)
-                .await?;
-        let agents = rows.iter().map(agent_from_row).collect::<StoreResult<Vec<_>>>()?;
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"
+        ))
+        .bind(tenant.as_str())
+        .fetch_all(&self.pool)
+        .await?;
+        let agents = rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?;
         self.with_sites(agents).await
     }
 
@@ -102,8 +87,8 @@ impl AgentStore for SqliteStore {
         .bind(patch.name)
         .bind(patch.role.map(Role::as_str))
         .bind(patch.capacity.map(i64::from))
-        .bind(all_sites)
-        .bind(patch.disabled)
+        .bind(all_sites.map(i64::from))
+        .bind(patch.disabled.map(i64::from))
         .bind(tenant.as_str())
         .bind(agent.as_str())
         .execute(&mut *tx)
@@ -174,22 +159,30 @@ impl AgentStore for SqliteStore {
 
     async fn take_refresh_token(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
         let row = sqlx::query(
-            "DELETE FROM refresh_tokens WHERE token_hash = ? RETURNING token_hash, tenant_id, agent_id, expires_at",
+            "SELECT token_hash, tenant_id, agent_id, expires_at FROM refresh_tokens WHERE token_hash = ?",
         )
         .bind(hash)
         .fetch_optional(&self.pool)
         .await?;
         let Some(row) = row else { return Ok(None) };
+        // Of two requests with the same token, only the one whose delete removed it may use it.
+        let done = sqlx::query("DELETE FROM refresh_tokens WHERE token_hash = ?")
+            .bind(hash)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Ok(None);
+        }
         Ok(Some(RefreshToken {
-            hash: row.try_get("token_hash")?,
-            tenant: TenantId(row.try_get("tenant_id")?),
-            agent: AgentId(row.try_get("agent_id")?),
-            expires_at: millis(&row, "expires_at")?,
+            hash: row.text("token_hash")?,
+            tenant: TenantId(row.text("tenant_id")?),
+            agent: AgentId(row.text("agent_id")?),
+            expires_at: row.millis("expires_at")?,
         }))
     }
 }
 
-impl SqliteStore {
+impl SqlStore {
     /// Fills in the sites each agent serves (one agent: its rows only; several: the tenant's).
     async fn with_sites(&self, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
         let rows = match agents.as_slice() {
@@ -212,7 +205,7 @@ impl SqliteStore {
         };
         let mut sites: HashMap<String, Vec<SiteId>> = HashMap::new();
         for row in rows {
-            sites.entry(row.try_get("agent_id")?).or_default().push(SiteId(row.try_get("site_id")?));
+            sites.entry(row.text("agent_id")?).or_default().push(SiteId(row.text("site_id")?));
         }
         for agent in &mut agents {
             agent.sites = sites.remove(agent.id.as_str()).unwrap_or_default();
@@ -227,8 +220,8 @@ fn dedup(mut sites: Vec<SiteId>) -> Vec<SiteId> {
     sites
 }
 
-async fn replace_sites(
-    tx: &mut Transaction<'_, Sqlite>,
+pub(super) async fn replace_sites(
+    tx: &mut Transaction<'_, Any>,
     tenant: &TenantId,
     agent: &AgentId,
     sites: &[SiteId],
@@ -251,19 +244,28 @@ async fn replace_sites(
     Ok(())
 }
 
-fn agent_from_row(row: &SqliteRow) -> StoreResult<Agent> {
-    let role: String = row.try_get("role")?;
-    let capacity: i64 = row.try_get("capacity")?;
-    Ok(Agent {
-        tenant: TenantId(row.try_get("tenant_id")?),
-        id: AgentId(row.try_get("id")?),
-        email: row.try_get("email")?,
-        name: row.try_get("name")?,
-        role: Role::parse(&role).ok_or_else(|| StoreError::Corrupt(format!("role {role:?}")))?,
-        capacity: u32::try_from(capacity).unwrap_or_default(),
-        all_sites: row.try_get("all_sites")?,
-        sites: Vec::new(),
-        disabled: row.try_get("disabled")?,
-        created_at: millis(row, "created_at")?,
-    })
+/// Inserts an agent and nothing else (their sites are [`replace_sites`]').
+pub(super) async fn insert_agent(
+    tx: &mut Transaction<'_, Any>,
+    agent: &Agent,
+    password_hash: &str,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(agent.id.as_str())
+    .bind(agent.tenant.as_str())
+    .bind(&agent.email)
+    .bind(&agent.name)
+    .bind(agent.role.as_str())
+    .bind(i64::from(agent.capacity))
+    .bind(i64::from(agent.all_sites))
+    .bind(password_hash)
+    .bind(i64::from(agent.disabled))
+    .bind(sql_time(agent.created_at))
+    .execute(&mut **tx)
+    .await
+    .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+    Ok(())
 }

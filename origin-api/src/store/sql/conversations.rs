@@ -5,36 +5,27 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
-use chat_core::protocol::{ConversationStatus, ConversationView, MessageKind, MessageView, Party, Sender};
+use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite, Transaction};
+use sqlx::{Any, QueryBuilder, Transaction};
 
-use super::{SqliteStore, millis, only_sites, opt_millis, sql_time};
+use super::{Dialect, SqlStore, only_sites};
+use crate::store::rows::{
+    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, event_json, record_from_summary, sql_int,
+    sql_time,
+};
 use crate::store::{
-    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreError,
-    StoreResult, page_size,
+    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreResult, page_size,
 };
 
-/// Conversation columns plus its last seq and last message time.
-const SUMMARY: &str = "SELECT c.id, c.tenant_id, c.site_id, c.visitor_id, c.status, c.agent_id, c.started_at,
-        c.closed_at, c.rating, c.rating_comment, c.visitor_read_seq, c.agent_read_seq,
-        COALESCE((SELECT MAX(m.seq) FROM messages m WHERE m.conversation_id = c.id), 0) AS last_seq,
-        (SELECT m.created_at FROM messages m WHERE m.conversation_id = c.id ORDER BY m.seq DESC LIMIT 1)
-            AS last_message_at
-    FROM conversations c";
-
-const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, site_id, sender_party, sender_id, sender_name, kind, body, cid, event, created_at";
-
 #[async_trait]
-impl ConversationStore for SqliteStore {
+impl ConversationStore for SqlStore {
     async fn list_conversations(
         &self,
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let mut sql = QueryBuilder::<Sqlite>::new(SUMMARY);
+        let mut sql = QueryBuilder::<Any>::new(format!("SELECT {SUMMARY_COLUMNS} FROM conversations c"));
         sql.push(" WHERE c.tenant_id = ").push_bind(tenant.as_str());
         if let Some(site) = &query.site {
             sql.push(" AND c.site_id = ").push_bind(site.as_str());
@@ -53,7 +44,7 @@ impl ConversationStore for SqliteStore {
         }
         sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(page_size(query.limit)));
         let rows = sql.build().fetch_all(&self.pool).await?;
-        rows.iter().map(summary_from_row).collect()
+        rows.iter().map(rows::summary).collect()
     }
 
     async fn conversation(
@@ -61,12 +52,14 @@ impl ConversationStore for SqliteStore {
         tenant: &TenantId,
         conversation: &ConversationId,
     ) -> StoreResult<Option<ConversationSummary>> {
-        let row = sqlx::query(&format!("{SUMMARY} WHERE c.tenant_id = ? AND c.id = ?"))
-            .bind(tenant.as_str())
-            .bind(conversation.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(summary_from_row).transpose()
+        let row = sqlx::query(&format!(
+            "SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ? AND c.id = ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(conversation.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(rows::summary).transpose()
     }
 
     async fn room_conversations(
@@ -77,9 +70,10 @@ impl ConversationStore for SqliteStore {
     ) -> StoreResult<Vec<StoredConversation>> {
         // Two indexed halves rather than one OR that would scan the site's whole history.
         let rows = sqlx::query(&format!(
-            "{SUMMARY} WHERE c.tenant_id = ? AND c.site_id = ? AND c.status != 'closed'
+            "SELECT {SUMMARY_COLUMNS} FROM conversations c
+             WHERE c.tenant_id = ? AND c.site_id = ? AND c.status != 'closed'
              UNION ALL
-             {SUMMARY} WHERE c.tenant_id = ? AND c.site_id = ? AND c.status = 'closed' AND c.closed_at >= ?"
+             SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ? AND c.site_id = ? AND c.status = 'closed' AND c.closed_at >= ?"
         ))
         .bind(tenant.as_str())
         .bind(site.as_str())
@@ -90,22 +84,16 @@ impl ConversationStore for SqliteStore {
         .await?;
         let mut stored = Vec::with_capacity(rows.len());
         for row in &rows {
-            let summary = summary_from_row(row)?;
+            let summary = rows::summary(row)?;
             let cids = sqlx::query(
                 "SELECT sender_id, cid, seq FROM messages
                  WHERE conversation_id = ? AND cid IS NOT NULL AND sender_id IS NOT NULL ORDER BY seq DESC LIMIT ?",
             )
             .bind(summary.conversation.id.as_str())
-            .bind(i64::try_from(CID_WINDOW).unwrap_or(i64::MAX))
+            .bind(sql_int(CID_WINDOW as u64))
             .fetch_all(&self.pool)
             .await?;
-            let mut recent_cids = cids
-                .iter()
-                .map(|row| {
-                    let seq = row.try_get::<i64, _>("seq")?.unsigned_abs();
-                    Ok((row.try_get("sender_id")?, Cid(row.try_get("cid")?), seq))
-                })
-                .collect::<StoreResult<Vec<_>>>()?;
+            let mut recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
             recent_cids.reverse();
             stored.push(StoredConversation {
                 last_seq: summary.conversation.last_seq,
@@ -126,26 +114,17 @@ impl ConversationStore for SqliteStore {
         ))
         .bind(tenant.as_str())
         .bind(range.conversation.as_str())
-        .bind(i64::try_from(range.after_seq).unwrap_or(i64::MAX))
-        .bind(i64::try_from(range.through_seq).unwrap_or(i64::MAX))
+        .bind(sql_int(range.after_seq))
+        .bind(sql_int(range.through_seq))
         .bind(i64::from(range.limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(message_from_row).collect()
+        rows.iter().map(rows::message).collect()
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
-        let batch = Batch::of(writes);
         let mut tx = self.pool.begin().await?;
-        for rows in batch.conversations.chunks(ROWS_PER_STATEMENT) {
-            save_conversations(&mut tx, rows).await?;
-        }
-        for rows in batch.messages.chunks(ROWS_PER_STATEMENT) {
-            insert_messages(&mut tx, rows).await?;
-        }
-        for rows in batch.page_views.chunks(ROWS_PER_STATEMENT) {
-            save_page_views(&mut tx, rows).await?;
-        }
+        store_writes(&mut tx, self.dialect, writes).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -156,32 +135,56 @@ impl ConversationStore for SqliteStore {
         visitor: &VisitorId,
         limit: u32,
     ) -> StoreResult<Vec<PageView>> {
-        let rows = sqlx::query(
-            "SELECT site_id, url, title, referrer, keywords, viewed_at FROM page_views
-             WHERE tenant_id = ? AND visitor_id = ? ORDER BY viewed_at DESC, id DESC LIMIT ?",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PAGE_VIEW_COLUMNS} FROM page_views
+             WHERE tenant_id = ? AND visitor_id = ? ORDER BY viewed_at DESC, id DESC LIMIT ?"
+        ))
         .bind(tenant.as_str())
         .bind(visitor.as_str())
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(PageView {
-                    site: SiteId(row.try_get("site_id")?),
-                    url: row.try_get("url")?,
-                    title: row.try_get("title")?,
-                    referrer: row.try_get("referrer")?,
-                    keywords: row.try_get("keywords")?,
-                    at: millis(row, "viewed_at")?,
-                })
-            })
-            .collect()
+        rows.iter().map(rows::page_view).collect()
+    }
+
+    async fn visitors(
+        &self,
+        tenant: &TenantId,
+        after: Option<&VisitorId>,
+        limit: u32,
+    ) -> StoreResult<Vec<VisitorId>> {
+        let rows = sqlx::query("SELECT id FROM visitors WHERE tenant_id = ? AND id > ? ORDER BY id LIMIT ?")
+            .bind(tenant.as_str())
+            .bind(after.map_or("", VisitorId::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(|row| Ok(VisitorId(rows::Columns::text(row, "id")?))).collect()
     }
 }
 
+/// Stores writes in `tx`: one statement per table per few hundred rows.
+pub(super) async fn store_writes(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    writes: &[WriteOp],
+) -> StoreResult<()> {
+    let batch = Batch::of(writes);
+    for rows in batch.conversations.chunks(ROWS_PER_STATEMENT) {
+        save_conversations(tx, dialect, rows).await?;
+    }
+    for rows in batch.messages.chunks(ROWS_PER_STATEMENT) {
+        insert_messages(tx, dialect, rows).await?;
+    }
+    for rows in batch.page_views.chunks(ROWS_PER_STATEMENT) {
+        save_page_views(tx, dialect, rows).await?;
+    }
+    Ok(())
+}
+
 /// Rows per INSERT: one statement per few hundred rows instead of one per row is what lets a
-/// batch of thousands commit in milliseconds (SQLite allows 32,766 bound values per statement).
+/// batch of thousands commit in milliseconds (SQLite allows 32,766 bound values per statement,
+/// MySQL 65,535).
 const ROWS_PER_STATEMENT: usize = 400;
 
 /// A group commit's writes, by table. The transaction makes them visible together, so their order
@@ -217,17 +220,17 @@ impl<'a> Batch<'a> {
 /// Inserts skip rows that exist, so a batch retried after a commit whose answer was lost stores
 /// nothing twice.
 async fn insert_messages(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
     rows: &[(&TenantId, &MessageView)],
 ) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Sqlite>::new(
+    let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO messages (conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name,
              kind, body, cid, event, created_at) ",
     );
     sql.push_values(rows, |mut row, (tenant, message)| {
-        let event = message.event.as_ref().and_then(|event| serde_json::to_string(event).ok());
         row.push_bind(message.conversation.as_str())
-            .push_bind(i64::try_from(message.seq).unwrap_or(i64::MAX))
+            .push_bind(sql_int(message.seq))
             .push_bind(tenant.as_str())
             .push_bind(message.site.as_str())
             .push_bind(message.sender.party.as_str())
@@ -236,12 +239,12 @@ async fn insert_messages(
             .push_bind(message.kind.as_str())
             .push_bind(message.body.as_str())
             .push_bind(message.cid.as_ref().map(Cid::as_str))
-            .push_bind(event)
+            .push_bind(event_json(message))
             .push_bind(sql_time(message.at));
     });
-    sql.push(" ON CONFLICT DO NOTHING");
+    sql.push(dialect.skip_existing("seq"));
     let done = sql.build().execute(&mut **tx).await?;
-    let skipped = rows.len() as u64 - done.rows_affected();
+    let skipped = (rows.len() as u64).saturating_sub(done.rows_affected());
     if skipped > 0 {
         tracing::warn!(skipped, "messages were already stored");
     }
@@ -249,10 +252,11 @@ async fn insert_messages(
 }
 
 async fn save_conversations(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
     rows: &[&ConversationRecord],
 ) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Sqlite>::new(
+    let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO conversations (id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at,
              rating, rating_comment, visitor_read_seq, agent_read_seq) ",
     );
@@ -267,22 +271,33 @@ async fn save_conversations(
             .push_bind(record.closed_at.map(sql_time))
             .push_bind(record.rating.map(i64::from))
             .push_bind(record.rating_comment.as_deref())
-            .push_bind(i64::try_from(record.visitor_read_seq).unwrap_or(i64::MAX))
-            .push_bind(i64::try_from(record.agent_read_seq).unwrap_or(i64::MAX));
+            .push_bind(sql_int(record.visitor_read_seq))
+            .push_bind(sql_int(record.agent_read_seq));
     });
-    // The tenant check keeps a (impossible) clash of ids from touching another tenant's row.
-    sql.push(
-        " ON CONFLICT (id) DO UPDATE SET status = excluded.status, agent_id = excluded.agent_id,
-             closed_at = excluded.closed_at, rating = excluded.rating, rating_comment = excluded.rating_comment,
-             visitor_read_seq = excluded.visitor_read_seq, agent_read_seq = excluded.agent_read_seq
-         WHERE conversations.tenant_id = excluded.tenant_id",
-    );
+    // The tenant check keeps a clash of ids (only an import can bring one) from touching
+    // another tenant's row.
+    sql.push(dialect.upsert(
+        "conversations",
+        &[
+            "status",
+            "agent_id",
+            "closed_at",
+            "rating",
+            "rating_comment",
+            "visitor_read_seq",
+            "agent_read_seq",
+        ],
+    ));
     sql.build().execute(&mut **tx).await?;
     Ok(())
 }
 
-async fn save_page_views(tx: &mut Transaction<'_, Sqlite>, rows: &[&PageViewRecord]) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Sqlite>::new(
+async fn save_page_views(
+    tx: &mut Transaction<'_, Any>,
+    dialect: Dialect,
+    rows: &[&PageViewRecord],
+) -> StoreResult<()> {
+    let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at) ",
     );
     sql.push_values(rows, |mut row, view| {
@@ -296,94 +311,24 @@ async fn save_page_views(tx: &mut Transaction<'_, Sqlite>, rows: &[&PageViewReco
             .push_bind(sql_time(view.at));
     });
     sql.build().execute(&mut **tx).await?;
-    // One row per visitor: the last view of each in this batch.
-    let mut last: HashMap<&VisitorId, &PageViewRecord> = HashMap::new();
+    // One row per visitor: when this batch first and last saw them.
+    let mut seen: HashMap<&VisitorId, (Millis, &PageViewRecord)> = HashMap::new();
     for view in rows {
-        last.insert(&view.visitor, view);
+        let first = seen.get(&view.visitor).map_or(view.at, |(first, _)| (*first).min(view.at));
+        seen.insert(&view.visitor, (first, view));
     }
-    let mut sql = QueryBuilder::<Sqlite>::new(
+    let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) ",
     );
-    sql.push_values(last.values(), |mut row, view| {
+    sql.push_values(seen.values(), |mut row, (first, view)| {
         row.push_bind(view.visitor.as_str())
             .push_bind(view.tenant.as_str())
             .push_bind(view.site.as_str())
-            .push_bind(sql_time(view.at))
+            .push_bind(sql_time(*first))
             .push_bind(sql_time(view.at))
             .push_bind(view.page.url.as_str());
     });
-    sql.push(
-        " ON CONFLICT (id) DO UPDATE SET last_seen_at = excluded.last_seen_at, last_url = excluded.last_url
-         WHERE visitors.tenant_id = excluded.tenant_id",
-    );
+    sql.push(dialect.upsert("visitors", &["last_seen_at", "last_url"]));
     sql.build().execute(&mut **tx).await?;
     Ok(())
-}
-
-fn corrupt(what: &str, value: &str) -> StoreError {
-    StoreError::Corrupt(format!("{what} {value:?}"))
-}
-
-fn summary_from_row(row: &SqliteRow) -> StoreResult<ConversationSummary> {
-    let status: String = row.try_get("status")?;
-    let rating: Option<i64> = row.try_get("rating")?;
-    let seq = |column: &str| -> StoreResult<u64> { Ok(row.try_get::<i64, _>(column)?.unsigned_abs()) };
-    Ok(ConversationSummary {
-        conversation: ConversationView {
-            id: ConversationId(row.try_get("id")?),
-            site: SiteId(row.try_get("site_id")?),
-            visitor: VisitorId(row.try_get("visitor_id")?),
-            status: ConversationStatus::parse(&status).ok_or_else(|| corrupt("status", &status))?,
-            agent: row.try_get::<Option<String>, _>("agent_id")?.map(AgentId),
-            started_at: millis(row, "started_at")?,
-            last_seq: seq("last_seq")?,
-            rating: rating.and_then(|r| u8::try_from(r).ok()),
-            visitor_read_seq: seq("visitor_read_seq")?,
-            agent_read_seq: seq("agent_read_seq")?,
-        },
-        rating_comment: row.try_get("rating_comment")?,
-        closed_at: opt_millis(row, "closed_at")?,
-        last_message_at: opt_millis(row, "last_message_at")?,
-    })
-}
-
-fn record_from_summary(tenant: &TenantId, summary: ConversationSummary) -> ConversationRecord {
-    let view = summary.conversation;
-    ConversationRecord {
-        tenant: tenant.clone(),
-        site: view.site,
-        id: view.id,
-        visitor: view.visitor,
-        status: view.status,
-        agent: view.agent,
-        started_at: view.started_at,
-        closed_at: summary.closed_at,
-        rating: view.rating,
-        rating_comment: summary.rating_comment,
-        visitor_read_seq: view.visitor_read_seq,
-        agent_read_seq: view.agent_read_seq,
-    }
-}
-
-fn message_from_row(row: &SqliteRow) -> StoreResult<MessageView> {
-    let party: String = row.try_get("sender_party")?;
-    let kind: String = row.try_get("kind")?;
-    let event: Option<String> = row.try_get("event")?;
-    Ok(MessageView {
-        site: SiteId(row.try_get("site_id")?),
-        conversation: ConversationId(row.try_get("conversation_id")?),
-        seq: row.try_get::<i64, _>("seq")?.unsigned_abs(),
-        sender: Sender {
-            party: Party::parse(&party).ok_or_else(|| corrupt("sender", &party))?,
-            id: row.try_get("sender_id")?,
-            name: row.try_get("sender_name")?,
-        },
-        kind: MessageKind::parse(&kind).ok_or_else(|| corrupt("kind", &kind))?,
-        body: row.try_get("body")?,
-        cid: row.try_get::<Option<String>, _>("cid")?.map(Cid),
-        at: millis(row, "created_at")?,
-        event: event
-            .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("event: {e}"))))
-            .transpose()?,
-    })
 }

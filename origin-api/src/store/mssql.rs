@@ -1,0 +1,1465 @@
+//! The SQL Server backend, on tiberius (the `mssql` cargo feature). The same records and rules as
+//! the sqlx backends, in T-SQL: queries are written with `?` and numbered (`@P1`…) before they
+//! are sent; upserts are `MERGE`; pages are `OFFSET … FETCH`. Connections come from a small pool
+//! of its own; a connection that failed, or was dropped inside a transaction, is closed rather
+//! than reused, so the server rolls the transaction back.
+//!
+//! `mssql://USER:PASSWORD@HOST:PORT/DATABASE`, with `?encrypt=false` for a server without TLS and
+//! `?trust_server_certificate=true` for a self-signed certificate.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use anyhow::{anyhow, bail};
+use async_trait::async_trait;
+use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::limits::CID_WINDOW;
+use chat_core::protocol::{MessageView, Role};
+use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
+use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, Row, ToSql};
+use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+use super::rows::{
+    self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
+    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, event_json, origins_json, record_from_summary, sql_int,
+    sql_time,
+};
+use super::{
+    Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
+    ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MessageRange, NewAgent, NewLeaveMessage,
+    NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch, QuickReplyStore, RefreshToken,
+    ServerKeyStore, Site, SitePatch, SiteStore, Store, StoreError, StoreResult, Tenant, TenantRecord,
+    TenantStore, describe_url, new_id, page_size,
+};
+
+/// The schema, in order; each runs once, in a transaction, recorded in `kefu_schema`.
+const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "records", include_str!("../../migrations/mssql/0001_records.sql"))];
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_CONNECTIONS: usize = 16;
+/// SQL Server takes at most 2,100 parameters per request.
+const MAX_PARAMS: usize = 2_000;
+
+type Connection = Client<Compat<TcpStream>>;
+
+/// Records in a SQL Server database.
+#[derive(Clone)]
+pub struct MssqlStore {
+    pool: Arc<Pool>,
+}
+
+impl std::fmt::Debug for MssqlStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MssqlStore").field("database", &self.pool.shown).finish()
+    }
+}
+
+impl MssqlStore {
+    /// Connects to the database at `url` and brings its schema up to date. The database must
+    /// exist; its tables are created here.
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let shown = describe_url(url);
+        let config = parse_url(url).map_err(|e| anyhow!("{shown} is not a valid SQL Server URL: {e}"))?;
+        let first = match tokio::time::timeout(CONNECT_TIMEOUT, connect(&config)).await {
+            Err(_) => bail!(
+                "cannot reach the database at {shown}: no answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+            Ok(Err(error)) => bail!("{}", connect_error(&shown, &error)),
+            Ok(Ok(conn)) => conn,
+        };
+        let pool = Arc::new(Pool {
+            config,
+            shown: shown.clone(),
+            idle: Arc::new(Mutex::new(vec![first])),
+            permits: Arc::new(Semaphore::new(MAX_CONNECTIONS)),
+        });
+        let store = MssqlStore { pool };
+        store.migrate(&shown).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, shown: &str) -> anyhow::Result<()> {
+        let latest = MIGRATIONS.iter().map(|(version, ..)| *version).max().unwrap_or_default();
+        let mut conn = self.pool.get().await?;
+        let exists = conn.query("SELECT OBJECT_ID('kefu_schema') AS id", Vec::new()).await?;
+        let applied: Vec<i64> = if exists.first().and_then(|row| row.opt_int("id").ok().flatten()).is_some() {
+            let rows = conn.query("SELECT version FROM kefu_schema", Vec::new()).await?;
+            rows.iter().map(|row| row.int("version")).collect::<StoreResult<_>>()?
+        } else {
+            Vec::new()
+        };
+        if let Some(newest) = applied.iter().copied().filter(|v| *v > latest).max() {
+            bail!(
+                "the database at {shown} has schema version {newest}, newer than this kefu knows (up to {latest}); \
+                 run the kefu version that last used it, or a newer one"
+            );
+        }
+        for (version, description, script) in MIGRATIONS.iter().filter(|(v, ..)| !applied.contains(v)) {
+            conn.begin().await?;
+            if applied.is_empty() && *version == 1 {
+                conn.batch(
+                    "CREATE TABLE kefu_schema (version BIGINT NOT NULL PRIMARY KEY,
+                         description NVARCHAR(200) NOT NULL, applied_at BIGINT NOT NULL)",
+                )
+                .await?;
+            }
+            conn.batch(script).await.map_err(|e| {
+                anyhow!("cannot bring the schema of {shown} up to date (step {version}): {e}")
+            })?;
+            conn.execute(
+                "INSERT INTO kefu_schema (version, description, applied_at) VALUES (?, ?, ?)",
+                vec![int(*version), text(*description), int(sql_time(crate::clock::now()))],
+            )
+            .await?;
+            conn.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Makes a database on the server `url` names (tests make one each).
+pub async fn create_database(url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = Conn::detached(connect(&parse_url(url).map_err(|e| anyhow!(e))?).await?);
+    conn.batch(&format!("CREATE DATABASE [{}]", name.replace(']', "]]"))).await?;
+    Ok(())
+}
+
+/// Drops a database made by [`create_database`].
+pub async fn drop_database(url: &str, name: &str) -> anyhow::Result<()> {
+    let mut conn = Conn::detached(connect(&parse_url(url).map_err(|e| anyhow!(e))?).await?);
+    let name = name.replace(']', "]]");
+    conn.batch(&format!(
+        "IF DB_ID(N'{name}') IS NOT NULL BEGIN ALTER DATABASE [{name}] SET SINGLE_USER WITH ROLLBACK IMMEDIATE; DROP DATABASE [{name}] END"
+    ))
+    .await?;
+    Ok(())
+}
+
+/// `mssql://USER:PASSWORD@HOST[:PORT][/DATABASE][?encrypt=false&trust_server_certificate=true]`.
+fn parse_url(url: &str) -> Result<Config, String> {
+    let rest = url.split_once("://").map(|(_, rest)| rest).ok_or("it has no scheme")?;
+    let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+    let (credentials, address) = rest.rsplit_once('@').ok_or("it names no user (USER:PASSWORD@HOST)")?;
+    let (user, password) = credentials.split_once(':').unwrap_or((credentials, ""));
+    let (host_port, database) = address.split_once('/').unwrap_or((address, ""));
+    let (host, port) = match host_port.rsplit_once(':') {
+        Some((host, port)) => {
+            (host, port.parse::<u16>().map_err(|_| format!("the port {port:?} is not a number"))?)
+        }
+        None => (host_port, 1433),
+    };
+    if host.is_empty() {
+        return Err("it names no host".to_owned());
+    }
+    let mut config = Config::new();
+    config.host(host);
+    config.port(port);
+    config.application_name("kefu");
+    config.authentication(AuthMethod::sql_server(percent_decode(user)?, percent_decode(password)?));
+    if !database.is_empty() {
+        config.database(percent_decode(database)?);
+    }
+    config.encryption(EncryptionLevel::Required);
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=').unwrap_or((pair, "true")) {
+            ("encrypt", "false") => config.encryption(EncryptionLevel::NotSupported),
+            ("encrypt", _) => {}
+            ("trust_server_certificate", "true") => config.trust_cert(),
+            ("trust_server_certificate", _) => {}
+            (other, _) => return Err(format!("unknown setting {other:?}")),
+        }
+    }
+    Ok(config)
+}
+
+fn percent_decode(text: &str) -> Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text.get(i + 1..i + 3).ok_or("a % is not followed by two hex digits")?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| "a % is not followed by two hex digits")?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| "it is not UTF-8 once decoded".to_owned())
+}
+
+async fn connect(config: &Config) -> tiberius::Result<Connection> {
+    let tcp = TcpStream::connect(config.get_addr()).await?;
+    tcp.set_nodelay(true)?;
+    Client::connect(config.clone(), tcp.compat_write()).await
+}
+
+fn connect_error(shown: &str, error: &tiberius::error::Error) -> String {
+    match error {
+        tiberius::error::Error::Server(token) if token.code() == 18456 => {
+            format!("cannot log in to the database at {shown}: the user name or password is wrong")
+        }
+        tiberius::error::Error::Server(token) if token.code() == 4060 => {
+            format!(
+                "the database at {shown} does not exist or the user may not open it; create it first (CREATE DATABASE name)"
+            )
+        }
+        tiberius::error::Error::Io { message, .. } => {
+            format!("cannot reach the database at {shown}: {message}")
+        }
+        other => format!("cannot connect to the database at {shown}: {other}"),
+    }
+}
+
+impl From<tiberius::error::Error> for StoreError {
+    fn from(error: tiberius::error::Error) -> Self {
+        use tiberius::error::Error;
+        match &error {
+            Error::Io { .. } | Error::Tls(_) | Error::Routing { .. } => {
+                StoreError::Unavailable(error.to_string())
+            }
+            // Deadlock victim, lock timeout, and Azure SQL's "try again" codes.
+            Error::Server(token)
+                if matches!(token.code(), 1205 | 1222 | 40197 | 40501 | 40613 | 49918 | 49919) =>
+            {
+                StoreError::Unavailable(token.message().to_owned())
+            }
+            Error::Server(token) => StoreError::Database(token.message().to_owned()),
+            Error::Conversion(_) | Error::Utf8 | Error::Utf16 => StoreError::Corrupt(error.to_string()),
+            _ => StoreError::Database(error.to_string()),
+        }
+    }
+}
+
+/// Maps a unique-key violation (2627, 2601) to `Conflict` with `what` as its message.
+fn conflict(error: StoreError, what: &str) -> StoreError {
+    match &error {
+        StoreError::Database(message) if message.contains("duplicate key") => {
+            StoreError::Conflict(what.to_owned())
+        }
+        _ => error,
+    }
+}
+
+struct Pool {
+    config: Config,
+    shown: String,
+    idle: Arc<Mutex<Vec<Connection>>>,
+    permits: Arc<Semaphore>,
+}
+
+impl Pool {
+    async fn get(&self) -> StoreResult<Conn> {
+        let permit = tokio::time::timeout(ACQUIRE_TIMEOUT, Arc::clone(&self.permits).acquire_owned())
+            .await
+            .map_err(|_| StoreError::Unavailable("no database connection became free".to_owned()))?
+            .map_err(|_| StoreError::Unavailable("the store is closed".to_owned()))?;
+        let idle = self.idle.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let client = match idle {
+            Some(client) => client,
+            None => tokio::time::timeout(CONNECT_TIMEOUT, connect(&self.config))
+                .await
+                .map_err(|_| StoreError::Unavailable(format!("{} did not answer", self.shown)))??,
+        };
+        Ok(Conn {
+            client: Some(client),
+            home: Some((Arc::clone(&self.idle), permit)),
+            healthy: true,
+            in_tx: false,
+        })
+    }
+}
+
+/// A connection taken from the pool; it goes back when dropped, unless it failed or a
+/// transaction was left open (then it is closed and the server rolls back).
+struct Conn {
+    client: Option<Connection>,
+    home: Option<(Arc<Mutex<Vec<Connection>>>, OwnedSemaphorePermit)>,
+    healthy: bool,
+    in_tx: bool,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if let (Some(client), Some((idle, _permit))) = (self.client.take(), self.home.take())
+            && self.healthy
+            && !self.in_tx
+        {
+            idle.lock().unwrap_or_else(PoisonError::into_inner).push(client);
+        }
+    }
+}
+
+/// A parameter.
+#[derive(Clone, Debug)]
+enum Value {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bytes(Vec<u8>),
+}
+
+impl ToSql for Value {
+    fn to_sql(&self) -> ColumnData<'_> {
+        match self {
+            Value::Text(text) => ColumnData::String(text.as_deref().map(Into::into)),
+            Value::Int(int) => ColumnData::I64(*int),
+            Value::Bytes(bytes) => ColumnData::Binary(Some(bytes.as_slice().into())),
+        }
+    }
+}
+
+fn text(value: impl Into<String>) -> Value {
+    Value::Text(Some(value.into()))
+}
+
+fn opt_text(value: Option<&str>) -> Value {
+    Value::Text(value.map(str::to_owned))
+}
+
+fn int(value: i64) -> Value {
+    Value::Int(Some(value))
+}
+
+fn opt_int(value: Option<i64>) -> Value {
+    Value::Int(value)
+}
+
+/// Numbers the `?` of a query: `@P1`, `@P2`… (no query here has a `?` in a string literal).
+fn numbered(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len() + 16);
+    let mut n = 0;
+    for c in sql.chars() {
+        if c == '?' {
+            n += 1;
+            out.push_str(&format!("@P{n}"));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl Conn {
+    fn detached(client: Connection) -> Conn {
+        Conn { client: Some(client), home: None, healthy: true, in_tx: false }
+    }
+
+    fn client(&mut self) -> StoreResult<&mut Connection> {
+        self.client.as_mut().ok_or_else(|| StoreError::Unavailable("the connection is closed".to_owned()))
+    }
+
+    fn check<T>(&mut self, result: tiberius::Result<T>) -> StoreResult<T> {
+        result.map_err(|error| {
+            if !matches!(error, tiberius::error::Error::Server(_)) {
+                self.healthy = false;
+            }
+            StoreError::from(error)
+        })
+    }
+
+    async fn query(&mut self, sql: &str, params: Vec<Value>) -> StoreResult<Vec<Row>> {
+        let sql = numbered(sql);
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let client = self.client()?;
+        let result = match client.query(sql, &refs).await {
+            Ok(stream) => stream.into_first_result().await,
+            Err(error) => Err(error),
+        };
+        self.check(result)
+    }
+
+    async fn execute(&mut self, sql: &str, params: Vec<Value>) -> StoreResult<u64> {
+        let sql = numbered(sql);
+        let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
+        let client = self.client()?;
+        let result = client.execute(sql, &refs).await.map(|done| done.rows_affected().iter().sum());
+        self.check(result)
+    }
+
+    async fn batch(&mut self, sql: &str) -> StoreResult<()> {
+        let client = self.client()?;
+        let result = match client.simple_query(sql).await {
+            Ok(stream) => stream.into_results().await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        self.check(result)
+    }
+
+    async fn begin(&mut self) -> StoreResult<()> {
+        self.batch("SET XACT_ABORT ON; BEGIN TRANSACTION").await?;
+        self.in_tx = true;
+        Ok(())
+    }
+
+    async fn commit(&mut self) -> StoreResult<()> {
+        self.batch("COMMIT TRANSACTION").await?;
+        self.in_tx = false;
+        Ok(())
+    }
+}
+
+impl Columns for Row {
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        Ok(self.try_get::<&str, _>(column)?.map(str::to_owned))
+    }
+
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        if let Ok(value) = self.try_get::<i64, _>(column) {
+            return Ok(value);
+        }
+        if let Ok(value) = self.try_get::<i32, _>(column) {
+            return Ok(value.map(i64::from));
+        }
+        if let Ok(value) = self.try_get::<i16, _>(column) {
+            return Ok(value.map(i64::from));
+        }
+        if let Ok(value) = self.try_get::<u8, _>(column) {
+            return Ok(value.map(i64::from));
+        }
+        Ok(self.try_get::<bool, _>(column)?.map(i64::from))
+    }
+
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get::<&[u8], _>(column)?.map(<[u8]>::to_vec).unwrap_or_default())
+    }
+}
+
+/// ` AND column IN (?, …)` for an agent's sites, with its parameters.
+fn only_sites(sql: &mut String, params: &mut Vec<Value>, column: &str, sites: &[SiteId]) {
+    // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
+    sql.push_str(&format!(" AND {column} IN (?"));
+    params.push(text(""));
+    for site in sites {
+        sql.push_str(", ?");
+        params.push(text(site.as_str()));
+    }
+    sql.push(')');
+}
+
+fn page(sql: &mut String, params: &mut Vec<Value>, limit: u32) {
+    sql.push_str(" OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY");
+    params.push(int(i64::from(limit)));
+}
+
+#[async_trait]
+impl TenantStore for MssqlStore {
+    async fn create_tenant(&self, name: &str, now: Millis) -> StoreResult<Tenant> {
+        let tenant = Tenant { id: TenantId(new_id("t")), name: name.to_owned(), created_at: now };
+        insert_tenant(&mut self.pool.get().await?, &tenant).await?;
+        Ok(tenant)
+    }
+
+    async fn tenant(&self, tenant: &TenantId) -> StoreResult<Option<Tenant>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?"), vec![text(tenant.as_str())])
+            .await?;
+        rows.first().map(rows::tenant).transpose()
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, id"), Vec::new())
+            .await?;
+        rows.iter().map(rows::tenant).collect()
+    }
+}
+
+async fn insert_tenant(conn: &mut Conn, tenant: &Tenant) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
+        vec![text(tenant.id.as_str()), text(&tenant.name), int(sql_time(tenant.created_at))],
+    )
+    .await
+    .map_err(|e| conflict(e, &format!("the tenant {} exists", tenant.id)))?;
+    Ok(())
+}
+
+#[async_trait]
+impl SiteStore for MssqlStore {
+    async fn create_site(&self, tenant: &TenantId, site: NewSite, now: Millis) -> StoreResult<Site> {
+        let site = Site {
+            tenant: tenant.clone(),
+            id: SiteId(new_id("s")),
+            key: format!("k_{}", uuid::Uuid::new_v4().simple()),
+            name: site.name,
+            allowed_origins: site.allowed_origins,
+            greeting: site.greeting,
+            auto_assign: site.auto_assign,
+            created_at: now,
+        };
+        insert_site(&mut self.pool.get().await?, &site).await?;
+        Ok(site)
+    }
+
+    async fn site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<Option<Site>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {SITE_COLUMNS} FROM sites WHERE tenant_id = ? AND id = ?"),
+                vec![text(tenant.as_str()), text(site.as_str())],
+            )
+            .await?;
+        rows.first().map(rows::site).transpose()
+    }
+
+    async fn site_by_key_any_tenant(&self, key: &str) -> StoreResult<Option<Site>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE site_key = ?"), vec![text(key)])
+            .await?;
+        rows.first().map(rows::site).transpose()
+    }
+
+    async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {SITE_COLUMNS} FROM sites WHERE tenant_id = ? ORDER BY created_at, id"),
+                vec![text(tenant.as_str())],
+            )
+            .await?;
+        rows.iter().map(rows::site).collect()
+    }
+
+    async fn update_site(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        patch: SitePatch,
+    ) -> StoreResult<Option<Site>> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE sites SET name = COALESCE(?, name), allowed_origins = COALESCE(?, allowed_origins),
+                     greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign)
+                 WHERE tenant_id = ? AND id = ?",
+                vec![
+                    Value::Text(patch.name),
+                    Value::Text(patch.allowed_origins.as_deref().map(origins_json)),
+                    Value::Text(patch.greeting),
+                    opt_int(patch.auto_assign.map(i64::from)),
+                    text(tenant.as_str()),
+                    text(site.as_str()),
+                ],
+            )
+            .await?;
+        self.site(tenant, site).await
+    }
+
+    async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        let done = conn
+            .execute(
+                "DELETE FROM sites WHERE tenant_id = ? AND id = ?",
+                vec![text(tenant.as_str()), text(site.as_str())],
+            )
+            .await?;
+        Ok(done > 0)
+    }
+}
+
+async fn insert_site(conn: &mut Conn, site: &Site) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            text(site.id.as_str()),
+            text(site.tenant.as_str()),
+            text(&site.key),
+            text(&site.name),
+            text(origins_json(&site.allowed_origins)),
+            text(&site.greeting),
+            int(i64::from(site.auto_assign)),
+            int(sql_time(site.created_at)),
+        ],
+    )
+    .await
+    .map_err(|e| conflict(e, &format!("a site with the id {} or the key {} exists", site.id, site.key)))?;
+    Ok(())
+}
+
+const EMAIL_TAKEN: &str = "an agent with this email exists";
+
+#[async_trait]
+impl AgentStore for MssqlStore {
+    async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent> {
+        let mut sites = agent.sites;
+        sites.sort();
+        sites.dedup();
+        let created = Agent {
+            tenant: tenant.clone(),
+            id: AgentId(new_id("a")),
+            email: agent.email.to_lowercase(),
+            name: agent.name,
+            role: agent.role,
+            capacity: agent.capacity,
+            all_sites: agent.all_sites,
+            sites: if agent.all_sites { Vec::new() } else { sites },
+            disabled: false,
+            created_at: now,
+        };
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        insert_agent(&mut conn, &created, &agent.password_hash).await?;
+        replace_sites(&mut conn, tenant, &created.id, &created.sites).await?;
+        conn.commit().await?;
+        Ok(created)
+    }
+
+    async fn agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Option<Agent>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = ? AND id = ?"),
+                vec![text(tenant.as_str()), text(agent.as_str())],
+            )
+            .await?;
+        match rows.first() {
+            Some(row) => Ok(with_sites(&mut conn, vec![rows::agent(row)?]).await?.pop()),
+            None => Ok(None),
+        }
+    }
+
+    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ?"),
+                vec![text(email.to_lowercase())],
+            )
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let hash = row.text("password_hash")?;
+        let agent = with_sites(&mut conn, vec![rows::agent(row)?]).await?.pop();
+        Ok(agent.map(|agent| (agent, hash)))
+    }
+
+    async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"),
+                vec![text(tenant.as_str())],
+            )
+            .await?;
+        let agents = rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?;
+        with_sites(&mut conn, agents).await
+    }
+
+    async fn update_agent(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+        patch: AgentPatch,
+    ) -> StoreResult<Option<Agent>> {
+        let all_sites = patch.all_sites.or(patch.sites.as_ref().map(|_| false));
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        let done = conn
+            .execute(
+                "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
+                     capacity = COALESCE(?, capacity), all_sites = COALESCE(?, all_sites),
+                     disabled = COALESCE(?, disabled)
+                 WHERE tenant_id = ? AND id = ?",
+                vec![
+                    Value::Text(patch.name),
+                    opt_text(patch.role.map(Role::as_str)),
+                    opt_int(patch.capacity.map(i64::from)),
+                    opt_int(all_sites.map(i64::from)),
+                    opt_int(patch.disabled.map(i64::from)),
+                    text(tenant.as_str()),
+                    text(agent.as_str()),
+                ],
+            )
+            .await?;
+        if done == 0 {
+            conn.commit().await?;
+            return Ok(None);
+        }
+        match (all_sites, patch.sites) {
+            (Some(true), _) => replace_sites(&mut conn, tenant, agent, &[]).await?,
+            (_, Some(mut sites)) => {
+                sites.sort();
+                sites.dedup();
+                replace_sites(&mut conn, tenant, agent, &sites).await?;
+            }
+            _ => {}
+        }
+        if patch.disabled == Some(true) {
+            conn.execute("DELETE FROM refresh_tokens WHERE agent_id = ?", vec![text(agent.as_str())]).await?;
+        }
+        conn.commit().await?;
+        drop(conn);
+        self.agent(tenant, agent).await
+    }
+
+    async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        let done = conn
+            .execute(
+                "UPDATE agents SET password_hash = ? WHERE tenant_id = ? AND id = ?",
+                vec![text(hash), text(tenant.as_str()), text(agent.as_str())],
+            )
+            .await?;
+        conn.execute(
+            "DELETE FROM refresh_tokens WHERE tenant_id = ? AND agent_id = ?",
+            vec![text(tenant.as_str()), text(agent.as_str())],
+        )
+        .await?;
+        conn.commit().await?;
+        Ok(done > 0)
+    }
+
+    async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        let owned = "agent_id IN (SELECT id FROM agents WHERE tenant_id = ? AND id = ?)";
+        let params = || vec![text(tenant.as_str()), text(agent.as_str())];
+        conn.execute(&format!("DELETE FROM agent_sites WHERE {owned}"), params()).await?;
+        conn.execute(&format!("DELETE FROM quick_replies WHERE {owned}"), params()).await?;
+        let done = conn.execute("DELETE FROM agents WHERE tenant_id = ? AND id = ?", params()).await?;
+        conn.commit().await?;
+        Ok(done > 0)
+    }
+
+    async fn save_refresh_token(&self, token: RefreshToken, now: Millis) -> StoreResult<()> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        conn.execute(
+            "DELETE FROM refresh_tokens WHERE agent_id = ? AND expires_at <= ?",
+            vec![text(token.agent.as_str()), int(sql_time(now))],
+        )
+        .await?;
+        conn.execute(
+            "INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)",
+            vec![
+                text(&token.hash),
+                text(token.tenant.as_str()),
+                text(token.agent.as_str()),
+                int(sql_time(token.expires_at)),
+            ],
+        )
+        .await?;
+        conn.commit().await?;
+        Ok(())
+    }
+
+    async fn take_refresh_token(&self, hash: &str) -> StoreResult<Option<RefreshToken>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                "DELETE FROM refresh_tokens OUTPUT deleted.token_hash, deleted.tenant_id, deleted.agent_id,
+                     deleted.expires_at WHERE token_hash = ?",
+                vec![text(hash)],
+            )
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        Ok(Some(RefreshToken {
+            hash: row.text("token_hash")?,
+            tenant: TenantId(row.text("tenant_id")?),
+            agent: AgentId(row.text("agent_id")?),
+            expires_at: row.millis("expires_at")?,
+        }))
+    }
+}
+
+async fn insert_agent(conn: &mut Conn, agent: &Agent, password_hash: &str) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            text(agent.id.as_str()),
+            text(agent.tenant.as_str()),
+            text(&agent.email),
+            text(&agent.name),
+            text(agent.role.as_str()),
+            int(i64::from(agent.capacity)),
+            int(i64::from(agent.all_sites)),
+            text(password_hash),
+            int(i64::from(agent.disabled)),
+            int(sql_time(agent.created_at)),
+        ],
+    )
+    .await
+    .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+    Ok(())
+}
+
+async fn replace_sites(
+    conn: &mut Conn,
+    tenant: &TenantId,
+    agent: &AgentId,
+    sites: &[SiteId],
+) -> StoreResult<()> {
+    conn.execute("DELETE FROM agent_sites WHERE agent_id = ?", vec![text(agent.as_str())]).await?;
+    for site in sites {
+        // Only sites of the agent's own tenant can be attached.
+        let done = conn
+            .execute(
+                "INSERT INTO agent_sites (agent_id, site_id) SELECT ?, id FROM sites WHERE tenant_id = ? AND id = ?",
+                vec![text(agent.as_str()), text(tenant.as_str()), text(site.as_str())],
+            )
+            .await?;
+        if done == 0 {
+            return Err(StoreError::Invalid(format!("there is no site {site}")));
+        }
+    }
+    Ok(())
+}
+
+/// Fills in the sites each agent serves.
+async fn with_sites(conn: &mut Conn, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
+    let Some(first) = agents.first() else { return Ok(agents) };
+    let rows = conn
+        .query(
+            "SELECT s.agent_id, s.site_id FROM agent_sites s JOIN agents a ON a.id = s.agent_id
+             WHERE a.tenant_id = ? ORDER BY s.site_id",
+            vec![text(first.tenant.as_str())],
+        )
+        .await?;
+    let mut sites: HashMap<String, Vec<SiteId>> = HashMap::new();
+    for row in rows {
+        sites.entry(row.text("agent_id")?).or_default().push(SiteId(row.text("site_id")?));
+    }
+    for agent in &mut agents {
+        agent.sites = sites.remove(agent.id.as_str()).unwrap_or_default();
+    }
+    Ok(agents)
+}
+
+#[async_trait]
+impl ConversationStore for MssqlStore {
+    async fn list_conversations(
+        &self,
+        tenant: &TenantId,
+        query: &ConversationQuery,
+    ) -> StoreResult<Vec<ConversationSummary>> {
+        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ?");
+        let mut params = vec![text(tenant.as_str())];
+        if let Some(site) = &query.site {
+            sql.push_str(" AND c.site_id = ?");
+            params.push(text(site.as_str()));
+        }
+        if let Some(sites) = &query.sites {
+            only_sites(&mut sql, &mut params, "c.site_id", sites);
+        }
+        if let Some(status) = query.status {
+            sql.push_str(" AND c.status = ?");
+            params.push(text(status.as_str()));
+        }
+        if let Some(visitor) = &query.visitor {
+            sql.push_str(" AND c.visitor_id = ?");
+            params.push(text(visitor.as_str()));
+        }
+        if let Some(before) = &query.before {
+            sql.push_str(" AND c.id < ?");
+            params.push(text(before.as_str()));
+        }
+        sql.push_str(" ORDER BY c.id DESC");
+        page(&mut sql, &mut params, page_size(query.limit));
+        let rows = self.pool.get().await?.query(&sql, params).await?;
+        rows.iter().map(rows::summary).collect()
+    }
+
+    async fn conversation(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+    ) -> StoreResult<Option<ConversationSummary>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ? AND c.id = ?"),
+                vec![text(tenant.as_str()), text(conversation.as_str())],
+            )
+            .await?;
+        rows.first().map(rows::summary).transpose()
+    }
+
+    async fn room_conversations(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        closed_since: Millis,
+    ) -> StoreResult<Vec<StoredConversation>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!(
+                    "SELECT {SUMMARY_COLUMNS} FROM conversations c
+                     WHERE c.tenant_id = ? AND c.site_id = ? AND c.status <> 'closed'
+                     UNION ALL
+                     SELECT {SUMMARY_COLUMNS} FROM conversations c
+                     WHERE c.tenant_id = ? AND c.site_id = ? AND c.status = 'closed' AND c.closed_at >= ?"
+                ),
+                vec![
+                    text(tenant.as_str()),
+                    text(site.as_str()),
+                    text(tenant.as_str()),
+                    text(site.as_str()),
+                    int(sql_time(closed_since)),
+                ],
+            )
+            .await?;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let summary = rows::summary(row)?;
+            let cids = conn
+                .query(
+                    "SELECT sender_id, cid, seq FROM messages
+                     WHERE conversation_id = ? AND cid IS NOT NULL AND sender_id IS NOT NULL
+                     ORDER BY seq DESC OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY",
+                    vec![text(summary.conversation.id.as_str()), int(sql_int(CID_WINDOW as u64))],
+                )
+                .await?;
+            let mut recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
+            recent_cids.reverse();
+            stored.push(StoredConversation {
+                last_seq: summary.conversation.last_seq,
+                last_activity: summary.last_message_at.unwrap_or(summary.conversation.started_at),
+                record: record_from_summary(tenant, summary),
+                recent_cids,
+            });
+        }
+        Ok(stored)
+    }
+
+    async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>> {
+        let notes = if range.include_notes { "" } else { " AND kind <> 'note'" };
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages
+                     WHERE tenant_id = ? AND conversation_id = ? AND seq > ? AND seq <= ?{notes}
+                     ORDER BY seq OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY"
+                ),
+                vec![
+                    text(tenant.as_str()),
+                    text(range.conversation.as_str()),
+                    int(sql_int(range.after_seq)),
+                    int(sql_int(range.through_seq)),
+                    int(i64::from(range.limit)),
+                ],
+            )
+            .await?;
+        rows.iter().map(rows::message).collect()
+    }
+
+    async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        store_writes(&mut conn, writes).await?;
+        conn.commit().await
+    }
+
+    async fn visitors(
+        &self,
+        tenant: &TenantId,
+        after: Option<&VisitorId>,
+        limit: u32,
+    ) -> StoreResult<Vec<VisitorId>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                "SELECT id FROM visitors WHERE tenant_id = ? AND id > ? ORDER BY id OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY",
+                vec![text(tenant.as_str()), text(after.map_or("", VisitorId::as_str)), int(i64::from(limit))],
+            )
+            .await?;
+        rows.iter().map(|row| Ok(VisitorId(row.text("id")?))).collect()
+    }
+
+    async fn page_views(
+        &self,
+        tenant: &TenantId,
+        visitor: &VisitorId,
+        limit: u32,
+    ) -> StoreResult<Vec<PageView>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {PAGE_VIEW_COLUMNS} FROM page_views WHERE tenant_id = ? AND visitor_id = ?
+                     ORDER BY viewed_at DESC, id DESC OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY"
+                ),
+                vec![text(tenant.as_str()), text(visitor.as_str()), int(i64::from(limit))],
+            )
+            .await?;
+        rows.iter().map(rows::page_view).collect()
+    }
+}
+
+/// Stores a group commit's writes: of several states of one conversation the last; messages
+/// already stored are skipped, so a retried batch stores nothing twice.
+async fn store_writes(conn: &mut Conn, writes: &[WriteOp]) -> StoreResult<()> {
+    let mut conversations: Vec<&ConversationRecord> = Vec::new();
+    let mut latest: HashMap<&ConversationId, usize> = HashMap::new();
+    let mut messages = Vec::new();
+    let mut views = Vec::new();
+    for write in writes {
+        match write {
+            WriteOp::Conversation(record) => match latest.get(&record.id) {
+                Some(&at) => conversations[at] = record,
+                None => {
+                    latest.insert(&record.id, conversations.len());
+                    conversations.push(record);
+                }
+            },
+            WriteOp::Message { tenant, message } => messages.push((tenant, message)),
+            WriteOp::PageView(view) => views.push(view),
+        }
+    }
+    for rows in conversations.chunks(MAX_PARAMS / 12) {
+        save_conversations(conn, rows).await?;
+    }
+    for rows in messages.chunks(MAX_PARAMS / 12) {
+        insert_messages(conn, rows).await?;
+    }
+    for rows in views.chunks(MAX_PARAMS / 8) {
+        save_page_views(conn, rows).await?;
+    }
+    Ok(())
+}
+
+/// `(?, ?, …), (?, ?, …)…`: `rows` rows of `columns` parameters.
+fn value_rows(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
+async fn save_conversations(conn: &mut Conn, rows: &[&ConversationRecord]) -> StoreResult<()> {
+    let mut params = Vec::with_capacity(rows.len() * 12);
+    for record in rows {
+        params.extend([
+            text(record.id.as_str()),
+            text(record.tenant.as_str()),
+            text(record.site.as_str()),
+            text(record.visitor.as_str()),
+            text(record.status.as_str()),
+            opt_text(record.agent.as_ref().map(AgentId::as_str)),
+            int(sql_time(record.started_at)),
+            opt_int(record.closed_at.map(sql_time)),
+            opt_int(record.rating.map(i64::from)),
+            opt_text(record.rating_comment.as_deref()),
+            int(sql_int(record.visitor_read_seq)),
+            int(sql_int(record.agent_read_seq)),
+        ]);
+    }
+    let columns = "id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at, rating,                    rating_comment, visitor_read_seq, agent_read_seq";
+    // The tenant check keeps a clash of ids (only an import can bring one) from touching another
+    // tenant's row.
+    let sql = format!(
+        "MERGE conversations WITH (HOLDLOCK) AS t USING (VALUES {}) AS s ({columns}) ON t.id = s.id
+         WHEN MATCHED AND t.tenant_id = s.tenant_id THEN UPDATE SET status = s.status, agent_id = s.agent_id,
+             closed_at = s.closed_at, rating = s.rating, rating_comment = s.rating_comment,
+             visitor_read_seq = s.visitor_read_seq, agent_read_seq = s.agent_read_seq
+         WHEN NOT MATCHED THEN INSERT ({columns}) VALUES (s.id, s.tenant_id, s.site_id, s.visitor_id, s.status,
+             s.agent_id, s.started_at, s.closed_at, s.rating, s.rating_comment, s.visitor_read_seq, s.agent_read_seq);",
+        value_rows(rows.len(), 12)
+    );
+    conn.execute(&sql, params).await?;
+    Ok(())
+}
+
+async fn insert_messages(conn: &mut Conn, rows: &[(&TenantId, &MessageView)]) -> StoreResult<()> {
+    let mut params = Vec::with_capacity(rows.len() * 12);
+    for (tenant, message) in rows {
+        params.extend([
+            text(message.conversation.as_str()),
+            int(sql_int(message.seq)),
+            text(tenant.as_str()),
+            text(message.site.as_str()),
+            text(message.sender.party.as_str()),
+            opt_text(message.sender.id.as_deref()),
+            opt_text(message.sender.name.as_deref()),
+            text(message.kind.as_str()),
+            text(message.body.as_str()),
+            opt_text(message.cid.as_ref().map(Cid::as_str)),
+            Value::Text(event_json(message)),
+            int(sql_time(message.at)),
+        ]);
+    }
+    let columns = "conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name, kind, body,                    cid, event, created_at";
+    let sql = format!(
+        "INSERT INTO messages ({columns}) SELECT {columns} FROM (VALUES {}) AS s ({columns})
+         WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = s.conversation_id AND m.seq = s.seq)",
+        value_rows(rows.len(), 12)
+    );
+    let stored = conn.execute(&sql, params).await?;
+    let skipped = (rows.len() as u64).saturating_sub(stored);
+    if skipped > 0 {
+        tracing::warn!(skipped, "messages were already stored");
+    }
+    Ok(())
+}
+
+async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResult<()> {
+    let mut params = Vec::with_capacity(rows.len() * 8);
+    for view in rows {
+        params.extend([
+            text(view.tenant.as_str()),
+            text(view.site.as_str()),
+            text(view.visitor.as_str()),
+            text(view.page.url.as_str()),
+            text(view.page.title.as_str()),
+            text(view.page.referrer.as_str()),
+            opt_text(view.keywords.as_deref()),
+            int(sql_time(view.at)),
+        ]);
+    }
+    let sql = format!(
+        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at) VALUES {}",
+        value_rows(rows.len(), 8)
+    );
+    conn.execute(&sql, params).await?;
+    // One row per visitor: when this batch first and last saw them.
+    let mut seen: HashMap<&VisitorId, (Millis, &PageViewRecord)> = HashMap::new();
+    for view in rows {
+        let first = seen.get(&view.visitor).map_or(view.at, |(first, _)| (*first).min(view.at));
+        seen.insert(&view.visitor, (first, view));
+    }
+    let mut params = Vec::with_capacity(seen.len() * 6);
+    for (first, view) in seen.values() {
+        params.extend([
+            text(view.visitor.as_str()),
+            text(view.tenant.as_str()),
+            text(view.site.as_str()),
+            int(sql_time(*first)),
+            int(sql_time(view.at)),
+            text(view.page.url.as_str()),
+        ]);
+    }
+    let columns = "id, tenant_id, site_id, first_seen_at, last_seen_at, last_url";
+    let sql = format!(
+        "MERGE visitors WITH (HOLDLOCK) AS t USING (VALUES {}) AS s ({columns}) ON t.id = s.id
+         WHEN MATCHED AND t.tenant_id = s.tenant_id THEN UPDATE SET last_seen_at = s.last_seen_at, last_url = s.last_url
+         WHEN NOT MATCHED THEN INSERT ({columns})
+             VALUES (s.id, s.tenant_id, s.site_id, s.first_seen_at, s.last_seen_at, s.last_url);",
+        value_rows(seen.len(), 6)
+    );
+    conn.execute(&sql, params).await?;
+    Ok(())
+}
+
+#[async_trait]
+impl LeaveMessageStore for MssqlStore {
+    async fn create_leave_message(
+        &self,
+        tenant: &TenantId,
+        message: NewLeaveMessage,
+        now: Millis,
+    ) -> StoreResult<LeaveMessage> {
+        let stored = LeaveMessage {
+            id: new_id("lm"),
+            site: message.site,
+            visitor: message.visitor,
+            name: message.name,
+            email: message.email,
+            body: message.body,
+            page_url: message.page_url,
+            created_at: now,
+            handled_at: None,
+            handled_by: None,
+        };
+        insert_leave_message(&mut self.pool.get().await?, tenant, &stored).await?;
+        Ok(stored)
+    }
+
+    async fn list_leave_messages(
+        &self,
+        tenant: &TenantId,
+        query: &LeaveMessageQuery,
+    ) -> StoreResult<Vec<LeaveMessage>> {
+        let mut sql = format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ?");
+        let mut params = vec![text(tenant.as_str())];
+        match query.handled {
+            Some(true) => sql.push_str(" AND handled_at IS NOT NULL"),
+            Some(false) => sql.push_str(" AND handled_at IS NULL"),
+            None => {}
+        }
+        if let Some(site) = &query.site {
+            sql.push_str(" AND site_id = ?");
+            params.push(text(site.as_str()));
+        }
+        if let Some(sites) = &query.sites {
+            only_sites(&mut sql, &mut params, "site_id", sites);
+        }
+        if let Some(before) = &query.before {
+            sql.push_str(" AND id < ?");
+            params.push(text(before.as_str()));
+        }
+        sql.push_str(" ORDER BY id DESC");
+        page(&mut sql, &mut params, page_size(query.limit));
+        let rows = self.pool.get().await?.query(&sql, params).await?;
+        rows.iter().map(rows::leave_message).collect()
+    }
+
+    async fn leave_message(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<LeaveMessage>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ? AND id = ?"),
+                vec![text(tenant.as_str()), text(id)],
+            )
+            .await?;
+        rows.first().map(rows::leave_message).transpose()
+    }
+
+    async fn mark_leave_message_handled(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        agent: &AgentId,
+        now: Millis,
+    ) -> StoreResult<Option<LeaveMessage>> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE leave_messages SET handled_at = COALESCE(handled_at, ?), handled_by = COALESCE(handled_by, ?)
+                 WHERE tenant_id = ? AND id = ?",
+                vec![int(sql_time(now)), text(agent.as_str()), text(tenant.as_str()), text(id)],
+            )
+            .await?;
+        self.leave_message(tenant, id).await
+    }
+}
+
+async fn insert_leave_message(conn: &mut Conn, tenant: &TenantId, message: &LeaveMessage) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at,
+             handled_at, handled_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            text(&message.id),
+            text(tenant.as_str()),
+            text(message.site.as_str()),
+            opt_text(message.visitor.as_ref().map(VisitorId::as_str)),
+            text(&message.name),
+            text(&message.email),
+            text(&message.body),
+            text(&message.page_url),
+            int(sql_time(message.created_at)),
+            opt_int(message.handled_at.map(sql_time)),
+            opt_text(message.handled_by.as_ref().map(AgentId::as_str)),
+        ],
+    )
+    .await
+    .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
+    Ok(())
+}
+
+#[async_trait]
+impl QuickReplyStore for MssqlStore {
+    async fn create_quick_reply(
+        &self,
+        tenant: &TenantId,
+        reply: NewQuickReply,
+        now: Millis,
+    ) -> StoreResult<QuickReply> {
+        let stored = QuickReply {
+            id: new_id("qr"),
+            agent: reply.agent,
+            title: reply.title,
+            body: reply.body,
+            created_at: now,
+        };
+        insert_quick_reply(&mut self.pool.get().await?, tenant, &stored).await?;
+        Ok(stored)
+    }
+
+    async fn list_quick_replies(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Vec<QuickReply>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!(
+                    "SELECT {REPLY_COLUMNS} FROM quick_replies
+                     WHERE tenant_id = ? AND (agent_id IS NULL OR agent_id = ?) ORDER BY title, id"
+                ),
+                vec![text(tenant.as_str()), text(agent.as_str())],
+            )
+            .await?;
+        rows.iter().map(rows::quick_reply).collect()
+    }
+
+    async fn quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<QuickReply>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query(
+                &format!("SELECT {REPLY_COLUMNS} FROM quick_replies WHERE tenant_id = ? AND id = ?"),
+                vec![text(tenant.as_str()), text(id)],
+            )
+            .await?;
+        rows.first().map(rows::quick_reply).transpose()
+    }
+
+    async fn update_quick_reply(
+        &self,
+        tenant: &TenantId,
+        id: &str,
+        patch: QuickReplyPatch,
+    ) -> StoreResult<Option<QuickReply>> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "UPDATE quick_replies SET title = COALESCE(?, title), body = COALESCE(?, body)
+                 WHERE tenant_id = ? AND id = ?",
+                vec![Value::Text(patch.title), Value::Text(patch.body), text(tenant.as_str()), text(id)],
+            )
+            .await?;
+        self.quick_reply(tenant, id).await
+    }
+
+    async fn delete_quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<bool> {
+        let done = self
+            .pool
+            .get()
+            .await?
+            .execute(
+                "DELETE FROM quick_replies WHERE tenant_id = ? AND id = ?",
+                vec![text(tenant.as_str()), text(id)],
+            )
+            .await?;
+        Ok(done > 0)
+    }
+}
+
+async fn insert_quick_reply(conn: &mut Conn, tenant: &TenantId, reply: &QuickReply) -> StoreResult<()> {
+    conn.execute(
+        "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        vec![
+            text(&reply.id),
+            text(tenant.as_str()),
+            opt_text(reply.agent.as_ref().map(AgentId::as_str)),
+            text(&reply.title),
+            text(&reply.body),
+            int(sql_time(reply.created_at)),
+        ],
+    )
+    .await
+    .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
+    Ok(())
+}
+
+#[async_trait]
+impl ServerKeyStore for MssqlStore {
+    async fn server_key(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let rows = self
+            .pool
+            .get()
+            .await?
+            .query("SELECT value FROM server_keys WHERE name = ?", vec![text(name)])
+            .await?;
+        rows.first().map(|row| row.bytes("value")).transpose()
+    }
+
+    async fn init_server_key(&self, name: &str, value: &[u8], now: Millis) -> StoreResult<Vec<u8>> {
+        self.pool
+            .get()
+            .await?
+            .execute(
+                "INSERT INTO server_keys (name, value, created_at)
+                 SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM server_keys WITH (UPDLOCK, HOLDLOCK) WHERE name = ?)",
+                vec![text(name), Value::Bytes(value.to_vec()), int(sql_time(now)), text(name)],
+            )
+            .await?;
+        self.server_key(name).await?.ok_or_else(|| StoreError::Corrupt(format!("server key {name} vanished")))
+    }
+}
+
+#[async_trait]
+impl ImportStore for MssqlStore {
+    async fn import_tenant(
+        &self,
+        tenant: &Tenant,
+        records: &mut (dyn Iterator<Item = Result<TenantRecord, String>> + Send),
+    ) -> StoreResult<ImportCounts> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        insert_tenant(&mut conn, tenant).await?;
+        let mut counts = ImportCounts::default();
+        let mut writes = Vec::new();
+        for record in records {
+            match record.map_err(StoreError::Invalid)? {
+                TenantRecord::Write(write) => {
+                    match &write {
+                        WriteOp::Conversation(_) => counts.conversations += 1,
+                        WriteOp::Message { .. } => counts.messages += 1,
+                        WriteOp::PageView(_) => counts.page_views += 1,
+                    }
+                    writes.push(write);
+                    if writes.len() == 2_000 {
+                        store_writes(&mut conn, &writes).await?;
+                        writes.clear();
+                    }
+                }
+                other => {
+                    store_writes(&mut conn, &writes).await?;
+                    writes.clear();
+                    match other {
+                        TenantRecord::Site(site) => {
+                            insert_site(&mut conn, &site).await?;
+                            counts.sites += 1;
+                        }
+                        TenantRecord::Agent { agent, password_hash } => {
+                            insert_agent(&mut conn, &agent, &password_hash).await?;
+                            replace_sites(&mut conn, &tenant.id, &agent.id, &agent.sites).await?;
+                            counts.agents += 1;
+                        }
+                        TenantRecord::QuickReply(reply) => {
+                            insert_quick_reply(&mut conn, &tenant.id, &reply).await?;
+                            counts.quick_replies += 1;
+                        }
+                        TenantRecord::LeaveMessage(message) => {
+                            insert_leave_message(&mut conn, &tenant.id, &message).await?;
+                            counts.leave_messages += 1;
+                        }
+                        TenantRecord::Write(_) => {}
+                    }
+                }
+            }
+        }
+        store_writes(&mut conn, &writes).await?;
+        conn.commit().await?;
+        Ok(counts)
+    }
+}
+
+#[async_trait]
+impl Store for MssqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        self.pool.get().await?.query("SELECT 1 AS one", Vec::new()).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.permits.close();
+        self.pool.idle.lock().unwrap_or_else(PoisonError::into_inner).clear();
+    }
+}

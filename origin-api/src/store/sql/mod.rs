@@ -1,0 +1,333 @@
+//! The sqlx backends: SQLite (the default: one file in WAL mode, `synchronous = FULL` so a commit
+//! survives power loss) and MySQL 8 / MariaDB 10.11 (InnoDB, whose commits are durable by
+//! default). One implementation on sqlx's `Any` driver; where the two dialects differ, [`Dialect`]
+//! holds the difference. Each has its own migrations, run on open. One module per area.
+
+mod agents;
+mod conversations;
+mod import;
+mod replies;
+mod sites;
+
+use std::time::Duration;
+
+use anyhow::anyhow;
+use async_trait::async_trait;
+use chat_core::ids::{Millis, SiteId, TenantId};
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::migrate::{MigrateError, Migrator};
+use sqlx::{Any, AnyPool, Connection, Executor, QueryBuilder, Row};
+
+use super::rows::{self, Columns, TENANT_COLUMNS, sql_time};
+use super::{ServerKeyStore, Store, StoreError, StoreResult, Tenant, TenantStore, describe_url, new_id};
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+static MYSQL_MIGRATIONS: Migrator = sqlx::migrate!("migrations/mysql");
+
+/// How long opening waits for a database server to answer.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a request waits for a connection before it is answered "unavailable".
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Which SQL the database speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite 3.35 or later.
+    Sqlite,
+    /// MySQL 8 or MariaDB 10.11 or later.
+    MySql,
+}
+
+impl Dialect {
+    /// Ends an INSERT so that rows whose key exists are skipped; `key` is a column of the key.
+    fn skip_existing(self, key: &str) -> String {
+        match self {
+            Dialect::Sqlite => " ON CONFLICT DO NOTHING".to_owned(),
+            Dialect::MySql => format!(" ON DUPLICATE KEY UPDATE {key} = {key}"),
+        }
+    }
+
+    /// Ends an INSERT so that a row whose `id` exists gets `columns` from the new row, if both
+    /// rows are the same tenant's (ids are random, but imports bring their own).
+    fn upsert(self, table: &str, columns: &[&str]) -> String {
+        match self {
+            Dialect::Sqlite => {
+                let set: Vec<_> = columns.iter().map(|c| format!("{c} = excluded.{c}")).collect();
+                format!(
+                    " ON CONFLICT (id) DO UPDATE SET {} WHERE {table}.tenant_id = excluded.tenant_id",
+                    set.join(", ")
+                )
+            }
+            Dialect::MySql => {
+                let set: Vec<_> = columns
+                    .iter()
+                    .map(|c| format!("{c} = IF(tenant_id = VALUES(tenant_id), VALUES({c}), {c})"))
+                    .collect();
+                format!(" ON DUPLICATE KEY UPDATE {}", set.join(", "))
+            }
+        }
+    }
+}
+
+/// Records in SQLite or MySQL/MariaDB.
+#[derive(Debug, Clone)]
+pub struct SqlStore {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+impl SqlStore {
+    /// Opens (creating the file and its folder if needed) and migrates the SQLite database at
+    /// `url` (`sqlite:PATH` or `sqlite::memory:`).
+    pub async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+        let path = path.split('?').next().unwrap_or_default();
+        let folder = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
+        if let Some(folder) = folder.filter(|_| path != ":memory:") {
+            std::fs::create_dir_all(folder).map_err(|e| {
+                anyhow!("cannot create the folder {} for the database: {e}", folder.display())
+            })?;
+        }
+        let url =
+            if url.contains('?') || path == ":memory:" { url.to_owned() } else { format!("{url}?mode=rwc") };
+        let options: AnyConnectOptions =
+            url.parse().map_err(|e| anyhow!("{url} is not a SQLite URL: {e}"))?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    // The admin CLI writes to the same file while the server runs: wait for it.
+                    conn.execute(
+                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                         PRAGMA busy_timeout = 10000",
+                    )
+                    .await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e)))?;
+        let store = SqlStore { pool, dialect: Dialect::Sqlite };
+        store.migrate(&SQLITE_MIGRATIONS, url.as_str()).await?;
+        Ok(store)
+    }
+
+    /// Connects to the MySQL or MariaDB database at `url` (`mysql://USER:PASSWORD@HOST:PORT/DATABASE`)
+    /// and brings its schema up to date. The database must exist; its tables are created here.
+    pub async fn open_mysql(url: &str) -> anyhow::Result<Self> {
+        sqlx::any::install_default_drivers();
+        let shown = describe_url(url);
+        let url = url.replacen("mariadb://", "mysql://", 1);
+        let options: AnyConnectOptions =
+            url.parse().map_err(|e| anyhow!("{shown} is not a valid MySQL URL: {e}"))?;
+        // One connection first, so a refused connection or a wrong password is told at once
+        // rather than retried until the pool gives up.
+        match tokio::time::timeout(CONNECT_TIMEOUT, sqlx::AnyConnection::connect_with(&options)).await {
+            Err(_) => anyhow::bail!(
+                "cannot reach the database at {shown}: no answer within {} s",
+                CONNECT_TIMEOUT.as_secs()
+            ),
+            Ok(Err(error)) => return Err(anyhow!(mysql_connect_error(&shown, &error))),
+            Ok(Ok(conn)) => {
+                let _ = conn.close().await;
+            }
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options)
+            .await
+            .map_err(|e| anyhow!("cannot connect to the database at {shown}: {}", StoreError::from(e)))?;
+        let store = SqlStore { pool, dialect: Dialect::MySql };
+        store.migrate(&MYSQL_MIGRATIONS, &shown).await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self, migrator: &Migrator, shown: &str) -> anyhow::Result<()> {
+        let latest = migrator.iter().map(|m| m.version).max().unwrap_or_default();
+        migrator.run(&self.pool).await.map_err(|error| match error {
+            MigrateError::VersionMissing(version) => anyhow!(
+                "the database at {shown} has schema version {version}, newer than this kefu knows \
+                 (up to {latest}); run the kefu version that last used it, or a newer one"
+            ),
+            MigrateError::VersionMismatch(version) => anyhow!(
+                "the database at {shown} has a schema version {version} that differs from this kefu's; \
+                 it was changed by hand or by another build"
+            ),
+            other => anyhow!("cannot bring the schema of {shown} up to date: {other}"),
+        })
+    }
+}
+
+/// The one sentence an operator needs when the first connection fails.
+fn mysql_connect_error(shown: &str, error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(db) => match mysql_number(&**db) {
+            Some(1045) => {
+                format!("cannot log in to the database at {shown}: the user name or password is wrong")
+            }
+            Some(1044) => format!("the database user may not use the database at {shown}: {}", db.message()),
+            Some(1049) => format!(
+                "the database at {shown} does not exist; create it first (CREATE DATABASE name CHARACTER SET utf8mb4)"
+            ),
+            _ => format!("the database at {shown} refused the connection: {}", db.message()),
+        },
+        sqlx::Error::Io(io) => format!("cannot reach the database at {shown}: {io}"),
+        other => format!("cannot connect to the database at {shown}: {other}"),
+    }
+}
+
+/// MySQL's error number, if the error is MySQL's.
+fn mysql_number(db: &dyn sqlx::error::DatabaseError) -> Option<u16> {
+    db.try_downcast_ref::<sqlx::mysql::MySqlDatabaseError>().map(sqlx::mysql::MySqlDatabaseError::number)
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(error.to_string()),
+            sqlx::Error::Database(db) if transient(&**db) => StoreError::Unavailable(db.message().to_owned()),
+            sqlx::Error::Database(db) => StoreError::Database(db.message().to_owned()),
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
+                StoreError::Corrupt(error.to_string())
+            }
+            _ => StoreError::Database(error.to_string()),
+        }
+    }
+}
+
+/// Errors that mean "try again": SQLite's busy and locked (with their extended codes); MySQL's
+/// too many connections, server shutting down, lock wait timeout, deadlock, and read-only (a
+/// failover in progress).
+fn transient(db: &dyn sqlx::error::DatabaseError) -> bool {
+    if let Some(number) = mysql_number(db) {
+        return matches!(number, 1040 | 1053 | 1205 | 1213 | 1290 | 1836);
+    }
+    let code = db.code().and_then(|code| code.parse::<u32>().ok());
+    db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
+        && code.is_some_and(|c| matches!(c & 0xff, 5 | 6))
+}
+
+impl Columns for AnyRow {
+    fn opt_text(&self, column: &str) -> StoreResult<Option<String>> {
+        // MySQL sends TEXT columns as binary strings.
+        match self.try_get::<Option<String>, _>(column) {
+            Ok(text) => Ok(text),
+            Err(_) => match self.try_get::<Option<Vec<u8>>, _>(column)? {
+                Some(bytes) => String::from_utf8(bytes)
+                    .map(Some)
+                    .map_err(|_| StoreError::Corrupt(format!("{column} is not UTF-8"))),
+                None => Ok(None),
+            },
+        }
+    }
+
+    fn opt_int(&self, column: &str) -> StoreResult<Option<i64>> {
+        Ok(self.try_get::<Option<i64>, _>(column)?)
+    }
+
+    fn bytes(&self, column: &str) -> StoreResult<Vec<u8>> {
+        Ok(self.try_get::<Vec<u8>, _>(column)?)
+    }
+}
+
+/// Adds ` AND column IN (sites…)` to a query: an agent's sites.
+pub(super) fn only_sites(sql: &mut QueryBuilder<'_, Any>, column: &str, sites: &[SiteId]) {
+    sql.push(format!(" AND {column} IN ("));
+    let mut list = sql.separated(", ");
+    // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
+    list.push_bind("");
+    for site in sites {
+        list.push_bind(site.as_str().to_owned());
+    }
+    sql.push(")");
+}
+
+/// Maps a unique-key violation to `Conflict` with `what` as its message.
+pub(super) fn conflict(error: sqlx::Error, what: &str) -> StoreError {
+    match error.as_database_error() {
+        Some(db) if db.is_unique_violation() => StoreError::Conflict(what.to_owned()),
+        _ => StoreError::from(error),
+    }
+}
+
+#[async_trait]
+impl TenantStore for SqlStore {
+    async fn create_tenant(&self, name: &str, now: Millis) -> StoreResult<Tenant> {
+        let tenant = Tenant { id: TenantId(new_id("t")), name: name.to_owned(), created_at: now };
+        insert_tenant(&self.pool, &tenant).await?;
+        Ok(tenant)
+    }
+
+    async fn tenant(&self, tenant: &TenantId) -> StoreResult<Option<Tenant>> {
+        let row = sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = ?"))
+            .bind(tenant.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::tenant).transpose()
+    }
+
+    async fn list_tenants(&self) -> StoreResult<Vec<Tenant>> {
+        let rows = sqlx::query(&format!("SELECT {TENANT_COLUMNS} FROM tenants ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(rows::tenant).collect()
+    }
+}
+
+pub(super) async fn insert_tenant<'c>(
+    executor: impl Executor<'c, Database = Any>,
+    tenant: &Tenant,
+) -> StoreResult<()> {
+    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+        .bind(tenant.id.as_str())
+        .bind(&tenant.name)
+        .bind(sql_time(tenant.created_at))
+        .execute(executor)
+        .await
+        .map_err(|e| conflict(e, &format!("the tenant {} exists", tenant.id)))?;
+    Ok(())
+}
+
+#[async_trait]
+impl ServerKeyStore for SqlStore {
+    async fn server_key(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT value FROM server_keys WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| row.bytes("value")).transpose()
+    }
+
+    async fn init_server_key(&self, name: &str, value: &[u8], now: Millis) -> StoreResult<Vec<u8>> {
+        sqlx::query(&format!(
+            "INSERT INTO server_keys (name, value, created_at) VALUES (?, ?, ?){}",
+            self.dialect.skip_existing("name")
+        ))
+        .bind(name)
+        .bind(value)
+        .bind(sql_time(now))
+        .execute(&self.pool)
+        .await?;
+        self.server_key(name).await?.ok_or_else(|| StoreError::Corrupt(format!("server key {name} vanished")))
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn close(&self) {
+        self.pool.close().await;
+    }
+}
