@@ -3,14 +3,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write};
+mod common;
+
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{KEFU, kefu, stdout};
 use serde_json::{Value, json};
-
-const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
 
 struct Serving {
     child: Child,
@@ -67,25 +68,6 @@ impl Serving {
         };
         (status.success(), self.lines.try_iter().collect())
     }
-}
-
-fn kefu(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(KEFU)
-        .args(args)
-        .current_dir(dir)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    child.wait_with_output().unwrap()
-}
-
-fn stdout(output: &Output) -> String {
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
 fn login(base: &str, email: &str, password: &str) -> u16 {

@@ -279,15 +279,15 @@ pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
     Ok(store)
 }
 
-/// The database a URL names, for printing: SQLite paths in full, other URLs by scheme and host
-/// only (they may hold a password).
+/// The database a URL names, for printing: SQLite paths in full, other URLs by scheme, host and
+/// database only (their user, password and settings are left out).
 pub fn describe_url(url: &str) -> String {
     match url.split_once("://") {
         _ if url.starts_with("sqlite:") => url.to_owned(),
         Some((scheme, rest)) => {
-            let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
-            let host = host.split(['/', '?']).next().unwrap_or_default();
-            format!("{scheme}://{host}")
+            let rest = rest.split('?').next().unwrap_or_default();
+            let place = rest.rsplit_once('@').map_or(rest, |(_, place)| place);
+            format!("{scheme}://{place}")
         }
         None => "(unrecognised URL)".to_owned(),
     }

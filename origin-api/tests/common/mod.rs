@@ -22,6 +22,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
 
+/// The `kefu` binary under test.
+pub const KEFU: &str = env!("CARGO_BIN_EXE_kefu");
+
 pub const WAIT: Duration = Duration::from_secs(10);
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -542,4 +545,25 @@ async fn relay(client: TcpStream, server: TcpStream, mut mode: watch::Receiver<P
             }
         }
     }
+}
+
+/// Runs `kefu ARGS` in `dir` with `stdin` as its input.
+pub fn kefu(dir: &std::path::Path, args: &[&str], stdin: &str) -> std::process::Output {
+    let mut child = std::process::Command::new(KEFU)
+        .args(args)
+        .current_dir(dir)
+        .env("RUST_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), stdin.as_bytes()).unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// What a command that must succeed printed.
+pub fn stdout(output: &std::process::Output) -> String {
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).into_owned()
 }

@@ -166,7 +166,7 @@ impl SqlStore {
 fn mysql_connect_error(shown: &str, error: &sqlx::Error) -> String {
     match error {
         sqlx::Error::Database(db) => match mysql_number(&**db) {
-            Some(1045) => {
+            Some(1045 | 1698) => {
                 format!("cannot log in to the database at {shown}: the user name or password is wrong")
             }
             Some(1044) => format!("the database user may not use the database at {shown}: {}", db.message()),
