@@ -6,6 +6,7 @@
 //!
 //! - [`types`] — the records and what creating or changing one takes.
 //! - [`rows`] — reading records out of rows, once for every backend.
+//! - [`statements`] — the statements every backend runs alike.
 //! - [`sql`] — SQLite (the default: one file, nothing to install) and MySQL/MariaDB, on sqlx.
 //! - `mssql` — SQL Server, on tiberius (the `mssql` cargo feature).
 
@@ -13,6 +14,7 @@
 pub mod mssql;
 pub mod rows;
 pub mod sql;
+pub mod statements;
 pub mod types;
 
 use std::sync::Arc;

@@ -15,7 +15,7 @@ use anyhow::{anyhow, bail};
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
-use chat_core::protocol::{MessageView, Role};
+use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
 use tiberius::{AuthMethod, Client, ColumnData, Config, EncryptionLevel, Row, ToSql};
 use tokio::net::TcpStream;
@@ -24,15 +24,15 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
 use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
-    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, event_json, origins_json, record_from_summary, sql_int,
-    sql_time,
+    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, event_json, sql_int, sql_time,
 };
+use super::statements::{self, Param, Statement};
 use super::{
     Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
     ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MessageRange, NewAgent, NewLeaveMessage,
     NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch, QuickReplyStore, RefreshToken,
     ServerKeyStore, Site, SitePatch, SiteStore, Store, StoreError, StoreResult, Tenant, TenantRecord,
-    TenantStore, describe_url, new_id, page_size,
+    TenantStore, describe_url, new_id, page_size, sorted_sites,
 };
 
 /// The schema, in order; each runs once, in a transaction, recorded in `kefu_schema`.
@@ -120,6 +120,23 @@ impl MssqlStore {
             conn.commit().await?;
         }
         Ok(())
+    }
+}
+
+impl MssqlStore {
+    /// Runs a query on a connection of the pool.
+    async fn rows(&self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
+        self.pool.get().await?.query(sql, params).await
+    }
+
+    /// Runs a shared statement's query on a connection of the pool.
+    async fn fetch(&self, statement: Statement) -> StoreResult<Vec<Row>> {
+        self.rows(&statement.sql, statement.params).await
+    }
+
+    /// Runs a statement on a connection of the pool; returns the rows it changed.
+    async fn run(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
+        self.pool.get().await?.execute(sql, params).await
     }
 }
 
@@ -297,38 +314,30 @@ impl Drop for Conn {
     }
 }
 
-/// A parameter.
-#[derive(Clone, Debug)]
-enum Value {
-    Text(Option<String>),
-    Int(Option<i64>),
-    Bytes(Vec<u8>),
-}
-
-impl ToSql for Value {
+impl ToSql for Param {
     fn to_sql(&self) -> ColumnData<'_> {
         match self {
-            Value::Text(text) => ColumnData::String(text.as_deref().map(Into::into)),
-            Value::Int(int) => ColumnData::I64(*int),
-            Value::Bytes(bytes) => ColumnData::Binary(Some(bytes.as_slice().into())),
+            Param::Text(text) => ColumnData::String(text.as_deref().map(Into::into)),
+            Param::Int(int) => ColumnData::I64(*int),
+            Param::Bytes(bytes) => ColumnData::Binary(Some(bytes.as_slice().into())),
         }
     }
 }
 
-fn text(value: impl Into<String>) -> Value {
-    Value::Text(Some(value.into()))
+fn text(value: impl Into<String>) -> Param {
+    Param::Text(Some(value.into()))
 }
 
-fn opt_text(value: Option<&str>) -> Value {
-    Value::Text(value.map(str::to_owned))
+fn opt_text(value: Option<&str>) -> Param {
+    Param::Text(value.map(str::to_owned))
 }
 
-fn int(value: i64) -> Value {
-    Value::Int(Some(value))
+fn int(value: i64) -> Param {
+    Param::Int(Some(value))
 }
 
-fn opt_int(value: Option<i64>) -> Value {
-    Value::Int(value)
+fn opt_int(value: Option<i64>) -> Param {
+    Param::Int(value)
 }
 
 /// Numbers the `?` of a query: `@P1`, `@P2`… (no query here has a `?` in a string literal).
@@ -364,7 +373,7 @@ impl Conn {
         })
     }
 
-    async fn query(&mut self, sql: &str, params: Vec<Value>) -> StoreResult<Vec<Row>> {
+    async fn query(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         let sql = numbered(sql);
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
         let client = self.client()?;
@@ -375,12 +384,16 @@ impl Conn {
         self.check(result)
     }
 
-    async fn execute(&mut self, sql: &str, params: Vec<Value>) -> StoreResult<u64> {
+    async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
         let sql = numbered(sql);
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
         let client = self.client()?;
         let result = client.execute(sql, &refs).await.map(|done| done.rows_affected().iter().sum());
         self.check(result)
+    }
+
+    async fn run(&mut self, statement: Statement) -> StoreResult<u64> {
+        self.execute(&statement.sql, statement.params).await
     }
 
     async fn batch(&mut self, sql: &str) -> StoreResult<()> {
@@ -431,21 +444,10 @@ impl Columns for Row {
     }
 }
 
-/// ` AND column IN (?, …)` for an agent's sites, with its parameters.
-fn only_sites(sql: &mut String, params: &mut Vec<Value>, column: &str, sites: &[SiteId]) {
-    // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
-    sql.push_str(&format!(" AND {column} IN (?"));
-    params.push(text(""));
-    for site in sites {
-        sql.push_str(", ?");
-        params.push(text(site.as_str()));
-    }
-    sql.push(')');
-}
-
-fn page(sql: &mut String, params: &mut Vec<Value>, limit: u32) {
-    sql.push_str(" OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY");
-    params.push(int(i64::from(limit)));
+/// A list statement with its page size.
+fn paged(mut statement: Statement, limit: u32) -> Statement {
+    statement.sql.push_str(" OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY");
+    statement.int(i64::from(limit))
 }
 
 #[async_trait]
@@ -474,28 +476,16 @@ impl TenantStore for MssqlStore {
 }
 
 async fn insert_tenant(conn: &mut Conn, tenant: &Tenant) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)",
-        vec![text(tenant.id.as_str()), text(&tenant.name), int(sql_time(tenant.created_at))],
-    )
-    .await
-    .map_err(|e| conflict(e, &format!("the tenant {} exists", tenant.id)))?;
+    conn.run(statements::insert_tenant(tenant))
+        .await
+        .map_err(|e| conflict(e, &format!("the tenant {} exists", tenant.id)))?;
     Ok(())
 }
 
 #[async_trait]
 impl SiteStore for MssqlStore {
     async fn create_site(&self, tenant: &TenantId, site: NewSite, now: Millis) -> StoreResult<Site> {
-        let site = Site {
-            tenant: tenant.clone(),
-            id: SiteId(new_id("s")),
-            key: format!("k_{}", uuid::Uuid::new_v4().simple()),
-            name: site.name,
-            allowed_origins: site.allowed_origins,
-            greeting: site.greeting,
-            auto_assign: site.auto_assign,
-            created_at: now,
-        };
+        let site = site.into_site(tenant, now);
         insert_site(&mut self.pool.get().await?, &site).await?;
         Ok(site)
     }
@@ -536,23 +526,7 @@ impl SiteStore for MssqlStore {
         site: &SiteId,
         patch: SitePatch,
     ) -> StoreResult<Option<Site>> {
-        self.pool
-            .get()
-            .await?
-            .execute(
-                "UPDATE sites SET name = COALESCE(?, name), allowed_origins = COALESCE(?, allowed_origins),
-                     greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign)
-                 WHERE tenant_id = ? AND id = ?",
-                vec![
-                    Value::Text(patch.name),
-                    Value::Text(patch.allowed_origins.as_deref().map(origins_json)),
-                    Value::Text(patch.greeting),
-                    opt_int(patch.auto_assign.map(i64::from)),
-                    text(tenant.as_str()),
-                    text(site.as_str()),
-                ],
-            )
-            .await?;
+        self.pool.get().await?.run(statements::update_site(tenant, site, patch)).await?;
         self.site(tenant, site).await
     }
 
@@ -569,22 +543,9 @@ impl SiteStore for MssqlStore {
 }
 
 async fn insert_site(conn: &mut Conn, site: &Site) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            text(site.id.as_str()),
-            text(site.tenant.as_str()),
-            text(&site.key),
-            text(&site.name),
-            text(origins_json(&site.allowed_origins)),
-            text(&site.greeting),
-            int(i64::from(site.auto_assign)),
-            int(sql_time(site.created_at)),
-        ],
-    )
-    .await
-    .map_err(|e| conflict(e, &format!("a site with the id {} or the key {} exists", site.id, site.key)))?;
+    conn.run(statements::insert_site(site)).await.map_err(|e| {
+        conflict(e, &format!("a site with the id {} or the key {} exists", site.id, site.key))
+    })?;
     Ok(())
 }
 
@@ -593,24 +554,10 @@ const EMAIL_TAKEN: &str = "an agent with this email exists";
 #[async_trait]
 impl AgentStore for MssqlStore {
     async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent> {
-        let mut sites = agent.sites;
-        sites.sort();
-        sites.dedup();
-        let created = Agent {
-            tenant: tenant.clone(),
-            id: AgentId(new_id("a")),
-            email: agent.email.to_lowercase(),
-            name: agent.name,
-            role: agent.role,
-            capacity: agent.capacity,
-            all_sites: agent.all_sites,
-            sites: if agent.all_sites { Vec::new() } else { sites },
-            disabled: false,
-            created_at: now,
-        };
+        let (created, password_hash) = agent.into_agent(tenant, now);
         let mut conn = self.pool.get().await?;
         conn.begin().await?;
-        insert_agent(&mut conn, &created, &agent.password_hash).await?;
+        insert_agent(&mut conn, &created, &password_hash).await?;
         replace_sites(&mut conn, tenant, &created.id, &created.sites).await?;
         conn.commit().await?;
         Ok(created)
@@ -665,34 +612,14 @@ impl AgentStore for MssqlStore {
         let all_sites = patch.all_sites.or(patch.sites.as_ref().map(|_| false));
         let mut conn = self.pool.get().await?;
         conn.begin().await?;
-        let done = conn
-            .execute(
-                "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
-                     capacity = COALESCE(?, capacity), all_sites = COALESCE(?, all_sites),
-                     disabled = COALESCE(?, disabled)
-                 WHERE tenant_id = ? AND id = ?",
-                vec![
-                    Value::Text(patch.name),
-                    opt_text(patch.role.map(Role::as_str)),
-                    opt_int(patch.capacity.map(i64::from)),
-                    opt_int(all_sites.map(i64::from)),
-                    opt_int(patch.disabled.map(i64::from)),
-                    text(tenant.as_str()),
-                    text(agent.as_str()),
-                ],
-            )
-            .await?;
+        let done = conn.run(statements::update_agent(tenant, agent, &patch, all_sites)).await?;
         if done == 0 {
             conn.commit().await?;
             return Ok(None);
         }
         match (all_sites, patch.sites) {
             (Some(true), _) => replace_sites(&mut conn, tenant, agent, &[]).await?,
-            (_, Some(mut sites)) => {
-                sites.sort();
-                sites.dedup();
-                replace_sites(&mut conn, tenant, agent, &sites).await?;
-            }
+            (_, Some(sites)) => replace_sites(&mut conn, tenant, agent, &sorted_sites(sites)).await?,
             _ => {}
         }
         if patch.disabled == Some(true) {
@@ -775,24 +702,7 @@ impl AgentStore for MssqlStore {
 }
 
 async fn insert_agent(conn: &mut Conn, agent: &Agent, password_hash: &str) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            text(agent.id.as_str()),
-            text(agent.tenant.as_str()),
-            text(&agent.email),
-            text(&agent.name),
-            text(agent.role.as_str()),
-            int(i64::from(agent.capacity)),
-            int(i64::from(agent.all_sites)),
-            text(password_hash),
-            int(i64::from(agent.disabled)),
-            int(sql_time(agent.created_at)),
-        ],
-    )
-    .await
-    .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+    conn.run(statements::insert_agent(agent, password_hash)).await.map_err(|e| conflict(e, EMAIL_TAKEN))?;
     Ok(())
 }
 
@@ -805,12 +715,7 @@ async fn replace_sites(
     conn.execute("DELETE FROM agent_sites WHERE agent_id = ?", vec![text(agent.as_str())]).await?;
     for site in sites {
         // Only sites of the agent's own tenant can be attached.
-        let done = conn
-            .execute(
-                "INSERT INTO agent_sites (agent_id, site_id) SELECT ?, id FROM sites WHERE tenant_id = ? AND id = ?",
-                vec![text(agent.as_str()), text(tenant.as_str()), text(site.as_str())],
-            )
-            .await?;
+        let done = conn.run(statements::attach_site(tenant, agent, site)).await?;
         if done == 0 {
             return Err(StoreError::Invalid(format!("there is no site {site}")));
         }
@@ -845,30 +750,8 @@ impl ConversationStore for MssqlStore {
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ?");
-        let mut params = vec![text(tenant.as_str())];
-        if let Some(site) = &query.site {
-            sql.push_str(" AND c.site_id = ?");
-            params.push(text(site.as_str()));
-        }
-        if let Some(sites) = &query.sites {
-            only_sites(&mut sql, &mut params, "c.site_id", sites);
-        }
-        if let Some(status) = query.status {
-            sql.push_str(" AND c.status = ?");
-            params.push(text(status.as_str()));
-        }
-        if let Some(visitor) = &query.visitor {
-            sql.push_str(" AND c.visitor_id = ?");
-            params.push(text(visitor.as_str()));
-        }
-        if let Some(before) = &query.before {
-            sql.push_str(" AND c.id < ?");
-            params.push(text(before.as_str()));
-        }
-        sql.push_str(" ORDER BY c.id DESC");
-        page(&mut sql, &mut params, page_size(query.limit));
-        let rows = self.pool.get().await?.query(&sql, params).await?;
+        let rows =
+            self.fetch(paged(statements::list_conversations(tenant, query), page_size(query.limit))).await?;
         rows.iter().map(rows::summary).collect()
     }
 
@@ -878,10 +761,7 @@ impl ConversationStore for MssqlStore {
         conversation: &ConversationId,
     ) -> StoreResult<Option<ConversationSummary>> {
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ? AND c.id = ?"),
                 vec![text(tenant.as_str()), text(conversation.as_str())],
             )
@@ -925,14 +805,8 @@ impl ConversationStore for MssqlStore {
                     vec![text(summary.conversation.id.as_str()), int(sql_int(CID_WINDOW as u64))],
                 )
                 .await?;
-            let mut recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
-            recent_cids.reverse();
-            stored.push(StoredConversation {
-                last_seq: summary.conversation.last_seq,
-                last_activity: summary.last_message_at.unwrap_or(summary.conversation.started_at),
-                record: record_from_summary(tenant, summary),
-                recent_cids,
-            });
+            let recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
+            stored.push(rows::stored_conversation(tenant, summary, recent_cids));
         }
         Ok(stored)
     }
@@ -940,10 +814,7 @@ impl ConversationStore for MssqlStore {
     async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>> {
         let notes = if range.include_notes { "" } else { " AND kind <> 'note'" };
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {MESSAGE_COLUMNS} FROM messages
                      WHERE tenant_id = ? AND conversation_id = ? AND seq > ? AND seq <= ?{notes}
@@ -974,11 +845,7 @@ impl ConversationStore for MssqlStore {
         after: Option<&VisitorId>,
         limit: u32,
     ) -> StoreResult<Vec<VisitorId>> {
-        let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+        let rows = self.rows(
                 "SELECT id FROM visitors WHERE tenant_id = ? AND id > ? ORDER BY id OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY",
                 vec![text(tenant.as_str()), text(after.map_or("", VisitorId::as_str)), int(i64::from(limit))],
             )
@@ -993,10 +860,7 @@ impl ConversationStore for MssqlStore {
         limit: u32,
     ) -> StoreResult<Vec<PageView>> {
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {PAGE_VIEW_COLUMNS} FROM page_views WHERE tenant_id = ? AND visitor_id = ?
                      ORDER BY viewed_at DESC, id DESC OFFSET 0 ROWS FETCH NEXT ? ROWS ONLY"
@@ -1094,7 +958,7 @@ async fn insert_messages(conn: &mut Conn, rows: &[(&TenantId, &MessageView)]) ->
             text(message.kind.as_str()),
             text(message.body.as_str()),
             opt_text(message.cid.as_ref().map(Cid::as_str)),
-            Value::Text(event_json(message)),
+            Param::Text(event_json(message)),
             int(sql_time(message.at)),
         ]);
     }
@@ -1168,18 +1032,7 @@ impl LeaveMessageStore for MssqlStore {
         message: NewLeaveMessage,
         now: Millis,
     ) -> StoreResult<LeaveMessage> {
-        let stored = LeaveMessage {
-            id: new_id("lm"),
-            site: message.site,
-            visitor: message.visitor,
-            name: message.name,
-            email: message.email,
-            body: message.body,
-            page_url: message.page_url,
-            created_at: now,
-            handled_at: None,
-            handled_by: None,
-        };
+        let stored = message.into_message(now);
         insert_leave_message(&mut self.pool.get().await?, tenant, &stored).await?;
         Ok(stored)
     }
@@ -1189,36 +1042,14 @@ impl LeaveMessageStore for MssqlStore {
         tenant: &TenantId,
         query: &LeaveMessageQuery,
     ) -> StoreResult<Vec<LeaveMessage>> {
-        let mut sql = format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ?");
-        let mut params = vec![text(tenant.as_str())];
-        match query.handled {
-            Some(true) => sql.push_str(" AND handled_at IS NOT NULL"),
-            Some(false) => sql.push_str(" AND handled_at IS NULL"),
-            None => {}
-        }
-        if let Some(site) = &query.site {
-            sql.push_str(" AND site_id = ?");
-            params.push(text(site.as_str()));
-        }
-        if let Some(sites) = &query.sites {
-            only_sites(&mut sql, &mut params, "site_id", sites);
-        }
-        if let Some(before) = &query.before {
-            sql.push_str(" AND id < ?");
-            params.push(text(before.as_str()));
-        }
-        sql.push_str(" ORDER BY id DESC");
-        page(&mut sql, &mut params, page_size(query.limit));
-        let rows = self.pool.get().await?.query(&sql, params).await?;
+        let rows =
+            self.fetch(paged(statements::list_leave_messages(tenant, query), page_size(query.limit))).await?;
         rows.iter().map(rows::leave_message).collect()
     }
 
     async fn leave_message(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<LeaveMessage>> {
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ? AND id = ?"),
                 vec![text(tenant.as_str()), text(id)],
             )
@@ -1233,40 +1064,15 @@ impl LeaveMessageStore for MssqlStore {
         agent: &AgentId,
         now: Millis,
     ) -> StoreResult<Option<LeaveMessage>> {
-        self.pool
-            .get()
-            .await?
-            .execute(
-                "UPDATE leave_messages SET handled_at = COALESCE(handled_at, ?), handled_by = COALESCE(handled_by, ?)
-                 WHERE tenant_id = ? AND id = ?",
-                vec![int(sql_time(now)), text(agent.as_str()), text(tenant.as_str()), text(id)],
-            )
-            .await?;
+        self.pool.get().await?.run(statements::mark_handled(tenant, id, agent, now)).await?;
         self.leave_message(tenant, id).await
     }
 }
 
 async fn insert_leave_message(conn: &mut Conn, tenant: &TenantId, message: &LeaveMessage) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at,
-             handled_at, handled_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        vec![
-            text(&message.id),
-            text(tenant.as_str()),
-            text(message.site.as_str()),
-            opt_text(message.visitor.as_ref().map(VisitorId::as_str)),
-            text(&message.name),
-            text(&message.email),
-            text(&message.body),
-            text(&message.page_url),
-            int(sql_time(message.created_at)),
-            opt_int(message.handled_at.map(sql_time)),
-            opt_text(message.handled_by.as_ref().map(AgentId::as_str)),
-        ],
-    )
-    .await
-    .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
+    conn.run(statements::insert_leave_message(tenant, message))
+        .await
+        .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
     Ok(())
 }
 
@@ -1278,23 +1084,14 @@ impl QuickReplyStore for MssqlStore {
         reply: NewQuickReply,
         now: Millis,
     ) -> StoreResult<QuickReply> {
-        let stored = QuickReply {
-            id: new_id("qr"),
-            agent: reply.agent,
-            title: reply.title,
-            body: reply.body,
-            created_at: now,
-        };
+        let stored = reply.into_reply(now);
         insert_quick_reply(&mut self.pool.get().await?, tenant, &stored).await?;
         Ok(stored)
     }
 
     async fn list_quick_replies(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Vec<QuickReply>> {
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!(
                     "SELECT {REPLY_COLUMNS} FROM quick_replies
                      WHERE tenant_id = ? AND (agent_id IS NULL OR agent_id = ?) ORDER BY title, id"
@@ -1307,10 +1104,7 @@ impl QuickReplyStore for MssqlStore {
 
     async fn quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<Option<QuickReply>> {
         let rows = self
-            .pool
-            .get()
-            .await?
-            .query(
+            .rows(
                 &format!("SELECT {REPLY_COLUMNS} FROM quick_replies WHERE tenant_id = ? AND id = ?"),
                 vec![text(tenant.as_str()), text(id)],
             )
@@ -1324,24 +1118,13 @@ impl QuickReplyStore for MssqlStore {
         id: &str,
         patch: QuickReplyPatch,
     ) -> StoreResult<Option<QuickReply>> {
-        self.pool
-            .get()
-            .await?
-            .execute(
-                "UPDATE quick_replies SET title = COALESCE(?, title), body = COALESCE(?, body)
-                 WHERE tenant_id = ? AND id = ?",
-                vec![Value::Text(patch.title), Value::Text(patch.body), text(tenant.as_str()), text(id)],
-            )
-            .await?;
+        self.pool.get().await?.run(statements::update_quick_reply(tenant, id, patch)).await?;
         self.quick_reply(tenant, id).await
     }
 
     async fn delete_quick_reply(&self, tenant: &TenantId, id: &str) -> StoreResult<bool> {
         let done = self
-            .pool
-            .get()
-            .await?
-            .execute(
+            .run(
                 "DELETE FROM quick_replies WHERE tenant_id = ? AND id = ?",
                 vec![text(tenant.as_str()), text(id)],
             )
@@ -1351,42 +1134,24 @@ impl QuickReplyStore for MssqlStore {
 }
 
 async fn insert_quick_reply(conn: &mut Conn, tenant: &TenantId, reply: &QuickReply) -> StoreResult<()> {
-    conn.execute(
-        "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        vec![
-            text(&reply.id),
-            text(tenant.as_str()),
-            opt_text(reply.agent.as_ref().map(AgentId::as_str)),
-            text(&reply.title),
-            text(&reply.body),
-            int(sql_time(reply.created_at)),
-        ],
-    )
-    .await
-    .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
+    conn.run(statements::insert_quick_reply(tenant, reply))
+        .await
+        .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
     Ok(())
 }
 
 #[async_trait]
 impl ServerKeyStore for MssqlStore {
     async fn server_key(&self, name: &str) -> StoreResult<Option<Vec<u8>>> {
-        let rows = self
-            .pool
-            .get()
-            .await?
-            .query("SELECT value FROM server_keys WHERE name = ?", vec![text(name)])
-            .await?;
+        let rows = self.rows("SELECT value FROM server_keys WHERE name = ?", vec![text(name)]).await?;
         rows.first().map(|row| row.bytes("value")).transpose()
     }
 
     async fn init_server_key(&self, name: &str, value: &[u8], now: Millis) -> StoreResult<Vec<u8>> {
-        self.pool
-            .get()
-            .await?
-            .execute(
+        self.run(
                 "INSERT INTO server_keys (name, value, created_at)
                  SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM server_keys WITH (UPDLOCK, HOLDLOCK) WHERE name = ?)",
-                vec![text(name), Value::Bytes(value.to_vec()), int(sql_time(now)), text(name)],
+                vec![text(name), Param::Bytes(value.to_vec()), int(sql_time(now)), text(name)],
             )
             .await?;
         self.server_key(name).await?.ok_or_else(|| StoreError::Corrupt(format!("server key {name} vanished")))
@@ -1454,7 +1219,7 @@ impl ImportStore for MssqlStore {
 #[async_trait]
 impl Store for MssqlStore {
     async fn ping(&self) -> StoreResult<()> {
-        self.pool.get().await?.query("SELECT 1 AS one", Vec::new()).await?;
+        self.rows("SELECT 1 AS one", Vec::new()).await?;
         Ok(())
     }
 

@@ -6,7 +6,7 @@ use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, Vis
 use chat_core::protocol::{
     ConversationStatus, ConversationView, MessageKind, MessageView, Party, Role, Sender,
 };
-use chat_core::records::ConversationRecord;
+use chat_core::records::{ConversationRecord, StoredConversation};
 
 use super::{
     Agent, ConversationSummary, LeaveMessage, PageView, QuickReply, Site, StoreError, StoreResult, Tenant,
@@ -171,6 +171,21 @@ pub(crate) fn record_from_summary(tenant: &TenantId, summary: ConversationSummar
         rating_comment: summary.rating_comment,
         visitor_read_seq: view.visitor_read_seq,
         agent_read_seq: view.agent_read_seq,
+    }
+}
+
+/// What a room loads of a conversation, given its latest cids newest first.
+pub(crate) fn stored_conversation(
+    tenant: &TenantId,
+    summary: ConversationSummary,
+    mut recent_cids: Vec<(String, Cid, u64)>,
+) -> StoredConversation {
+    recent_cids.reverse();
+    StoredConversation {
+        last_seq: summary.conversation.last_seq,
+        last_activity: summary.last_message_at.unwrap_or(summary.conversation.started_at),
+        record: record_from_summary(tenant, summary),
+        recent_cids,
     }
 }
 

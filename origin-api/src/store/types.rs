@@ -57,6 +57,23 @@ fn yes() -> bool {
     true
 }
 
+impl NewSite {
+    /// The site as created now, with a new id and public key.
+    pub fn into_site(self, tenant: &TenantId, now: Millis) -> Site {
+        Site {
+            tenant: tenant.clone(),
+            id: SiteId(new_id("s")),
+            // Public, in every page of the site; unguessable so sites cannot be enumerated.
+            key: format!("k_{}", uuid::Uuid::new_v4().simple()),
+            name: self.name,
+            allowed_origins: self.allowed_origins,
+            greeting: self.greeting,
+            auto_assign: self.auto_assign,
+            created_at: now,
+        }
+    }
+}
+
 /// A change to a site; absent fields stay.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct SitePatch {
@@ -119,6 +136,32 @@ pub struct NewAgent {
     pub sites: Vec<SiteId>,
     /// The argon2id hash of their password.
     pub password_hash: String,
+}
+
+impl NewAgent {
+    /// The agent as created now (email lower-case, sites once each), and their password hash.
+    pub fn into_agent(self, tenant: &TenantId, now: Millis) -> (Agent, String) {
+        let agent = Agent {
+            tenant: tenant.clone(),
+            id: AgentId(new_id("a")),
+            email: self.email.to_lowercase(),
+            name: self.name,
+            role: self.role,
+            capacity: self.capacity,
+            all_sites: self.all_sites,
+            sites: if self.all_sites { Vec::new() } else { sorted_sites(self.sites) },
+            disabled: false,
+            created_at: now,
+        };
+        (agent, self.password_hash)
+    }
+}
+
+/// Sites sorted, each once.
+pub fn sorted_sites(mut sites: Vec<SiteId>) -> Vec<SiteId> {
+    sites.sort();
+    sites.dedup();
+    sites
 }
 
 /// A change to an agent; absent fields stay.
@@ -242,6 +285,24 @@ pub struct NewLeaveMessage {
     pub page_url: String,
 }
 
+impl NewLeaveMessage {
+    /// The message as left now, not yet handled.
+    pub fn into_message(self, now: Millis) -> LeaveMessage {
+        LeaveMessage {
+            id: new_id("lm"),
+            site: self.site,
+            visitor: self.visitor,
+            name: self.name,
+            email: self.email,
+            body: self.body,
+            page_url: self.page_url,
+            created_at: now,
+            handled_at: None,
+            handled_by: None,
+        }
+    }
+}
+
 /// Which leave-a-messages to list.
 #[derive(Clone, Debug, Default, Deserialize)]
 pub struct LeaveMessageQuery {
@@ -282,6 +343,19 @@ pub struct NewQuickReply {
     pub title: String,
     /// Text.
     pub body: String,
+}
+
+impl NewQuickReply {
+    /// The reply as created now.
+    pub fn into_reply(self, now: Millis) -> QuickReply {
+        QuickReply {
+            id: new_id("qr"),
+            agent: self.agent,
+            title: self.title,
+            body: self.body,
+            created_at: now,
+        }
+    }
 }
 
 /// A change to a quick reply.

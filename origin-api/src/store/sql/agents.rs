@@ -4,32 +4,23 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId};
-use chat_core::protocol::Role;
 use sqlx::{Any, Transaction};
 
-use super::{SqlStore, conflict};
+use super::{SqlStore, bound, conflict};
 use crate::store::rows::{self, AGENT_COLUMNS, Columns, sql_time};
-use crate::store::{Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, new_id};
+use crate::store::statements;
+use crate::store::{
+    Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, sorted_sites,
+};
 
 const EMAIL_TAKEN: &str = "an agent with this email exists";
 
 #[async_trait]
 impl AgentStore for SqlStore {
     async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent> {
-        let created = Agent {
-            tenant: tenant.clone(),
-            id: AgentId(new_id("a")),
-            email: agent.email.to_lowercase(),
-            name: agent.name,
-            role: agent.role,
-            capacity: agent.capacity,
-            all_sites: agent.all_sites,
-            sites: if agent.all_sites { Vec::new() } else { dedup(agent.sites) },
-            disabled: false,
-            created_at: now,
-        };
+        let (created, password_hash) = agent.into_agent(tenant, now);
         let mut tx = self.pool.begin().await?;
-        insert_agent(&mut tx, &created, &agent.password_hash).await?;
+        insert_agent(&mut tx, &created, &password_hash).await?;
         replace_sites(&mut tx, tenant, &created.id, &created.sites).await?;
         tx.commit().await?;
         Ok(created)
@@ -78,27 +69,14 @@ impl AgentStore for SqlStore {
         // A list of sites given alone means "only these".
         let all_sites = patch.all_sites.or(patch.sites.as_ref().map(|_| false));
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
-                 capacity = COALESCE(?, capacity), all_sites = COALESCE(?, all_sites),
-                 disabled = COALESCE(?, disabled)
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(patch.name)
-        .bind(patch.role.map(Role::as_str))
-        .bind(patch.capacity.map(i64::from))
-        .bind(all_sites.map(i64::from))
-        .bind(patch.disabled.map(i64::from))
-        .bind(tenant.as_str())
-        .bind(agent.as_str())
-        .execute(&mut *tx)
-        .await?;
+        let done =
+            bound(&statements::update_agent(tenant, agent, &patch, all_sites)).execute(&mut *tx).await?;
         if done.rows_affected() == 0 {
             return Ok(None);
         }
         match (all_sites, patch.sites) {
             (Some(true), _) => replace_sites(&mut tx, tenant, agent, &[]).await?,
-            (_, Some(sites)) => replace_sites(&mut tx, tenant, agent, &dedup(sites)).await?,
+            (_, Some(sites)) => replace_sites(&mut tx, tenant, agent, &sorted_sites(sites)).await?,
             _ => {}
         }
         if patch.disabled == Some(true) {
@@ -214,12 +192,6 @@ impl SqlStore {
     }
 }
 
-fn dedup(mut sites: Vec<SiteId>) -> Vec<SiteId> {
-    sites.sort();
-    sites.dedup();
-    sites
-}
-
 pub(super) async fn replace_sites(
     tx: &mut Transaction<'_, Any>,
     tenant: &TenantId,
@@ -229,14 +201,7 @@ pub(super) async fn replace_sites(
     sqlx::query("DELETE FROM agent_sites WHERE agent_id = ?").bind(agent.as_str()).execute(&mut **tx).await?;
     for site in sites {
         // Only sites of the agent's own tenant can be attached.
-        let done = sqlx::query(
-            "INSERT INTO agent_sites (agent_id, site_id) SELECT ?, id FROM sites WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(agent.as_str())
-        .bind(tenant.as_str())
-        .bind(site.as_str())
-        .execute(&mut **tx)
-        .await?;
+        let done = bound(&statements::attach_site(tenant, agent, site)).execute(&mut **tx).await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::Invalid(format!("there is no site {site}")));
         }
@@ -250,22 +215,9 @@ pub(super) async fn insert_agent(
     agent: &Agent,
     password_hash: &str,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(agent.id.as_str())
-    .bind(agent.tenant.as_str())
-    .bind(&agent.email)
-    .bind(&agent.name)
-    .bind(agent.role.as_str())
-    .bind(i64::from(agent.capacity))
-    .bind(i64::from(agent.all_sites))
-    .bind(password_hash)
-    .bind(i64::from(agent.disabled))
-    .bind(sql_time(agent.created_at))
-    .execute(&mut **tx)
-    .await
-    .map_err(|e| conflict(e, EMAIL_TAKEN))?;
+    bound(&statements::insert_agent(agent, password_hash))
+        .execute(&mut **tx)
+        .await
+        .map_err(|e| conflict(e, EMAIL_TAKEN))?;
     Ok(())
 }

@@ -9,11 +9,11 @@ use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
 use sqlx::{Any, QueryBuilder, Transaction};
 
-use super::{Dialect, SqlStore, only_sites};
+use super::{Dialect, SqlStore, bound, paged};
 use crate::store::rows::{
-    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, event_json, record_from_summary, sql_int,
-    sql_time,
+    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, event_json, sql_int, sql_time,
 };
+use crate::store::statements;
 use crate::store::{
     ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreResult, page_size,
 };
@@ -25,25 +25,8 @@ impl ConversationStore for SqlStore {
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let mut sql = QueryBuilder::<Any>::new(format!("SELECT {SUMMARY_COLUMNS} FROM conversations c"));
-        sql.push(" WHERE c.tenant_id = ").push_bind(tenant.as_str());
-        if let Some(site) = &query.site {
-            sql.push(" AND c.site_id = ").push_bind(site.as_str());
-        }
-        if let Some(sites) = &query.sites {
-            only_sites(&mut sql, "c.site_id", sites);
-        }
-        if let Some(status) = query.status {
-            sql.push(" AND c.status = ").push_bind(status.as_str());
-        }
-        if let Some(visitor) = &query.visitor {
-            sql.push(" AND c.visitor_id = ").push_bind(visitor.as_str());
-        }
-        if let Some(before) = &query.before {
-            sql.push(" AND c.id < ").push_bind(before.as_str());
-        }
-        sql.push(" ORDER BY c.id DESC LIMIT ").push_bind(i64::from(page_size(query.limit)));
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        let list = paged(statements::list_conversations(tenant, query), page_size(query.limit));
+        let rows = bound(&list).fetch_all(&self.pool).await?;
         rows.iter().map(rows::summary).collect()
     }
 
@@ -93,14 +76,8 @@ impl ConversationStore for SqlStore {
             .bind(sql_int(CID_WINDOW as u64))
             .fetch_all(&self.pool)
             .await?;
-            let mut recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
-            recent_cids.reverse();
-            stored.push(StoredConversation {
-                last_seq: summary.conversation.last_seq,
-                last_activity: summary.last_message_at.unwrap_or(summary.conversation.started_at),
-                record: record_from_summary(tenant, summary),
-                recent_cids,
-            });
+            let recent_cids = cids.iter().map(rows::recent_cid).collect::<StoreResult<Vec<_>>>()?;
+            stored.push(rows::stored_conversation(tenant, summary, recent_cids));
         }
         Ok(stored)
     }

@@ -13,12 +13,14 @@ use std::time::Duration;
 
 use anyhow::anyhow;
 use async_trait::async_trait;
-use chat_core::ids::{Millis, SiteId, TenantId};
-use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use chat_core::ids::{Millis, TenantId};
+use sqlx::any::{AnyArguments, AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::migrate::{MigrateError, Migrator};
-use sqlx::{Any, AnyPool, Connection, Executor, QueryBuilder, Row};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Connection, Executor, Row};
 
 use super::rows::{self, Columns, TENANT_COLUMNS, sql_time};
+use super::statements::{self, Param, Statement};
 use super::{ServerKeyStore, Store, StoreError, StoreResult, Tenant, TenantStore, describe_url, new_id};
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -238,16 +240,23 @@ impl Columns for AnyRow {
     }
 }
 
-/// Adds ` AND column IN (sites…)` to a query: an agent's sites.
-pub(super) fn only_sites(sql: &mut QueryBuilder<'_, Any>, column: &str, sites: &[SiteId]) {
-    sql.push(format!(" AND {column} IN ("));
-    let mut list = sql.separated(", ");
-    // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
-    list.push_bind("");
-    for site in sites {
-        list.push_bind(site.as_str().to_owned());
+/// A shared statement, bound for sqlx.
+pub(super) fn bound(statement: &Statement) -> Query<'_, Any, AnyArguments<'_>> {
+    let mut query = sqlx::query(&statement.sql);
+    for param in &statement.params {
+        query = match param {
+            Param::Text(text) => query.bind(text.as_deref()),
+            Param::Int(int) => query.bind(*int),
+            Param::Bytes(bytes) => query.bind(bytes.as_slice()),
+        };
     }
-    sql.push(")");
+    query
+}
+
+/// A list statement with its page size.
+pub(super) fn paged(mut statement: Statement, limit: u32) -> Statement {
+    statement.sql.push_str(" LIMIT ?");
+    statement.int(i64::from(limit))
 }
 
 /// Maps a unique-key violation to `Conflict` with `what` as its message.
@@ -286,10 +295,7 @@ pub(super) async fn insert_tenant<'c>(
     executor: impl Executor<'c, Database = Any>,
     tenant: &Tenant,
 ) -> StoreResult<()> {
-    sqlx::query("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
-        .bind(tenant.id.as_str())
-        .bind(&tenant.name)
-        .bind(sql_time(tenant.created_at))
+    bound(&statements::insert_tenant(tenant))
         .execute(executor)
         .await
         .map_err(|e| conflict(e, &format!("the tenant {} exists", tenant.id)))?;

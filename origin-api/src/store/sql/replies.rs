@@ -1,14 +1,15 @@
 //! Leave-a-messages and quick replies.
 
 use async_trait::async_trait;
-use chat_core::ids::{AgentId, Millis, TenantId, VisitorId};
-use sqlx::{Any, Executor, QueryBuilder};
+use chat_core::ids::{AgentId, Millis, TenantId};
+use sqlx::{Any, Executor};
 
-use super::{SqlStore, conflict, only_sites};
-use crate::store::rows::{self, LEAVE_COLUMNS, REPLY_COLUMNS, sql_time};
+use super::{SqlStore, bound, conflict, paged};
+use crate::store::rows::{self, LEAVE_COLUMNS, REPLY_COLUMNS};
+use crate::store::statements;
 use crate::store::{
     LeaveMessage, LeaveMessageQuery, LeaveMessageStore, NewLeaveMessage, NewQuickReply, QuickReply,
-    QuickReplyPatch, QuickReplyStore, StoreResult, new_id, page_size,
+    QuickReplyPatch, QuickReplyStore, StoreResult, page_size,
 };
 
 #[async_trait]
@@ -19,18 +20,7 @@ impl LeaveMessageStore for SqlStore {
         message: NewLeaveMessage,
         now: Millis,
     ) -> StoreResult<LeaveMessage> {
-        let stored = LeaveMessage {
-            id: new_id("lm"),
-            site: message.site,
-            visitor: message.visitor,
-            name: message.name,
-            email: message.email,
-            body: message.body,
-            page_url: message.page_url,
-            created_at: now,
-            handled_at: None,
-            handled_by: None,
-        };
+        let stored = message.into_message(now);
         insert_leave_message(&self.pool, tenant, &stored).await?;
         Ok(stored)
     }
@@ -40,28 +30,8 @@ impl LeaveMessageStore for SqlStore {
         tenant: &TenantId,
         query: &LeaveMessageQuery,
     ) -> StoreResult<Vec<LeaveMessage>> {
-        let mut sql = QueryBuilder::<Any>::new(format!("SELECT {LEAVE_COLUMNS} FROM leave_messages"));
-        sql.push(" WHERE tenant_id = ").push_bind(tenant.as_str());
-        match query.handled {
-            Some(true) => {
-                sql.push(" AND handled_at IS NOT NULL");
-            }
-            Some(false) => {
-                sql.push(" AND handled_at IS NULL");
-            }
-            None => {}
-        }
-        if let Some(site) = &query.site {
-            sql.push(" AND site_id = ").push_bind(site.as_str());
-        }
-        if let Some(sites) = &query.sites {
-            only_sites(&mut sql, "site_id", sites);
-        }
-        if let Some(before) = &query.before {
-            sql.push(" AND id < ").push_bind(before.as_str());
-        }
-        sql.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(page_size(query.limit)));
-        let rows = sql.build().fetch_all(&self.pool).await?;
+        let list = paged(statements::list_leave_messages(tenant, query), page_size(query.limit));
+        let rows = bound(&list).fetch_all(&self.pool).await?;
         rows.iter().map(rows::leave_message).collect()
     }
 
@@ -83,16 +53,7 @@ impl LeaveMessageStore for SqlStore {
         agent: &AgentId,
         now: Millis,
     ) -> StoreResult<Option<LeaveMessage>> {
-        sqlx::query(
-            "UPDATE leave_messages SET handled_at = COALESCE(handled_at, ?), handled_by = COALESCE(handled_by, ?)
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(sql_time(now))
-        .bind(agent.as_str())
-        .bind(tenant.as_str())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        bound(&statements::mark_handled(tenant, id, agent, now)).execute(&self.pool).await?;
         self.leave_message(tenant, id).await
     }
 }
@@ -105,13 +66,7 @@ impl QuickReplyStore for SqlStore {
         reply: NewQuickReply,
         now: Millis,
     ) -> StoreResult<QuickReply> {
-        let stored = QuickReply {
-            id: new_id("qr"),
-            agent: reply.agent,
-            title: reply.title,
-            body: reply.body,
-            created_at: now,
-        };
+        let stored = reply.into_reply(now);
         insert_quick_reply(&self.pool, tenant, &stored).await?;
         Ok(stored)
     }
@@ -144,16 +99,7 @@ impl QuickReplyStore for SqlStore {
         id: &str,
         patch: QuickReplyPatch,
     ) -> StoreResult<Option<QuickReply>> {
-        sqlx::query(
-            "UPDATE quick_replies SET title = COALESCE(?, title), body = COALESCE(?, body)
-             WHERE tenant_id = ? AND id = ?",
-        )
-        .bind(patch.title)
-        .bind(patch.body)
-        .bind(tenant.as_str())
-        .bind(id)
-        .execute(&self.pool)
-        .await?;
+        bound(&statements::update_quick_reply(tenant, id, patch)).execute(&self.pool).await?;
         self.quick_reply(tenant, id).await
     }
 
@@ -172,25 +118,10 @@ pub(super) async fn insert_leave_message<'c>(
     tenant: &TenantId,
     message: &LeaveMessage,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at,
-             handled_at, handled_by)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&message.id)
-    .bind(tenant.as_str())
-    .bind(message.site.as_str())
-    .bind(message.visitor.as_ref().map(VisitorId::as_str))
-    .bind(&message.name)
-    .bind(&message.email)
-    .bind(&message.body)
-    .bind(&message.page_url)
-    .bind(sql_time(message.created_at))
-    .bind(message.handled_at.map(sql_time))
-    .bind(message.handled_by.as_ref().map(AgentId::as_str))
-    .execute(executor)
-    .await
-    .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
+    bound(&statements::insert_leave_message(tenant, message))
+        .execute(executor)
+        .await
+        .map_err(|e| conflict(e, &format!("a leave-a-message with the id {} exists", message.id)))?;
     Ok(())
 }
 
@@ -199,17 +130,9 @@ pub(super) async fn insert_quick_reply<'c>(
     tenant: &TenantId,
     reply: &QuickReply,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-    )
-    .bind(&reply.id)
-    .bind(tenant.as_str())
-    .bind(reply.agent.as_ref().map(AgentId::as_str))
-    .bind(&reply.title)
-    .bind(&reply.body)
-    .bind(sql_time(reply.created_at))
-    .execute(executor)
-    .await
-    .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
+    bound(&statements::insert_quick_reply(tenant, reply))
+        .execute(executor)
+        .await
+        .map_err(|e| conflict(e, &format!("a quick reply with the id {} exists", reply.id)))?;
     Ok(())
 }

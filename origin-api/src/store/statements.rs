@@ -1,0 +1,269 @@
+//! The statements every backend runs alike: their SQL, with `?` for each parameter, and the
+//! parameters. A backend binds them its own way (SQL Server numbers the `?` first) and adds what
+//! its dialect says differently (a page's size: `LIMIT ?` or `OFFSET … FETCH`).
+
+use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::protocol::Role;
+
+use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, origins_json, sql_time};
+use super::{
+    Agent, AgentPatch, ConversationQuery, LeaveMessage, LeaveMessageQuery, QuickReply, QuickReplyPatch, Site,
+    SitePatch, Tenant,
+};
+
+/// A parameter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Param {
+    /// Text, or NULL.
+    Text(Option<String>),
+    /// An integer (times and flags too), or NULL.
+    Int(Option<i64>),
+    /// Bytes.
+    Bytes(Vec<u8>),
+}
+
+/// SQL with a `?` for each of its parameters, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    /// The SQL.
+    pub sql: String,
+    /// Its parameters.
+    pub params: Vec<Param>,
+}
+
+impl Statement {
+    /// SQL without parameters yet.
+    pub fn new(sql: impl Into<String>) -> Statement {
+        Statement { sql: sql.into(), params: Vec::new() }
+    }
+
+    /// Adds a text parameter.
+    pub fn text(mut self, value: impl Into<String>) -> Statement {
+        self.params.push(Param::Text(Some(value.into())));
+        self
+    }
+
+    /// Adds a text parameter that may be NULL.
+    pub fn opt_text(mut self, value: Option<impl Into<String>>) -> Statement {
+        self.params.push(Param::Text(value.map(Into::into)));
+        self
+    }
+
+    /// Adds an integer parameter.
+    pub fn int(mut self, value: i64) -> Statement {
+        self.params.push(Param::Int(Some(value)));
+        self
+    }
+
+    /// Adds an integer parameter that may be NULL.
+    pub fn opt_int(mut self, value: Option<i64>) -> Statement {
+        self.params.push(Param::Int(value));
+        self
+    }
+
+    /// Adds bytes.
+    pub fn bytes(mut self, value: &[u8]) -> Statement {
+        self.params.push(Param::Bytes(value.to_vec()));
+        self
+    }
+
+    /// Appends SQL with one text parameter.
+    fn and_text(&mut self, sql: &str, value: &str) {
+        self.sql.push_str(sql);
+        self.params.push(Param::Text(Some(value.to_owned())));
+    }
+
+    /// Appends ` AND column IN (?, …)`: an agent's sites.
+    fn and_in_sites(&mut self, column: &str, sites: &[SiteId]) {
+        // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
+        self.and_text(&format!(" AND {column} IN (?"), "");
+        for site in sites {
+            self.and_text(", ?", site.as_str());
+        }
+        self.sql.push(')');
+    }
+}
+
+pub(crate) fn insert_tenant(tenant: &Tenant) -> Statement {
+    Statement::new("INSERT INTO tenants (id, name, created_at) VALUES (?, ?, ?)")
+        .text(tenant.id.as_str())
+        .text(&tenant.name)
+        .int(sql_time(tenant.created_at))
+}
+
+pub(crate) fn insert_site(site: &Site) -> Statement {
+    Statement::new(
+        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .text(site.id.as_str())
+    .text(site.tenant.as_str())
+    .text(&site.key)
+    .text(&site.name)
+    .text(origins_json(&site.allowed_origins))
+    .text(&site.greeting)
+    .int(i64::from(site.auto_assign))
+    .int(sql_time(site.created_at))
+}
+
+pub(crate) fn update_site(tenant: &TenantId, site: &SiteId, patch: SitePatch) -> Statement {
+    Statement::new(
+        "UPDATE sites SET name = COALESCE(?, name), allowed_origins = COALESCE(?, allowed_origins),
+             greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign)
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .opt_text(patch.name)
+    .opt_text(patch.allowed_origins.as_deref().map(origins_json))
+    .opt_text(patch.greeting)
+    .opt_int(patch.auto_assign.map(i64::from))
+    .text(tenant.as_str())
+    .text(site.as_str())
+}
+
+pub(crate) fn insert_agent(agent: &Agent, password_hash: &str) -> Statement {
+    Statement::new(
+        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .text(agent.id.as_str())
+    .text(agent.tenant.as_str())
+    .text(&agent.email)
+    .text(&agent.name)
+    .text(agent.role.as_str())
+    .int(i64::from(agent.capacity))
+    .int(i64::from(agent.all_sites))
+    .text(password_hash)
+    .int(i64::from(agent.disabled))
+    .int(sql_time(agent.created_at))
+}
+
+/// Changes an agent's own row; `all_sites` is the patch's, or `false` when it names sites alone.
+pub(crate) fn update_agent(
+    tenant: &TenantId,
+    agent: &AgentId,
+    patch: &AgentPatch,
+    all_sites: Option<bool>,
+) -> Statement {
+    Statement::new(
+        "UPDATE agents SET name = COALESCE(?, name), role = COALESCE(?, role),
+             capacity = COALESCE(?, capacity), all_sites = COALESCE(?, all_sites),
+             disabled = COALESCE(?, disabled)
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .opt_text(patch.name.clone())
+    .opt_text(patch.role.map(Role::as_str))
+    .opt_int(patch.capacity.map(i64::from))
+    .opt_int(all_sites.map(i64::from))
+    .opt_int(patch.disabled.map(i64::from))
+    .text(tenant.as_str())
+    .text(agent.as_str())
+}
+
+/// Attaches a site to an agent if it is a site of the agent's tenant (no row otherwise).
+pub(crate) fn attach_site(tenant: &TenantId, agent: &AgentId, site: &SiteId) -> Statement {
+    Statement::new(
+        "INSERT INTO agent_sites (agent_id, site_id) SELECT ?, id FROM sites WHERE tenant_id = ? AND id = ?",
+    )
+    .text(agent.as_str())
+    .text(tenant.as_str())
+    .text(site.as_str())
+}
+
+/// The tenant's conversations as a query asks, newest first; the backend adds the page size.
+pub(crate) fn list_conversations(tenant: &TenantId, query: &ConversationQuery) -> Statement {
+    let mut sql =
+        Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ?"))
+            .text(tenant.as_str());
+    if let Some(site) = &query.site {
+        sql.and_text(" AND c.site_id = ?", site.as_str());
+    }
+    if let Some(sites) = &query.sites {
+        sql.and_in_sites("c.site_id", sites);
+    }
+    if let Some(status) = query.status {
+        sql.and_text(" AND c.status = ?", status.as_str());
+    }
+    if let Some(visitor) = &query.visitor {
+        sql.and_text(" AND c.visitor_id = ?", visitor.as_str());
+    }
+    if let Some(before) = &query.before {
+        sql.and_text(" AND c.id < ?", before);
+    }
+    sql.sql.push_str(" ORDER BY c.id DESC");
+    sql
+}
+
+/// The tenant's leave-a-messages as a query asks, newest first; the backend adds the page size.
+pub(crate) fn list_leave_messages(tenant: &TenantId, query: &LeaveMessageQuery) -> Statement {
+    let mut sql = Statement::new(format!("SELECT {LEAVE_COLUMNS} FROM leave_messages WHERE tenant_id = ?"))
+        .text(tenant.as_str());
+    match query.handled {
+        Some(true) => sql.sql.push_str(" AND handled_at IS NOT NULL"),
+        Some(false) => sql.sql.push_str(" AND handled_at IS NULL"),
+        None => {}
+    }
+    if let Some(site) = &query.site {
+        sql.and_text(" AND site_id = ?", site.as_str());
+    }
+    if let Some(sites) = &query.sites {
+        sql.and_in_sites("site_id", sites);
+    }
+    if let Some(before) = &query.before {
+        sql.and_text(" AND id < ?", before);
+    }
+    sql.sql.push_str(" ORDER BY id DESC");
+    sql
+}
+
+pub(crate) fn insert_leave_message(tenant: &TenantId, message: &LeaveMessage) -> Statement {
+    Statement::new(
+        "INSERT INTO leave_messages (id, tenant_id, site_id, visitor_id, name, email, body, page_url, created_at,
+             handled_at, handled_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .text(&message.id)
+    .text(tenant.as_str())
+    .text(message.site.as_str())
+    .opt_text(message.visitor.as_ref().map(VisitorId::as_str))
+    .text(&message.name)
+    .text(&message.email)
+    .text(&message.body)
+    .text(&message.page_url)
+    .int(sql_time(message.created_at))
+    .opt_int(message.handled_at.map(sql_time))
+    .opt_text(message.handled_by.as_ref().map(AgentId::as_str))
+}
+
+/// Marks a leave-a-message handled unless it was: the first handler stays.
+pub(crate) fn mark_handled(tenant: &TenantId, id: &str, agent: &AgentId, now: Millis) -> Statement {
+    Statement::new(
+        "UPDATE leave_messages SET handled_at = COALESCE(handled_at, ?), handled_by = COALESCE(handled_by, ?)
+         WHERE tenant_id = ? AND id = ?",
+    )
+    .int(sql_time(now))
+    .text(agent.as_str())
+    .text(tenant.as_str())
+    .text(id)
+}
+
+pub(crate) fn insert_quick_reply(tenant: &TenantId, reply: &QuickReply) -> Statement {
+    Statement::new(
+        "INSERT INTO quick_replies (id, tenant_id, agent_id, title, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+    )
+    .text(&reply.id)
+    .text(tenant.as_str())
+    .opt_text(reply.agent.as_ref().map(AgentId::as_str))
+    .text(&reply.title)
+    .text(&reply.body)
+    .int(sql_time(reply.created_at))
+}
+
+pub(crate) fn update_quick_reply(tenant: &TenantId, id: &str, patch: QuickReplyPatch) -> Statement {
+    Statement::new(
+        "UPDATE quick_replies SET title = COALESCE(?, title), body = COALESCE(?, body) WHERE tenant_id = ? AND id = ?",
+    )
+    .opt_text(patch.title)
+    .opt_text(patch.body)
+    .text(tenant.as_str())
+    .text(id)
+}
