@@ -92,7 +92,8 @@ CREATE TABLE conversations (
     agent_read_seq    BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX conversations_by_tenant ON conversations (tenant_id, id);
-CREATE INDEX conversations_open ON conversations (tenant_id, site_id) WHERE status <> 'closed';
+-- Not a filtered index: those make every write depend on the connection's SET options.
+CREATE INDEX conversations_open ON conversations (tenant_id, site_id, status);
 CREATE INDEX conversations_closed ON conversations (tenant_id, site_id, closed_at);
 CREATE INDEX conversations_by_visitor ON conversations (tenant_id, visitor_id, started_at);
 
