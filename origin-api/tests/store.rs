@@ -426,6 +426,8 @@ async fn text_of_every_script_and_emoji_comes_back_unchanged(store: Arc<dyn Stor
     let mut short = message(&tenant.id, &site.id, "c1", 3);
     if let WriteOp::Message { message, .. } = &mut short {
         message.body = words.into();
+        // The longest cid a client may send, in characters outside the Basic Multilingual Plane.
+        message.cid = Some(Cid("😀".repeat(chat_core::limits::MAX_CID_CHARS)));
     }
     writes.push(short);
     store.apply_writes(&writes).await.unwrap();
@@ -435,6 +437,10 @@ async fn text_of_every_script_and_emoji_comes_back_unchanged(store: Arc<dyn Stor
     assert_eq!(stored[0].body.chars().count(), chat_core::limits::MAX_MESSAGE_CHARS);
     assert_eq!(stored[0].sender.name.as_deref(), Some(words));
     assert_eq!(stored[1].body, words);
+    assert_eq!(
+        stored[1].cid.as_ref().map(|c| c.as_str().chars().count()),
+        Some(chat_core::limits::MAX_CID_CHARS)
+    );
     // Ids differ by case only: two conversations, byte order.
     let upper = record(&tenant.id, &site.id, "C1", ConversationStatus::Open);
     store.apply_writes(&[WriteOp::Conversation(upper)]).await.unwrap();

@@ -107,7 +107,7 @@ CREATE TABLE messages (
     sender_name      NVARCHAR(MAX),
     kind             NVARCHAR(16) NOT NULL,
     body             NVARCHAR(MAX) NOT NULL,
-    cid              NVARCHAR(64) COLLATE Latin1_General_100_BIN2,
+    cid              NVARCHAR(128) COLLATE Latin1_General_100_BIN2,  -- 64 characters, counted in UTF-16
     event            NVARCHAR(MAX),
     created_at       BIGINT NOT NULL,
     PRIMARY KEY (conversation_id, seq)

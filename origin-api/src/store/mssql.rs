@@ -215,7 +215,11 @@ fn percent_decode(text: &str) -> Result<String, String> {
 async fn connect(config: &Config) -> tiberius::Result<Connection> {
     let tcp = TcpStream::connect(config.get_addr()).await?;
     tcp.set_nodelay(true)?;
-    Client::connect(config.clone(), tcp.compat_write()).await
+    let mut client = Client::connect(config.clone(), tcp.compat_write()).await?;
+    // Row counts decide "not found" and "not attached": a server whose default is NOCOUNT ON
+    // would hide them.
+    client.simple_query("SET NOCOUNT OFF").await?.into_results().await?;
+    Ok(client)
 }
 
 fn connect_error(shown: &str, error: &tiberius::error::Error) -> String {
@@ -248,6 +252,9 @@ impl From<tiberius::error::Error> for StoreError {
             {
                 StoreError::Unavailable(token.message().to_owned())
             }
+            Error::Server(token) if matches!(token.code(), 2601 | 2627) => {
+                StoreError::Conflict(token.message().to_owned())
+            }
             Error::Server(token) => StoreError::Database(token.message().to_owned()),
             Error::Conversion(_) | Error::Utf8 | Error::Utf16 => StoreError::Corrupt(error.to_string()),
             _ => StoreError::Database(error.to_string()),
@@ -255,13 +262,12 @@ impl From<tiberius::error::Error> for StoreError {
     }
 }
 
-/// Maps a unique-key violation (2627, 2601) to `Conflict` with `what` as its message.
+/// Names what a unique-key violation (read from its error number, which does not depend on the
+/// server's language) was about.
 fn conflict(error: StoreError, what: &str) -> StoreError {
-    match &error {
-        StoreError::Database(message) if message.contains("duplicate key") => {
-            StoreError::Conflict(what.to_owned())
-        }
-        _ => error,
+    match error {
+        StoreError::Conflict(_) => StoreError::Conflict(what.to_owned()),
+        other => other,
     }
 }
 
@@ -364,19 +370,27 @@ impl Conn {
         self.client.as_mut().ok_or_else(|| StoreError::Unavailable("the connection is closed".to_owned()))
     }
 
+    /// Marks the connection unusable while a request is in flight: if the caller is cancelled
+    /// before the answer is read, the connection is closed rather than handed to the next one.
+    fn start(&mut self) -> StoreResult<&mut Connection> {
+        self.healthy = false;
+        self.client()
+    }
+
+    /// Ends a request: the connection is usable again unless the failure was its own (a server's
+    /// refusal of one statement leaves it usable).
     fn check<T>(&mut self, result: tiberius::Result<T>) -> StoreResult<T> {
-        result.map_err(|error| {
-            if !matches!(error, tiberius::error::Error::Server(_)) {
-                self.healthy = false;
-            }
-            StoreError::from(error)
-        })
+        self.healthy = match &result {
+            Ok(_) => true,
+            Err(error) => matches!(error, tiberius::error::Error::Server(_)),
+        };
+        result.map_err(StoreError::from)
     }
 
     async fn query(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<Vec<Row>> {
         let sql = numbered(sql);
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let client = self.client()?;
+        let client = self.start()?;
         let result = match client.query(sql, &refs).await {
             Ok(stream) => stream.into_first_result().await,
             Err(error) => Err(error),
@@ -387,7 +401,7 @@ impl Conn {
     async fn execute(&mut self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
         let sql = numbered(sql);
         let refs: Vec<&dyn ToSql> = params.iter().map(|p| p as &dyn ToSql).collect();
-        let client = self.client()?;
+        let client = self.start()?;
         let result = client.execute(sql, &refs).await.map(|done| done.rows_affected().iter().sum());
         self.check(result)
     }
@@ -397,7 +411,7 @@ impl Conn {
     }
 
     async fn batch(&mut self, sql: &str) -> StoreResult<()> {
-        let client = self.client()?;
+        let client = self.start()?;
         let result = match client.simple_query(sql).await {
             Ok(stream) => stream.into_results().await.map(|_| ()),
             Err(error) => Err(error),
@@ -406,9 +420,9 @@ impl Conn {
     }
 
     async fn begin(&mut self) -> StoreResult<()> {
-        self.batch("SET XACT_ABORT ON; BEGIN TRANSACTION").await?;
+        // Set first: a transaction may be open on the server even if this call never returns.
         self.in_tx = true;
-        Ok(())
+        self.batch("SET XACT_ABORT ON; BEGIN TRANSACTION").await
     }
 
     async fn commit(&mut self) -> StoreResult<()> {
