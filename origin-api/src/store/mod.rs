@@ -10,6 +10,7 @@
 //! - [`sql`] — SQLite (the default: one file, nothing to install) and MySQL/MariaDB, on sqlx.
 //! - `mssql` — SQL Server, on tiberius (the `mssql` cargo feature).
 
+mod batch;
 #[cfg(feature = "mssql")]
 pub mod mssql;
 pub mod rows;

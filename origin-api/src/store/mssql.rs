@@ -22,6 +22,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
+use super::batch::{Batch, visits};
 use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
     SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, event_json, sql_int, sql_time,
@@ -889,30 +890,14 @@ impl ConversationStore for MssqlStore {
 /// Stores a group commit's writes: of several states of one conversation the last; messages
 /// already stored are skipped, so a retried batch stores nothing twice.
 async fn store_writes(conn: &mut Conn, writes: &[WriteOp]) -> StoreResult<()> {
-    let mut conversations: Vec<&ConversationRecord> = Vec::new();
-    let mut latest: HashMap<&ConversationId, usize> = HashMap::new();
-    let mut messages = Vec::new();
-    let mut views = Vec::new();
-    for write in writes {
-        match write {
-            WriteOp::Conversation(record) => match latest.get(&record.id) {
-                Some(&at) => conversations[at] = record,
-                None => {
-                    latest.insert(&record.id, conversations.len());
-                    conversations.push(record);
-                }
-            },
-            WriteOp::Message { tenant, message } => messages.push((tenant, message)),
-            WriteOp::PageView(view) => views.push(view),
-        }
-    }
-    for rows in conversations.chunks(MAX_PARAMS / 12) {
+    let batch = Batch::of(writes);
+    for rows in batch.conversations.chunks(MAX_PARAMS / 12) {
         save_conversations(conn, rows).await?;
     }
-    for rows in messages.chunks(MAX_PARAMS / 12) {
+    for rows in batch.messages.chunks(MAX_PARAMS / 12) {
         insert_messages(conn, rows).await?;
     }
-    for rows in views.chunks(MAX_PARAMS / 8) {
+    for rows in batch.page_views.chunks(MAX_PARAMS / 8) {
         save_page_views(conn, rows).await?;
     }
     Ok(())
@@ -1010,13 +995,9 @@ async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResu
     );
     conn.execute(&sql, params).await?;
     // One row per visitor: when this batch first and last saw them.
-    let mut seen: HashMap<&VisitorId, (Millis, &PageViewRecord)> = HashMap::new();
-    for view in rows {
-        let first = seen.get(&view.visitor).map_or(view.at, |(first, _)| (*first).min(view.at));
-        seen.insert(&view.visitor, (first, view));
-    }
-    let mut params = Vec::with_capacity(seen.len() * 6);
-    for (first, view) in seen.values() {
+    let visits = visits(rows);
+    let mut params = Vec::with_capacity(visits.len() * 6);
+    for (first, view) in &visits {
         params.extend([
             text(view.visitor.as_str()),
             text(view.tenant.as_str()),
@@ -1032,7 +1013,7 @@ async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResu
          WHEN MATCHED AND t.tenant_id = s.tenant_id THEN UPDATE SET last_seen_at = s.last_seen_at, last_url = s.last_url
          WHEN NOT MATCHED THEN INSERT ({columns})
              VALUES (s.id, s.tenant_id, s.site_id, s.first_seen_at, s.last_seen_at, s.last_url);",
-        value_rows(seen.len(), 6)
+        value_rows(visits.len(), 6)
     );
     conn.execute(&sql, params).await?;
     Ok(())
@@ -1185,43 +1166,30 @@ impl ImportStore for MssqlStore {
         let mut counts = ImportCounts::default();
         let mut writes = Vec::new();
         for record in records {
-            match record.map_err(StoreError::Invalid)? {
-                TenantRecord::Write(write) => {
-                    match &write {
-                        WriteOp::Conversation(_) => counts.conversations += 1,
-                        WriteOp::Message { .. } => counts.messages += 1,
-                        WriteOp::PageView(_) => counts.page_views += 1,
-                    }
-                    writes.push(write);
-                    if writes.len() == 2_000 {
-                        store_writes(&mut conn, &writes).await?;
-                        writes.clear();
-                    }
-                }
-                other => {
+            let record = record.map_err(StoreError::Invalid)?;
+            counts.add(&record);
+            if let TenantRecord::Write(write) = record {
+                writes.push(write);
+                if writes.len() == 2_000 {
                     store_writes(&mut conn, &writes).await?;
                     writes.clear();
-                    match other {
-                        TenantRecord::Site(site) => {
-                            insert_site(&mut conn, &site).await?;
-                            counts.sites += 1;
-                        }
-                        TenantRecord::Agent { agent, password_hash } => {
-                            insert_agent(&mut conn, &agent, &password_hash).await?;
-                            replace_sites(&mut conn, &tenant.id, &agent.id, &agent.sites).await?;
-                            counts.agents += 1;
-                        }
-                        TenantRecord::QuickReply(reply) => {
-                            insert_quick_reply(&mut conn, &tenant.id, &reply).await?;
-                            counts.quick_replies += 1;
-                        }
-                        TenantRecord::LeaveMessage(message) => {
-                            insert_leave_message(&mut conn, &tenant.id, &message).await?;
-                            counts.leave_messages += 1;
-                        }
-                        TenantRecord::Write(_) => {}
-                    }
                 }
+                continue;
+            }
+            // Sites come before the agents that serve them: keep the file's order.
+            store_writes(&mut conn, &writes).await?;
+            writes.clear();
+            match record {
+                TenantRecord::Site(site) => insert_site(&mut conn, &site).await?,
+                TenantRecord::Agent { agent, password_hash } => {
+                    insert_agent(&mut conn, &agent, &password_hash).await?;
+                    replace_sites(&mut conn, &tenant.id, &agent.id, &agent.sites).await?;
+                }
+                TenantRecord::QuickReply(reply) => insert_quick_reply(&mut conn, &tenant.id, &reply).await?,
+                TenantRecord::LeaveMessage(message) => {
+                    insert_leave_message(&mut conn, &tenant.id, &message).await?
+                }
+                TenantRecord::Write(_) => {}
             }
         }
         store_writes(&mut conn, &writes).await?;

@@ -406,6 +406,22 @@ pub struct ImportCounts {
     pub page_views: u64,
 }
 
+impl ImportCounts {
+    /// Counts one record.
+    pub fn add(&mut self, record: &TenantRecord) {
+        let count = match record {
+            TenantRecord::Site(_) => &mut self.sites,
+            TenantRecord::Agent { .. } => &mut self.agents,
+            TenantRecord::QuickReply(_) => &mut self.quick_replies,
+            TenantRecord::LeaveMessage(_) => &mut self.leave_messages,
+            TenantRecord::Write(WriteOp::Conversation(_)) => &mut self.conversations,
+            TenantRecord::Write(WriteOp::Message { .. }) => &mut self.messages,
+            TenantRecord::Write(WriteOp::PageView(_)) => &mut self.page_views,
+        };
+        *count += 1;
+    }
+}
+
 /// The largest page any list returns, and the default.
 pub const MAX_PAGE: u32 = 200;
 /// See [`MAX_PAGE`].

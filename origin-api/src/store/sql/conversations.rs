@@ -1,7 +1,4 @@
 //! Conversations, messages, page views, and the rooms' group commits.
-
-use std::collections::HashMap;
-
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
@@ -10,6 +7,7 @@ use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation,
 use sqlx::{Any, QueryBuilder, Transaction};
 
 use super::{Dialect, SqlStore, bound, paged};
+use crate::store::batch::{Batch, visits};
 use crate::store::rows::{
     self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, event_json, sql_int, sql_time,
 };
@@ -164,36 +162,6 @@ pub(super) async fn store_writes(
 /// MySQL 65,535).
 const ROWS_PER_STATEMENT: usize = 400;
 
-/// A group commit's writes, by table. The transaction makes them visible together, so their order
-/// across tables does not matter; within a table it is kept, and of several states of one
-/// conversation the last is stored.
-struct Batch<'a> {
-    conversations: Vec<&'a ConversationRecord>,
-    messages: Vec<(&'a TenantId, &'a MessageView)>,
-    page_views: Vec<&'a PageViewRecord>,
-}
-
-impl<'a> Batch<'a> {
-    fn of(writes: &'a [WriteOp]) -> Self {
-        let mut batch = Batch { conversations: Vec::new(), messages: Vec::new(), page_views: Vec::new() };
-        let mut latest: HashMap<&ConversationId, usize> = HashMap::new();
-        for write in writes {
-            match write {
-                WriteOp::Conversation(record) => match latest.get(&record.id) {
-                    Some(&at) => batch.conversations[at] = record,
-                    None => {
-                        latest.insert(&record.id, batch.conversations.len());
-                        batch.conversations.push(record);
-                    }
-                },
-                WriteOp::Message { tenant, message } => batch.messages.push((tenant, message)),
-                WriteOp::PageView(view) => batch.page_views.push(view),
-            }
-        }
-        batch
-    }
-}
-
 /// Inserts skip rows that exist, so a batch retried after a commit whose answer was lost stores
 /// nothing twice.
 async fn insert_messages(
@@ -289,15 +257,11 @@ async fn save_page_views(
     });
     sql.build().execute(&mut **tx).await?;
     // One row per visitor: when this batch first and last saw them.
-    let mut seen: HashMap<&VisitorId, (Millis, &PageViewRecord)> = HashMap::new();
-    for view in rows {
-        let first = seen.get(&view.visitor).map_or(view.at, |(first, _)| (*first).min(view.at));
-        seen.insert(&view.visitor, (first, view));
-    }
+    let visits = visits(rows);
     let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) ",
     );
-    sql.push_values(seen.values(), |mut row, (first, view)| {
+    sql.push_values(&visits, |mut row, (first, view)| {
         row.push_bind(view.visitor.as_str())
             .push_bind(view.tenant.as_str())
             .push_bind(view.site.as_str())

@@ -27,9 +27,9 @@ impl ImportStore for SqlStore {
         let mut writes = Vec::with_capacity(BATCH);
         for record in records {
             let record = record.map_err(StoreError::Invalid)?;
+            counts.add(&record);
             match record {
                 TenantRecord::Write(write) => {
-                    count_write(&mut counts, &write);
                     writes.push(write);
                     if writes.len() == BATCH {
                         store_writes(&mut tx, self.dialect, &writes).await?;
@@ -39,7 +39,7 @@ impl ImportStore for SqlStore {
                 other => {
                     // Sites come before the agents that serve them: keep the file's order.
                     flush(&mut tx, self.dialect, &mut writes).await?;
-                    import_one(&mut tx, tenant, other, &mut counts).await?;
+                    import_one(&mut tx, tenant, other).await?;
                 }
             }
         }
@@ -61,37 +61,20 @@ async fn flush(
     Ok(())
 }
 
-fn count_write(counts: &mut ImportCounts, write: &WriteOp) {
-    match write {
-        WriteOp::Conversation(_) => counts.conversations += 1,
-        WriteOp::Message { .. } => counts.messages += 1,
-        WriteOp::PageView(_) => counts.page_views += 1,
-    }
-}
-
-async fn import_one(
-    tx: &mut Transaction<'_, Any>,
-    tenant: &Tenant,
-    record: TenantRecord,
-    counts: &mut ImportCounts,
-) -> StoreResult<()> {
+async fn import_one(tx: &mut Transaction<'_, Any>, tenant: &Tenant, record: TenantRecord) -> StoreResult<()> {
     match record {
         TenantRecord::Site(site) => {
             insert_site(&mut **tx, &site).await?;
-            counts.sites += 1;
         }
         TenantRecord::Agent { agent, password_hash } => {
             insert_agent(tx, &agent, &password_hash).await?;
             replace_sites(tx, &tenant.id, &agent.id, &agent.sites).await?;
-            counts.agents += 1;
         }
         TenantRecord::QuickReply(reply) => {
             insert_quick_reply(&mut **tx, &tenant.id, &reply).await?;
-            counts.quick_replies += 1;
         }
         TenantRecord::LeaveMessage(message) => {
             insert_leave_message(&mut **tx, &tenant.id, &message).await?;
-            counts.leave_messages += 1;
         }
         TenantRecord::Write(_) => {}
     }

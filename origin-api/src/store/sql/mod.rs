@@ -91,10 +91,11 @@ impl SqlStore {
                 anyhow!("cannot create the folder {} for the database: {e}", folder.display())
             })?;
         }
+        let shown = describe_url(url);
         let url =
             if url.contains('?') || path == ":memory:" { url.to_owned() } else { format!("{url}?mode=rwc") };
         let options: AnyConnectOptions =
-            url.parse().map_err(|e| anyhow!("{url} is not a SQLite URL: {e}"))?;
+            url.parse().map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
         let pool = AnyPoolOptions::new()
             .max_connections(8)
             .acquire_timeout(ACQUIRE_TIMEOUT)
@@ -113,7 +114,7 @@ impl SqlStore {
             .await
             .map_err(|e| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e)))?;
         let store = SqlStore { pool, dialect: Dialect::Sqlite };
-        store.migrate(&SQLITE_MIGRATIONS, url.as_str()).await?;
+        store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         Ok(store)
     }
 
