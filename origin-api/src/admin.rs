@@ -114,7 +114,13 @@ pub async fn site(store: &dyn Store, command: SiteCommand) -> anyhow::Result<()>
             existing_tenant(store, &tenant).await?;
             validate::length("name", &name, 1, 100).map_err(anyhow::Error::msg)?;
             validate::origins(&origins).map_err(anyhow::Error::msg)?;
-            let site = NewSite { name, allowed_origins: origins, greeting, auto_assign: !manual_assign };
+            let site = NewSite {
+                name,
+                allowed_origins: origins,
+                greeting,
+                auto_assign: !manual_assign,
+                ..NewSite::default()
+            };
             let site = store.create_site(&tenant, site, now()).await?;
             println!("created site {} ({}) with the public key {}", site.id, site.name, site.key);
         }

@@ -9,10 +9,11 @@ use axum::Router;
 use crate::auth::Keys;
 use crate::clock::now;
 use crate::config::Config;
+use crate::files::{FileStorage, LocalFiles};
 use crate::live::Hub;
 use crate::live::ip::{IpLimits, SocketSlot};
 use crate::store::Store;
-use crate::{api, live};
+use crate::{api, live, web};
 
 /// Shared by every handler.
 #[derive(Clone, Debug)]
@@ -27,6 +28,8 @@ pub struct AppState {
     pub hub: Arc<Hub>,
     /// Per-address limits.
     pub ip_limits: Arc<IpLimits>,
+    /// Files sent in chats.
+    pub files: Arc<dyn FileStorage>,
 }
 
 impl AppState {
@@ -35,6 +38,7 @@ impl AppState {
         AppState {
             hub: Hub::new(Arc::clone(&store), config.room_idle),
             ip_limits: IpLimits::new(&config),
+            files: Arc::new(LocalFiles::new(config.data_dir.join("files"))),
             store,
             keys: Arc::new(keys),
             config: Arc::new(config),
@@ -50,11 +54,13 @@ impl AppState {
     }
 }
 
-/// Every route: REST under `/api/v1/`, WebSockets under `/ws/`, and `/healthz`.
+/// Every route: REST under `/api/v1/`, WebSockets under `/ws/`, `/healthz`, and the browser side
+/// (`/embed.js`, `/chat/…`, `/assets/…`, `/demo`).
 pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", api::router())
         .merge(live::router())
         .merge(api::health::router())
+        .merge(web::router())
         .with_state(state)
 }

@@ -7,6 +7,7 @@ use crate::auth::password;
 use crate::clock::now;
 use crate::store::{NewAgent, NewSite, Site, Store};
 use crate::validate::DEFAULT_CAPACITY;
+use crate::web::DEMO_SITE_KEY;
 
 /// What the first start created.
 #[derive(Debug)]
@@ -34,8 +35,11 @@ pub async fn demo_if_empty(store: &dyn Store) -> anyhow::Result<Option<Demo>> {
         allowed_origins: Vec::new(),
         greeting: "Hi! How can we help you today?".into(),
         auto_assign: true,
+        ..NewSite::default()
     };
     let site = store.create_site(&tenant.id, site, now).await?;
+    // `/demo` embeds this site.
+    store.init_server_key(DEMO_SITE_KEY, site.key.as_bytes(), now).await?;
     let password = random_password()?;
     let owner = NewAgent {
         email: DEMO_EMAIL.into(),

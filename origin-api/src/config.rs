@@ -14,6 +14,10 @@ use serde::Deserialize;
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:./kefu-data/kefu.db";
 /// The address served when none is given.
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+/// Where files sent in chats are kept when no data directory is given (`files/` inside it).
+pub const DEFAULT_DATA_DIR: &str = "./kefu-data";
+/// The largest file a visitor or agent may upload, when not configured: 10 MiB.
+pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 10 * 1024 * 1024;
 
 /// A value that must never be printed (passwords in database URLs, keys).
 #[derive(Clone, Default, PartialEq, Eq, Deserialize)]
@@ -59,6 +63,12 @@ pub struct ConfigArgs {
     /// Where records live [default: sqlite:./kefu-data/kefu.db].
     #[arg(long, global = true, env = "KEFU_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
+    /// Folder for files sent in chats (kept in its `files/`) [default: ./kefu-data].
+    #[arg(long, global = true, env = "KEFU_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Largest file a visitor or agent may upload, in bytes [default: 10485760].
+    #[arg(long, global = true, env = "KEFU_MAX_UPLOAD_BYTES")]
+    pub max_upload_bytes: Option<u64>,
     /// Lifetime of agent access tokens, in seconds [default: 900].
     #[arg(long, global = true, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
     pub access_token_ttl_secs: Option<u64>,
@@ -97,6 +107,8 @@ pub struct ConfigArgs {
 struct FileConfig {
     listen: Option<SocketAddr>,
     database_url: Option<Secret>,
+    data_dir: Option<PathBuf>,
+    max_upload_bytes: Option<u64>,
     access_token_ttl_secs: Option<u64>,
     refresh_token_ttl_days: Option<u64>,
     max_sockets_per_ip: Option<u32>,
@@ -115,6 +127,10 @@ pub struct Config {
     pub listen: SocketAddr,
     /// Where records live.
     pub database_url: Secret,
+    /// Files sent in chats are kept in its `files/` folder.
+    pub data_dir: PathBuf,
+    /// Largest upload, in bytes; larger ones are refused with 413.
+    pub max_upload_bytes: u64,
     /// Lifetime of agent access tokens.
     pub access_token_ttl: Duration,
     /// Lifetime of refresh tokens.
@@ -153,6 +169,11 @@ impl Config {
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
             database_url: args.database_url.clone().or(file.database_url).unwrap_or(defaults.database_url),
+            data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
+            max_upload_bytes: args
+                .max_upload_bytes
+                .or(file.max_upload_bytes)
+                .unwrap_or(defaults.max_upload_bytes),
             access_token_ttl: args
                 .access_token_ttl_secs
                 .or(file.access_token_ttl_secs)
@@ -192,6 +213,8 @@ impl Config {
         Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             database_url: Secret::from(database_url),
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 86_400),
             max_sockets_per_ip: 200,

@@ -33,6 +33,15 @@ pub enum ApiError {
     /// Too many requests from this address.
     #[error("{0}")]
     TooManyRequests(String),
+    /// The body is larger than allowed.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A file of a kind that is not accepted.
+    #[error("{0}")]
+    UnsupportedType(String),
+    /// The server has no room left to keep it; nothing was kept.
+    #[error("the server has no room to keep files right now; try again later")]
+    StorageFull,
     /// The database cannot be reached.
     #[error("the service is unavailable; try again shortly")]
     Unavailable(#[source] StoreError),
@@ -51,6 +60,9 @@ impl ApiError {
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::UnsupportedType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
+            ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -63,6 +75,7 @@ impl IntoResponse for ApiError {
         match &self {
             ApiError::Internal(error) => tracing::error!(error = format!("{error:#}"), "request failed"),
             ApiError::Unavailable(error) => tracing::warn!(%error, "database unavailable"),
+            ApiError::StorageFull => tracing::error!("file storage is full"),
             _ => {}
         }
         (status, Json(json!({ "error": { "code": code, "message": self.to_string() } }))).into_response()

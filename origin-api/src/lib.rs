@@ -4,7 +4,9 @@
 //! - [`store`] — records behind async traits; the SQLite backend.
 //! - [`auth`] — password hashes, token keys, sessions, the current-agent extractor.
 //! - [`api`] — REST under `/api/v1/` and `/healthz`.
+//! - [`files`] — files sent in chats: content sniffing and where their bytes live.
 //! - [`live`] — WebSockets, the room of each site as a tokio task, group commit.
+//! - [`web`] — the loader sites embed, the chat window, the demo page.
 //! - [`app`] — shared state and the one function that builds the router.
 //! - [`server`] — start and graceful stop.
 //! - [`admin`], [`bootstrap`] — the admin CLI and the first start's demo tenant.
@@ -18,8 +20,10 @@ pub mod bootstrap;
 pub mod clock;
 pub mod config;
 pub mod error;
+pub mod files;
 pub mod live;
 pub mod server;
 pub mod store;
 pub mod transfer;
 pub mod validate;
+pub mod web;

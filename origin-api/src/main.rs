@@ -10,6 +10,7 @@ use chat_core::ids::TenantId;
 use clap::{Parser, Subcommand};
 use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
 use origin_api::config::{Config, ConfigArgs};
+use origin_api::web::DEMO_SITE_KEY;
 use origin_api::{bootstrap, server, store, transfer};
 
 /// Kefu (客服): website live chat, self-hosted.
@@ -149,6 +150,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  WebSockets   ws://{0}/ws/visitor   ws://{0}/ws/agent", running.addr);
     println!("  Health       {base}/healthz");
     println!("  Records      {database}");
+    if running.state().store.server_key(DEMO_SITE_KEY).await?.is_some() {
+        println!("  Try it       {base}/demo   (chat as a visitor of the demo site)");
+    }
     if let Some(demo) = demo {
         println!(
             "First start: created the tenant \"Demo\" with the site \"{}\" (key {})",

@@ -3,13 +3,15 @@
 //!
 //! The first line names the format and carries the tenant; every other line is one record with a
 //! `"type"`: `site`, `agent` (with its password hash, so agents log in as before), `quick_reply`,
-//! `leave_message`, `conversation`, `message`, `page_view`. Sites come before the agents that
-//! serve them. Ids, times and message order are kept. Sessions (refresh tokens) are not moved:
+//! `leave_message`, `conversation`, `message` (with its file's details; the files themselves stay
+//! in the data directory), `page_view`. Sites (with their identity secret) come before the agents
+//! that serve them. Ids, times and message order are kept. Sessions (refresh tokens) are not moved:
 //! agents log in again on the new server.
 
 use std::io::{BufRead, Write};
 
 use anyhow::{Context, anyhow, bail};
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, ConversationId, TenantId, VisitorId};
 use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, WriteOp};
@@ -36,7 +38,13 @@ enum Line {
         version: u32,
         tenant: Tenant,
     },
-    Site(Site),
+    Site {
+        #[serde(flatten)]
+        site: Site,
+        /// The key identities are verified with: the site's pages keep using it after the move.
+        #[serde(default)]
+        identity_secret: Option<String>,
+    },
     Agent {
         #[serde(flatten)]
         agent: Agent,
@@ -68,7 +76,8 @@ pub async fn export(
     };
     put(Line::Header { format: FORMAT.to_owned(), version: VERSION, tenant })?;
     for site in store.list_sites(&id).await? {
-        put(Line::Site(site))?;
+        let identity_secret = site.identity_secret.as_ref().map(|secret| secret.0.clone());
+        put(Line::Site { site, identity_secret })?;
         counts.sites += 1;
     }
     let agents = store.list_agents(&id).await?;
@@ -211,7 +220,8 @@ fn record(owner: &TenantId, line: &str) -> Result<TenantRecord, String> {
     let line: Line = serde_json::from_str(line).map_err(|e| format!("not a record: {e}"))?;
     let (record, tenant) = match line {
         Line::Header { .. } => return Err("a second header".to_owned()),
-        Line::Site(site) => {
+        Line::Site { mut site, identity_secret } => {
+            site.identity_secret = identity_secret.map(IdentitySecret);
             let tenant = site.tenant.clone();
             (TenantRecord::Site(site), tenant)
         }

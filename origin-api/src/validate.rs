@@ -44,8 +44,12 @@ pub fn origins(origins: &[String]) -> Result<(), String> {
     }
     for origin in origins {
         let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+        // Host names as browsers send them (international ones in punycode), an optional port, and
+        // IPv6 in brackets: nothing that could end a Content-Security-Policy source.
         let valid = rest.is_some_and(|host| {
-            !host.is_empty() && !host.contains(['/', '?', '#', ' ', '@']) && host.len() <= 253
+            !host.is_empty()
+                && host.len() <= 253
+                && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
         });
         if !valid {
             return Err(format!(
@@ -56,6 +60,27 @@ pub fn origins(origins: &[String]) -> Result<(), String> {
     Ok(())
 }
 
+/// Languages the widget speaks.
+pub const WIDGET_LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
+/// A colour as `#rrggbb`.
+pub fn color(color: &str) -> Result<(), String> {
+    let valid =
+        color.len() == 7 && color.starts_with('#') && color[1..].bytes().all(|b| b.is_ascii_hexdigit());
+    if valid { Ok(()) } else { Err(format!("{color:?} is not a colour; write it as #rrggbb, e.g. #1f6feb")) }
+}
+
+/// The widget's languages: one or more of [`WIDGET_LANGUAGES`], each once.
+pub fn languages(languages: &[String]) -> Result<(), String> {
+    let known = languages.iter().all(|language| WIDGET_LANGUAGES.contains(&language.as_str()));
+    let once = languages.iter().enumerate().all(|(i, language)| !languages[..i].contains(language));
+    if !languages.is_empty() && known && once {
+        Ok(())
+    } else {
+        Err(format!("languages are one or more of {}, each once", WIDGET_LANGUAGES.join(", ")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,10 +88,31 @@ mod tests {
     #[test]
     fn origins_are_scheme_and_host_only() {
         assert!(origins(&["https://shop.example".into(), "http://127.0.0.1:8080".into()]).is_ok());
-        for bad in
-            ["shop.example", "https://shop.example/", "https://shop.example/path", "ftp://x", "https://"]
-        {
+        assert!(origins(&["http://[::1]:3000".into(), "https://xn--fiqs8s.example".into()]).is_ok());
+        for bad in [
+            "shop.example",
+            "https://shop.example/",
+            "https://shop.example/path",
+            "ftp://x",
+            "https://",
+            "https://a.example; script-src *",
+            "https://a.example,https://b.example",
+            "https://'self'",
+        ] {
             assert!(origins(&[bad.into()]).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn colours_and_languages_are_what_the_widget_can_show() {
+        assert!(color("#1F6feb").is_ok());
+        for bad in ["1f6feb", "#1f6fe", "#1f6febb", "red", "#gggggg", "#1f6fe\u{e9}"] {
+            assert!(color(bad).is_err(), "{bad}");
+        }
+        assert!(languages(&["en".into()]).is_ok());
+        assert!(languages(&["zh-CN".into(), "en".into()]).is_ok());
+        for bad in [vec![], vec!["fr".to_owned()], vec!["en".to_owned(), "en".to_owned()]] {
+            assert!(languages(&bad).is_err(), "{bad:?}");
         }
     }
 

@@ -13,8 +13,12 @@ use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
-use chat_core::protocol::{ConversationStatus, MessageKind, MessageView, PageInfo, Party, Role, Sender};
+use chat_core::protocol::{
+    AttachmentView, ConversationStatus, MessageKind, MessageView, PageInfo, Party, Role, Sender,
+    WidgetPosition, WidgetView,
+};
 use chat_core::records::{ConversationRecord, PageViewRecord, WriteOp};
 use common::TestDb;
 use origin_api::store::{
@@ -154,6 +158,14 @@ fn message(tenant: &TenantId, site: &SiteId, conversation: &str, seq: u64) -> Wr
             cid: Some(Cid(format!("cid-{seq}"))),
             at: Millis(1_000 + seq),
             event: None,
+            attachment: (seq == 3).then(|| AttachmentView {
+                id: "f_0193f2a4b7c87d21b0e1a2b3c4d5e6f7".into(),
+                name: "写真 ✓.jpg".into(),
+                size: 48_213,
+                content_type: "image/jpeg".into(),
+                width: Some(640),
+                height: Some(480),
+            }),
         },
     }
 }
@@ -200,9 +212,13 @@ async fn sites_are_changed_and_deleted_only_by_their_tenant(store: Arc<dyn Store
         allowed_origins: vec!["https://blog.acme.example".into()],
         greeting: "Hi".into(),
         auto_assign: false,
+        color: Some("#aa3300".into()),
+        ..NewSite::default()
     };
     let blog = store.create_site(&acme.id, site, Millis(5)).await.unwrap();
     assert_eq!(store.site_by_key_any_tenant(&blog.key).await.unwrap().as_ref(), Some(&blog));
+    let widget = WidgetView { color: "#aa3300".into(), ..WidgetView::default() };
+    assert_eq!(blog.widget, widget, "what was not given is the default");
     assert_eq!(store.list_sites(&acme.id).await.unwrap().len(), 2);
 
     // Another tenant can neither read, change nor delete it.
@@ -219,6 +235,30 @@ async fn sites_are_changed_and_deleted_only_by_their_tenant(store: Arc<dyn Store
     let on = SitePatch { auto_assign: Some(true), allowed_origins: Some(vec![]), ..SitePatch::default() };
     let changed = store.update_site(&acme.id, &blog.id, on).await.unwrap().unwrap();
     assert!(changed.auto_assign && changed.allowed_origins.is_empty());
+    let look = SitePatch {
+        position: Some(WidgetPosition::Left),
+        offline_form: Some(false),
+        languages: Some(vec!["en".into()]),
+        ..SitePatch::default()
+    };
+    let changed = store.update_site(&acme.id, &blog.id, look).await.unwrap().unwrap();
+    let widget = WidgetView {
+        color: "#aa3300".into(),
+        position: WidgetPosition::Left,
+        offline_form: false,
+        languages: vec!["en".into()],
+    };
+    assert_eq!(changed.widget, widget);
+
+    // The identity secret: set, replaced, cleared; only by the site's tenant.
+    let secret = IdentitySecret("a secret of 43 characters, base64url or not".into());
+    assert!(!store.set_identity_secret(&globex.id, &blog.id, Some(&secret)).await.unwrap());
+    assert_eq!(store.site(&acme.id, &blog.id).await.unwrap().unwrap().identity_secret, None);
+    assert!(store.set_identity_secret(&acme.id, &blog.id, Some(&secret)).await.unwrap());
+    let found = store.site_by_key_any_tenant(&blog.key).await.unwrap().unwrap();
+    assert_eq!(found.identity_secret, Some(secret));
+    assert!(store.set_identity_secret(&acme.id, &blog.id, None).await.unwrap());
+    assert_eq!(store.site(&acme.id, &blog.id).await.unwrap().unwrap().identity_secret, None);
 
     assert!(store.delete_site(&acme.id, &blog.id).await.unwrap());
     assert_eq!(store.site_by_key_any_tenant(&blog.key).await.unwrap(), None);
@@ -328,9 +368,12 @@ async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried(store: Ar
     assert_eq!((view.status, view.last_seq, view.visitor_read_seq), (ConversationStatus::Open, 3, 3));
     assert_eq!(view.agent, Some(AgentId::from("a1")));
     assert_eq!(summary.last_message_at, Some(Millis(1_003)));
-    let bodies: Vec<_> =
-        store.messages(&acme.id, &all_messages("c1")).await.unwrap().into_iter().map(|m| m.body).collect();
+    let stored = store.messages(&acme.id, &all_messages("c1")).await.unwrap();
+    let bodies: Vec<_> = stored.iter().map(|m| m.body.as_str()).collect();
     assert_eq!(bodies, ["message 1", "message 2", "message 3"]);
+    let WriteOp::Message { message: sent, .. } = message(&acme.id, &site, "c1", 3) else { unreachable!() };
+    assert_eq!(stored[2], sent, "a message comes back whole, its file too");
+    assert_eq!(stored[0].attachment, None);
     let visible = MessageRange { include_notes: false, ..all_messages("c1") };
     assert_eq!(store.messages(&acme.id, &visible).await.unwrap().len(), 2, "the note is for agents");
     let gap = MessageRange { after_seq: 1, through_seq: 2, ..all_messages("c1") };
@@ -561,6 +604,8 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
         allowed_origins: vec![],
         greeting: "Hi".into(),
         auto_assign: true,
+        widget: WidgetView { color: "#123456".into(), ..WidgetView::default() },
+        identity_secret: Some(IdentitySecret("moved secret".into())),
         created_at: Millis(8),
     };
     let agent = |email: &str| TenantRecord::Agent {
@@ -609,6 +654,7 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     let counts = store.import_tenant(&incoming, &mut records.clone().into_iter()).await.unwrap();
     assert_eq!((counts.sites, counts.agents, counts.conversations, counts.messages), (1, 1, 1, 1));
     assert_eq!(store.tenant(&incoming.id).await.unwrap(), Some(incoming.clone()));
+    assert_eq!(store.site(&incoming.id, &site.id).await.unwrap(), Some(site.clone()), "with its secret");
     let (moved, hash) = store.agent_by_email_any_tenant("new@moved.example").await.unwrap().unwrap();
     assert_eq!((moved.sites, hash.as_str()), (vec![site.id.clone()], "moved hash"));
     let stored = store.messages(&incoming.id, &all_messages("c_moved")).await.unwrap();

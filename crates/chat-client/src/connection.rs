@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chat_core::protocol::{
-    AgentFrame, AgentHello, PROTOCOL_VERSION, ResumePoint, ServerFrame, VisitorFrame, VisitorHello, close,
-    parse_server_frame,
+    AgentFrame, AgentHello, DeviceInfo, PROTOCOL_VERSION, ResumePoint, ServerFrame, VisitorFrame,
+    VisitorHello, close, parse_server_frame,
 };
 use futures_util::{SinkExt, StreamExt};
 use rand::Rng;
@@ -202,13 +202,15 @@ impl Connection {
             .collect();
         let frame = match &self.identity {
             Identity::Visitor { site_key, page, .. } => {
-                serde_json::to_string(&VisitorFrame::VisitorHello(VisitorHello {
+                serde_json::to_string(&VisitorFrame::VisitorHello(Box::new(VisitorHello {
                     v: PROTOCOL_VERSION,
                     site_key: site_key.clone(),
                     visitor_token: shared.visitor_token.clone(),
                     page: page.clone(),
+                    device: DeviceInfo::default(),
+                    identity: None,
                     resume,
-                }))
+                })))
             }
             Identity::Agent { access_token, status } => {
                 serde_json::to_string(&AgentFrame::AgentHello(AgentHello {

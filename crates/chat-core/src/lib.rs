@@ -12,7 +12,9 @@
 //! - [`room`] — the site room state machine: sequencing, de-duplication, assignment, presence.
 //! - [`token`] — Ed25519-signed agent access tokens and visitor tokens.
 //! - [`referrer`] — search keywords out of a referrer URL.
+//! - [`identity`] — verifying the identity a site vouches for with its secret (HMAC-SHA256).
 
+pub mod identity;
 pub mod ids;
 pub mod limits;
 pub mod protocol;

@@ -2,6 +2,8 @@
 //!
 //! The origin signs; anything holding the public key (an edge room, another node) verifies without a
 //! round trip. Agent access tokens expire; visitor tokens bind a visitor to one site and do not.
+//! Attachment tokens vouch for an uploaded file's details, so a message can carry them without the
+//! room asking the file store (they do not expire either: an outbox may hold one for a while).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -9,7 +11,7 @@ use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
-use crate::protocol::Role;
+use crate::protocol::{AttachmentView, Role};
 
 const PREFIX: &str = "v1.";
 
@@ -37,11 +39,25 @@ pub struct VisitorClaims {
     pub visitor: VisitorId,
 }
 
+/// What an attachment token says: this file was uploaded to this site by this visitor or agent.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachmentClaims {
+    /// The site's tenant.
+    pub tenant: TenantId,
+    /// The site the file may be sent in.
+    pub site: SiteId,
+    /// The visitor's or agent's id: only they may send it.
+    pub uploader: String,
+    /// The file as the server found it.
+    pub file: AttachmentView,
+}
+
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "typ", rename_all = "snake_case")]
 enum Claims {
     Agent(AgentClaims),
     Visitor(VisitorClaims),
+    Attachment(AttachmentClaims),
 }
 
 /// Why a token was refused.
@@ -71,12 +87,25 @@ pub fn sign_visitor(key: &SigningKey, claims: VisitorClaims) -> String {
     sign(key, &Claims::Visitor(claims))
 }
 
+/// Signs an attachment token.
+pub fn sign_attachment(key: &SigningKey, claims: AttachmentClaims) -> String {
+    sign(key, &Claims::Attachment(claims))
+}
+
+/// Checks an attachment token.
+pub fn verify_attachment(key: &VerifyingKey, token: &str) -> Result<AttachmentClaims, TokenError> {
+    match verify(key, token)? {
+        Claims::Attachment(claims) => Ok(claims),
+        _ => Err(TokenError::WrongKind),
+    }
+}
+
 /// Checks an agent access token at time `now`.
 pub fn verify_agent(key: &VerifyingKey, token: &str, now: Millis) -> Result<AgentClaims, TokenError> {
     match verify(key, token)? {
         Claims::Agent(claims) if now >= claims.exp => Err(TokenError::Expired),
         Claims::Agent(claims) => Ok(claims),
-        Claims::Visitor(_) => Err(TokenError::WrongKind),
+        _ => Err(TokenError::WrongKind),
     }
 }
 
@@ -84,7 +113,7 @@ pub fn verify_agent(key: &VerifyingKey, token: &str, now: Millis) -> Result<Agen
 pub fn verify_visitor(key: &VerifyingKey, token: &str) -> Result<VisitorClaims, TokenError> {
     match verify(key, token)? {
         Claims::Visitor(claims) => Ok(claims),
-        Claims::Agent(_) => Err(TokenError::WrongKind),
+        _ => Err(TokenError::WrongKind),
     }
 }
 
@@ -154,7 +183,20 @@ mod tests {
             VisitorClaims { tenant: "t1".into(), site: "s1".into(), visitor: "v1".into() },
         );
         assert_eq!(verify_agent(&public, &visitor, Millis(0)), Err(TokenError::WrongKind));
+        assert_eq!(verify_attachment(&public, &visitor), Err(TokenError::WrongKind));
         assert!(verify_visitor(&public, &visitor).is_ok());
+        let file = AttachmentView {
+            id: "f1".into(),
+            name: "a.png".into(),
+            size: 3,
+            content_type: "image/png".into(),
+            width: Some(1),
+            height: Some(1),
+        };
+        let claims = AttachmentClaims { tenant: "t1".into(), site: "s1".into(), uploader: "v1".into(), file };
+        let attachment = sign_attachment(&key(1), claims.clone());
+        assert_eq!(verify_attachment(&public, &attachment), Ok(claims));
+        assert_eq!(verify_visitor(&public, &attachment), Err(TokenError::WrongKind));
         for junk in ["", "v1.", "v1..", "v2.abc.def", "v1.abc.!!!", "not a token"] {
             assert_eq!(verify_visitor(&public, junk), Err(TokenError::Malformed), "{junk:?}");
         }

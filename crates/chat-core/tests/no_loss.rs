@@ -142,9 +142,16 @@ impl World {
     fn transmit(&mut self, i: usize, cid: Cid, body: String, conversation: Option<ConversationId>) {
         let Some(conn) = self.clients[i].conn else { return };
         match conversation {
-            None => self.sim.visitor(conn, VisitorFrame::Send { cid, body }),
+            None => self.sim.visitor(conn, VisitorFrame::Send { cid, body, attachment: None }),
             Some(conversation) => {
-                let frame = AgentFrame::Send { site: "s1".into(), conversation, cid, body, note: false };
+                let frame = AgentFrame::Send {
+                    site: "s1".into(),
+                    conversation,
+                    cid,
+                    body,
+                    note: false,
+                    attachment: None,
+                };
                 self.sim.agent(conn, frame);
             }
         }

@@ -31,6 +31,7 @@ fn equal_client_ids_of_different_senders_are_different_messages() {
         cid: Cid::from("1"),
         body: "from the agent".into(),
         note: false,
+        attachment: None,
     };
     sim.agent(a1, reply);
     sim.commit_all();

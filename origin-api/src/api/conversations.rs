@@ -1,15 +1,16 @@
-//! Conversation lists and history, for the agents of the sites they belong to.
+//! Conversation lists and history, for the agents of the sites they belong to; and a visitor's own
+//! history, for their chat window.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
-use chat_core::ids::{ConversationId, Seq};
+use chat_core::ids::{ConversationId, Seq, TenantId};
 use chat_core::protocol::MessageView;
 use serde::{Deserialize, Serialize};
 
 use super::Page;
 use crate::app::AppState;
-use crate::auth::CurrentAgent;
+use crate::auth::{CurrentAgent, CurrentVisitor};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
 use crate::store::{ConversationQuery, ConversationSummary, MessageRange, page_size};
 
@@ -18,6 +19,7 @@ pub fn router() -> Router<AppState> {
         .route("/conversations", get(list))
         .route("/conversations/{conversation}", get(show))
         .route("/conversations/{conversation}/messages", get(messages))
+        .route("/visitor/conversations/{conversation}/messages", get(visitor_messages))
 }
 
 async fn list(
@@ -61,18 +63,43 @@ async fn messages(
     ApiQuery(query): ApiQuery<MessagesQuery>,
 ) -> ApiResult<Json<MessagesPage>> {
     let conversation = visible(&state, &me, &id).await?;
+    page(&state, &me.tenant, &conversation, &query, true).await.map(Json)
+}
+
+/// A visitor's own conversation, in `seq` order from `after_seq`, without agents' notes. Any other
+/// conversation, of another visitor or site, is not found.
+async fn visitor_messages(
+    State(state): State<AppState>,
+    CurrentVisitor(visitor): CurrentVisitor,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiQuery(query): ApiQuery<MessagesQuery>,
+) -> ApiResult<Json<MessagesPage>> {
+    let found = state.store.conversation(&visitor.tenant, &id).await?;
+    let conversation = found
+        .filter(|c| c.conversation.visitor == visitor.visitor && c.conversation.site == visitor.site)
+        .ok_or(ApiError::NotFound("no such conversation"))?;
+    page(&state, &visitor.tenant, &conversation, &query, false).await.map(Json)
+}
+
+async fn page(
+    state: &AppState,
+    tenant: &TenantId,
+    conversation: &ConversationSummary,
+    query: &MessagesQuery,
+    include_notes: bool,
+) -> ApiResult<MessagesPage> {
     let limit = page_size(query.limit);
     let range = MessageRange {
-        conversation: id,
+        conversation: conversation.conversation.id.clone(),
         after_seq: query.after_seq,
         through_seq: conversation.conversation.last_seq,
         limit,
-        include_notes: true,
+        include_notes,
     };
-    let items = state.store.messages(&me.tenant, &range).await?;
+    let items = state.store.messages(tenant, &range).await?;
     let next_after_seq =
         items.last().map(|m| m.seq).filter(|last| items.len() >= limit as usize && *last < range.through_seq);
-    Ok(Json(MessagesPage { items, next_after_seq }))
+    Ok(MessagesPage { items, next_after_seq })
 }
 
 /// The conversation, if it is the tenant's and in a site the agent may see.

@@ -4,6 +4,7 @@
 mod agents;
 mod auth;
 mod conversations;
+mod files;
 pub mod health;
 mod leave_messages;
 mod quick_replies;
@@ -29,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(quick_replies::router())
         .merge(conversations::router())
         .merge(leave_messages::router())
+        .merge(files::router())
 }
 
 /// A page of a list, and the cursor for the next one.

@@ -3,6 +3,7 @@
 //! - [`password`] — argon2id hashes and the password rules.
 //! - [`sessions`] — access + refresh token pairs.
 //! - [`CurrentAgent`] — the extractor every agent route takes.
+//! - [`CurrentVisitor`], [`Caller`] — routes a visitor's window calls with its visitor token.
 
 pub mod password;
 pub mod sessions;
@@ -14,7 +15,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use chat_core::ids::{AgentId, SiteId, TenantId};
 use chat_core::protocol::Role;
-use chat_core::token::{self, TokenError};
+use chat_core::token::{self, TokenError, VisitorClaims};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 
 use crate::app::AppState;
@@ -99,23 +100,80 @@ impl FromRequestParts<AppState> for CurrentAgent {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
-        let Some(token) = header.and_then(|value| value.strip_prefix("Bearer ")) else {
+        let Some(token) = bearer(parts) else {
             return Err(ApiError::Unauthorized("send an access token: Authorization: Bearer <token>".into()));
         };
-        let claims = match token::verify_agent(&state.keys.verifying, token.trim(), now()) {
-            Ok(claims) => claims,
-            Err(TokenError::Expired) => {
-                return Err(ApiError::Unauthorized("the access token has expired; refresh it".into()));
-            }
-            Err(_) => return Err(ApiError::Unauthorized("the access token is not valid".into())),
-        };
-        let agent = state.store.agent(&claims.tenant, &claims.agent).await?;
-        let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-        if agent.disabled {
-            return Err(ApiError::Forbidden("the account is disabled".into()));
+        current_agent(token, state).await
+    }
+}
+
+/// The bearer token of a request.
+fn bearer(parts: &Parts) -> Option<&str> {
+    let header = parts.headers.get(AUTHORIZATION).and_then(|value| value.to_str().ok());
+    header.and_then(|value| value.strip_prefix("Bearer ")).map(str::trim)
+}
+
+/// The visitor whose chat window asks (`Authorization: Bearer <visitor token>`).
+#[derive(Clone, Debug)]
+pub struct CurrentVisitor(pub VisitorClaims);
+
+impl FromRequestParts<AppState> for CurrentVisitor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::Unauthorized("send the visitor token: Authorization: Bearer <token>".into())
+        })?;
+        let claims = token::verify_visitor(&state.keys.verifying, token)
+            .map_err(|_| ApiError::Unauthorized("the visitor token is not valid".into()))?;
+        Ok(CurrentVisitor(claims))
+    }
+}
+
+/// A visitor or an agent: routes both may call (files).
+#[derive(Clone, Debug)]
+pub enum Caller {
+    /// An agent, with their access token.
+    Agent(CurrentAgent),
+    /// A visitor, with their visitor token.
+    Visitor(VisitorClaims),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            ApiError::Unauthorized("send a token: Authorization: Bearer <access or visitor token>".into())
+        })?;
+        match token::verify_visitor(&state.keys.verifying, token) {
+            Ok(claims) => Ok(Caller::Visitor(claims)),
+            Err(TokenError::WrongKind) => current_agent(token, state).await.map(Caller::Agent),
+            Err(_) => Err(ApiError::Unauthorized("the token is not valid".into())),
         }
-        let sites = (!agent.role.can_manage() && !agent.all_sites).then_some(agent.sites);
-        Ok(CurrentAgent { tenant: agent.tenant, agent: agent.id, role: agent.role, sites })
+    }
+}
+
+async fn current_agent(token: &str, state: &AppState) -> Result<CurrentAgent, ApiError> {
+    let claims = match token::verify_agent(&state.keys.verifying, token, now()) {
+        Ok(claims) => claims,
+        Err(TokenError::Expired) => {
+            return Err(ApiError::Unauthorized("the access token has expired; refresh it".into()));
+        }
+        Err(_) => return Err(ApiError::Unauthorized("the access token is not valid".into())),
+    };
+    let agent = state.store.agent(&claims.tenant, &claims.agent).await?;
+    let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
+    if agent.disabled {
+        return Err(ApiError::Forbidden("the account is disabled".into()));
+    }
+    let sites = (!agent.role.can_manage() && !agent.all_sites).then_some(agent.sites);
+    Ok(CurrentAgent { tenant: agent.tenant, agent: agent.id, role: agent.role, sites })
+}
+
+impl CurrentAgent {
+    /// Whether the agent may see `site`'s conversations and files.
+    pub fn sees(&self, site: &SiteId) -> bool {
+        self.sites.as_ref().is_none_or(|sites| sites.contains(site))
     }
 }

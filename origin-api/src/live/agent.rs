@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
-use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId};
+use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId, TenantId};
 use chat_core::protocol::{
     AgentFrame, AgentHello, ErrorCode, ServerFrame, SiteSummary, check_hello, close, parse_agent_frame,
 };
@@ -21,6 +21,7 @@ use crate::api::ClientIp;
 use crate::app::AppState;
 use crate::clock::now;
 use crate::error::ApiError;
+use crate::live;
 use crate::store::{Agent, Site, new_id};
 
 pub(super) async fn upgrade(
@@ -87,7 +88,8 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
         }
     }
     let rooms = &departure.rooms;
-    let on_text = |text: &str| on_text(text, conn, rooms, &state, ip);
+    let sender = Sender { conn, tenant: &agent.tenant, agent: &agent.id, ip };
+    let on_text = |text: &str| on_text(text, &sender, rooms, &state);
     session::run(socket, queue, kill, Some(revoked), &state, &agent.tenant, on_text).await;
 }
 
@@ -139,13 +141,16 @@ async fn accept(state: &AppState, claims: &AgentClaims) -> Result<(Agent, Vec<Si
     Ok((agent, sites))
 }
 
-fn on_text(
-    text: &str,
+/// Who sends on an agent socket.
+struct Sender<'a> {
     conn: ConnId,
-    rooms: &HashMap<SiteId, RoomHandle>,
-    state: &AppState,
+    tenant: &'a TenantId,
+    agent: &'a AgentId,
     ip: IpAddr,
-) -> Reply {
+}
+
+fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>, state: &AppState) -> Reply {
+    let Sender { conn, ip, .. } = *sender;
     let frame = match parse_agent_frame(text) {
         Ok(frame) => frame,
         Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
@@ -169,6 +174,7 @@ fn on_text(
                     conn,
                     frame: frame.clone(),
                     fresh_id: ConversationId(String::new()),
+                    attachment: None,
                 });
             }
             return Reply::Nothing;
@@ -183,9 +189,19 @@ fn on_text(
         let message = "too many messages from this address; wait a moment";
         return Reply::frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
     }
+    let attachment = match &frame {
+        AgentFrame::Send { site, cid, attachment, .. } => {
+            let sender = (sender.tenant, site, sender.agent.as_str());
+            match live::attachment(state, attachment.as_deref(), sender, cid) {
+                Ok(file) => file,
+                Err(refused) => return refused,
+            }
+        }
+        _ => None,
+    };
     let fresh_id =
         ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });
-    if room.send(Input::AgentFrame { conn, frame, fresh_id }) {
+    if room.send(Input::AgentFrame { conn, frame, fresh_id, attachment }) {
         Reply::Nothing
     } else {
         Reply::Close(close::INTERNAL, "the room stopped; reconnect")

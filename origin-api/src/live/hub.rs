@@ -239,5 +239,7 @@ pub(crate) fn site_info(site: &Site) -> SiteInfo {
         name: site.name.clone(),
         greeting: site.greeting.clone(),
         auto_assign: site.auto_assign,
+        widget: site.widget.clone(),
+        identity_secret: site.identity_secret.clone(),
     }
 }

@@ -18,13 +18,17 @@ pub struct IpLimits {
     new_visitors_per_minute: u32,
     by_ip: Mutex<HashMap<IpAddr, IpState>>,
     attempts: Mutex<HashMap<IpAddr, SendAllowance>>,
+    uploads: Mutex<HashMap<IpAddr, SendAllowance>>,
 }
 
 /// Logins and leave-a-messages one address may make per minute, sustained.
 const ATTEMPTS_PER_MINUTE: u32 = 10;
 /// Logins and leave-a-messages one address may make in a burst.
 const ATTEMPT_BURST: u32 = 10;
-/// Addresses remembered for attempts; past this the memory starts over rather than grow.
+/// Files one address may upload per minute, sustained and in a burst: each may be as large as
+/// the upload limit, so this bounds how fast one address can fill the disk.
+const UPLOADS_PER_MINUTE: u32 = 20;
+/// Addresses remembered for attempts and uploads; past this the memory starts over rather than grow.
 const MAX_ATTEMPT_ADDRESSES: usize = 100_000;
 
 #[derive(Debug)]
@@ -63,6 +67,7 @@ impl IpLimits {
             new_visitors_per_minute: config.ip_new_visitors_per_minute,
             by_ip: Mutex::new(HashMap::new()),
             attempts: Mutex::new(HashMap::new()),
+            uploads: Mutex::new(HashMap::new()),
         })
     }
 
@@ -105,17 +110,28 @@ impl IpLimits {
 impl IpLimits {
     /// Takes one attempt (a login, a leave-a-message) from the address's allowance.
     pub fn allow_attempt(&self, ip: IpAddr, now: Millis) -> bool {
-        let ip = limited_address(ip);
-        let mut attempts = self.attempts.lock().unwrap_or_else(PoisonError::into_inner);
-        if attempts.len() >= MAX_ATTEMPT_ADDRESSES && !attempts.contains_key(&ip) {
-            attempts.clear();
-        }
-        // Counted per minute: a token bucket of ATTEMPTS_PER_MINUTE/60 per second, in thousandths.
-        let allowance = attempts
-            .entry(ip)
-            .or_insert_with(|| SendAllowance::per_minute(ATTEMPTS_PER_MINUTE, ATTEMPT_BURST, now));
-        allowance.take(now)
+        take_per_minute(&self.attempts, ip, (ATTEMPTS_PER_MINUTE, ATTEMPT_BURST), now)
     }
+
+    /// Takes one file upload from the address's allowance.
+    pub fn allow_upload(&self, ip: IpAddr, now: Millis) -> bool {
+        take_per_minute(&self.uploads, ip, (UPLOADS_PER_MINUTE, UPLOADS_PER_MINUTE), now)
+    }
+}
+
+/// Takes one from `ip`'s allowance of `rate` a minute (bursts of `burst`).
+fn take_per_minute(
+    map: &Mutex<HashMap<IpAddr, SendAllowance>>,
+    ip: IpAddr,
+    (rate, burst): (u32, u32),
+    now: Millis,
+) -> bool {
+    let ip = limited_address(ip);
+    let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
+    if map.len() >= MAX_ATTEMPT_ADDRESSES && !map.contains_key(&ip) {
+        map.clear();
+    }
+    map.entry(ip).or_insert_with(|| SendAllowance::per_minute(rate, burst, now)).take(now)
 }
 
 impl Drop for SocketSlot {

@@ -19,7 +19,9 @@ mod writer;
 use axum::Router;
 use axum::extract::ws::Utf8Bytes;
 use axum::routing::get;
-use chat_core::ids::{ConversationId, Seq};
+use chat_core::ids::{Cid, ConversationId, Seq, SiteId, TenantId};
+use chat_core::protocol::{AttachmentView, ErrorCode, ServerFrame};
+use chat_core::token;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -59,4 +61,24 @@ pub(crate) struct ConnLink {
     pub(crate) tx: mpsc::Sender<Outgoing>,
     /// Cancelled when the socket fell too far behind; the socket closes and the client resumes.
     pub(crate) kill: CancellationToken,
+}
+
+/// The file an attachment token stands for, if it was made by this server for this sender in this
+/// site; otherwise the error to answer the send with (with its cid, so the client drops it).
+pub(crate) fn attachment(
+    state: &AppState,
+    token: Option<&str>,
+    (tenant, site, uploader): (&TenantId, &SiteId, &str),
+    cid: &Cid,
+) -> Result<Option<AttachmentView>, session::Reply> {
+    let Some(token) = token else { return Ok(None) };
+    match token::verify_attachment(&state.keys.verifying, token) {
+        Ok(claims) if claims.tenant == *tenant && claims.site == *site && claims.uploader == uploader => {
+            Ok(Some(claims.file))
+        }
+        _ => {
+            let message = "the attachment is not valid here; upload the file again";
+            Err(session::Reply::frame(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone()))))
+        }
+    }
 }

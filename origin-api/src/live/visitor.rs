@@ -6,11 +6,11 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::header::ORIGIN;
+use axum::http::header::{ORIGIN, USER_AGENT};
 use axum::response::{IntoResponse, Response};
-use chat_core::ids::{ConnId, ConversationId, TenantId, VisitorId};
+use chat_core::ids::{ConnId, ConversationId, SiteId, TenantId, VisitorId};
 use chat_core::protocol::{
-    ErrorCode, ServerFrame, VisitorFrame, VisitorHello, check_hello, close, parse_visitor_frame,
+    DeviceInfo, ErrorCode, ServerFrame, VisitorFrame, VisitorHello, check_hello, close, parse_visitor_frame,
 };
 use chat_core::room::Input;
 use chat_core::token::{self, VisitorClaims};
@@ -22,6 +22,7 @@ use crate::api::ClientIp;
 use crate::app::AppState;
 use crate::clock::now;
 use crate::error::ApiError;
+use crate::live;
 use crate::store::{Site, new_id};
 
 pub(super) async fn upgrade(
@@ -33,38 +34,49 @@ pub(super) async fn upgrade(
     let Some(slot) = state.open_socket(ip) else {
         return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
     };
-    let origin = headers.get(ORIGIN).and_then(|value| value.to_str().ok()).map(str::to_owned);
+    let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
+    let request = Request {
+        origin: header(ORIGIN).map(str::to_owned),
+        user_agent: header(USER_AGENT).unwrap_or_default().to_owned(),
+        ip,
+    };
     let sockets = state.hub.sockets().clone();
     session::configure(upgrade)
-        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, origin, ip)))
+        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, request)))
 }
 
-async fn serve(
-    mut socket: WebSocket,
-    state: AppState,
-    _slot: SocketSlot,
+/// What the upgrade request told about the visitor.
+struct Request {
+    /// The embedding page's origin (browsers always send it).
     origin: Option<String>,
+    user_agent: String,
     ip: IpAddr,
-) {
+}
+
+async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, request: Request) {
+    let Request { origin, user_agent, ip } = request;
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
     let Some(VisitorFrame::VisitorHello(hello)) =
         session::read_hello(&mut socket, &state, parse_visitor_frame, is_hello).await
     else {
         return;
     };
-    let accepted = match Box::pin(accept(&state, hello, origin, ip)).await {
+    let accepted = match Box::pin(accept(&state, *hello, origin, ip)).await {
         Ok(accepted) => accepted,
         Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
     let conn = state.hub.next_conn();
     let (link, queue) = session::link();
     let kill = link.kill.clone();
+    let hello = accepted.hello;
     let join = Input::VisitorJoined {
         conn,
-        visitor: accepted.visitor,
+        visitor: accepted.visitor.clone(),
         visitor_token: accepted.token,
-        page: accepted.hello.page,
-        resume: accepted.hello.resume,
+        page: hello.page,
+        device: DeviceInfo { user_agent, ..hello.device },
+        identity: hello.identity,
+        resume: hello.resume,
     };
     let room = match state.hub.attach(&accepted.site, conn, link, join).await {
         Ok(room) => room,
@@ -72,7 +84,9 @@ async fn serve(
     };
     let tenant: TenantId = accepted.site.tenant.clone();
     let departure = Departure { room, conn };
-    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip);
+    let site = &accepted.site;
+    let sender = (&site.tenant, &site.id, accepted.visitor.as_str());
+    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip, sender);
     session::run(socket, queue, kill, None, &state, &tenant, on_text).await;
 }
 
@@ -144,10 +158,26 @@ async fn accept(
     Ok(Accepted { site, visitor, token, hello })
 }
 
-fn on_text(text: &str, conn: ConnId, room: &RoomHandle, state: &AppState, ip: IpAddr) -> Reply {
+fn on_text(
+    text: &str,
+    conn: ConnId,
+    room: &RoomHandle,
+    state: &AppState,
+    ip: IpAddr,
+    sender: (&TenantId, &SiteId, &str),
+) -> Reply {
     let frame = match parse_visitor_frame(text) {
         Ok(frame) => frame,
         Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
+    };
+    let attachment = match &frame {
+        VisitorFrame::Send { cid, attachment, .. } => {
+            match live::attachment(state, attachment.as_deref(), sender, cid) {
+                Ok(file) => file,
+                Err(refused) => return refused,
+            }
+        }
+        _ => None,
     };
     let fresh_id = match &frame {
         VisitorFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
@@ -158,7 +188,7 @@ fn on_text(text: &str, conn: ConnId, room: &RoomHandle, state: &AppState, ip: Ip
         VisitorFrame::Send { .. } => ConversationId(new_id("c")),
         _ => ConversationId(String::new()),
     };
-    if room.send(Input::VisitorFrame { conn, frame, fresh_id }) {
+    if room.send(Input::VisitorFrame { conn, frame, fresh_id, attachment }) {
         Reply::Nothing
     } else {
         Reply::Close(close::INTERNAL, "the room stopped; reconnect")

@@ -21,6 +21,7 @@ pub mod types;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use chat_core::protocol::MessageView;
 use chat_core::records::{StoredConversation, WriteOp};
@@ -90,6 +91,14 @@ pub trait SiteStore {
         site: &SiteId,
         patch: SitePatch,
     ) -> StoreResult<Option<Site>>;
+    /// Sets (or with `None` clears) the key the site's identities are verified with; false if the
+    /// tenant has no such site.
+    async fn set_identity_secret(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        secret: Option<&IdentitySecret>,
+    ) -> StoreResult<bool>;
     /// Deletes a site (its conversations stay as history); false if there was none.
     async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool>;
 }

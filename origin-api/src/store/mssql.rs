@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use anyhow::{anyhow, bail};
 use async_trait::async_trait;
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
 use chat_core::protocol::MessageView;
@@ -25,7 +26,7 @@ use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 use super::batch::{Batch, visits};
 use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
-    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, event_json, sql_int, sql_time,
+    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, attachment_json, event_json, sql_int, sql_time,
 };
 use super::statements::{self, Param, Statement};
 use super::{
@@ -37,8 +38,10 @@ use super::{
 };
 
 /// The schema, in order; each runs once, in a transaction, recorded in `kefu_schema`.
-const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "records", include_str!("../../migrations/mssql/0001_records.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "records", include_str!("../../migrations/mssql/0001_records.sql")),
+    (2, "widget and files", include_str!("../../migrations/mssql/0002_widget_and_files.sql")),
+];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -545,6 +548,16 @@ impl SiteStore for MssqlStore {
         self.site(tenant, site).await
     }
 
+    async fn set_identity_secret(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        secret: Option<&IdentitySecret>,
+    ) -> StoreResult<bool> {
+        let done = self.pool.get().await?.run(statements::set_identity_secret(tenant, site, secret)).await?;
+        Ok(done > 0)
+    }
+
     async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool> {
         let mut conn = self.pool.get().await?;
         let done = conn
@@ -894,7 +907,7 @@ async fn store_writes(conn: &mut Conn, writes: &[WriteOp]) -> StoreResult<()> {
     for rows in batch.conversations.chunks(MAX_PARAMS / 12) {
         save_conversations(conn, rows).await?;
     }
-    for rows in batch.messages.chunks(MAX_PARAMS / 12) {
+    for rows in batch.messages.chunks(MAX_PARAMS / 13) {
         insert_messages(conn, rows).await?;
     }
     for rows in batch.page_views.chunks(MAX_PARAMS / 8) {
@@ -958,14 +971,17 @@ async fn insert_messages(conn: &mut Conn, rows: &[(&TenantId, &MessageView)]) ->
             text(message.body.as_str()),
             opt_text(message.cid.as_ref().map(Cid::as_str)),
             Param::Text(event_json(message)),
+            Param::Text(attachment_json(message)),
             int(sql_time(message.at)),
         ]);
     }
-    let columns = "conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name, kind, body,                    cid, event, created_at";
+    let columns =
+        "conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name, kind, body,
+                   cid, event, attachment, created_at";
     let sql = format!(
         "INSERT INTO messages ({columns}) SELECT {columns} FROM (VALUES {}) AS s ({columns})
          WHERE NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = s.conversation_id AND m.seq = s.seq)",
-        value_rows(rows.len(), 12)
+        value_rows(rows.len(), 13)
     );
     let stored = conn.execute(&sql, params).await?;
     let skipped = (rows.len() as u64).saturating_sub(stored);

@@ -2,9 +2,11 @@
 //! text, an integer or bytes ([`Columns`]); the records are built from those here. Every backend's
 //! schema uses the same column names.
 
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::protocol::{
-    ConversationStatus, ConversationView, MessageKind, MessageView, Party, Role, Sender,
+    ConversationStatus, ConversationView, MessageKind, MessageView, Party, Role, Sender, WidgetPosition,
+    WidgetView,
 };
 use chat_core::records::{ConversationRecord, StoredConversation};
 
@@ -70,14 +72,19 @@ pub fn sql_int(value: u64) -> i64 {
     i64::try_from(value).unwrap_or(i64::MAX)
 }
 
-/// A site's allowed origins, stored as a JSON list.
-pub fn origins_json(origins: &[String]) -> String {
-    serde_json::to_string(origins).unwrap_or_else(|_| "[]".to_owned())
+/// A list of texts (a site's allowed origins, its languages), stored as JSON.
+pub fn json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// A lifecycle event, stored as JSON.
 pub fn event_json(message: &MessageView) -> Option<String> {
     message.event.as_ref().and_then(|event| serde_json::to_string(event).ok())
+}
+
+/// A message's file, stored as JSON.
+pub fn attachment_json(message: &MessageView) -> Option<String> {
+    message.attachment.as_ref().and_then(|file| serde_json::to_string(file).ok())
 }
 
 pub(crate) const TENANT_COLUMNS: &str = "id, name, created_at";
@@ -90,11 +97,13 @@ pub(crate) fn tenant(row: &impl Columns) -> StoreResult<Tenant> {
     })
 }
 
-pub(crate) const SITE_COLUMNS: &str =
-    "id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at";
+pub(crate) const SITE_COLUMNS: &str = "id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign,
+     color, position, offline_form, languages, identity_secret, created_at";
 
 pub(crate) fn site(row: &impl Columns) -> StoreResult<Site> {
     let origins = row.text("allowed_origins")?;
+    let position = row.text("position")?;
+    let languages = row.text("languages")?;
     Ok(Site {
         tenant: TenantId(row.text("tenant_id")?),
         id: SiteId(row.text("id")?),
@@ -104,6 +113,14 @@ pub(crate) fn site(row: &impl Columns) -> StoreResult<Site> {
             .map_err(|e| StoreError::Corrupt(format!("allowed_origins: {e}")))?,
         greeting: row.text("greeting")?,
         auto_assign: row.flag("auto_assign")?,
+        widget: WidgetView {
+            color: row.text("color")?,
+            position: WidgetPosition::parse(&position).ok_or_else(|| corrupt("position", &position))?,
+            offline_form: row.flag("offline_form")?,
+            languages: serde_json::from_str(&languages)
+                .map_err(|e| StoreError::Corrupt(format!("languages: {e}")))?,
+        },
+        identity_secret: row.opt_text("identity_secret")?.map(IdentitySecret),
         created_at: row.millis("created_at")?,
     })
 }
@@ -190,7 +207,8 @@ pub(crate) fn stored_conversation(
 }
 
 pub(crate) const MESSAGE_COLUMNS: &str =
-    "conversation_id, seq, site_id, sender_party, sender_id, sender_name, kind, body, cid, event, created_at";
+    "conversation_id, seq, site_id, sender_party, sender_id, sender_name, kind,
+     body, cid, event, attachment, created_at";
 
 pub(crate) fn message(row: &impl Columns) -> StoreResult<MessageView> {
     let party = row.text("sender_party")?;
@@ -211,6 +229,12 @@ pub(crate) fn message(row: &impl Columns) -> StoreResult<MessageView> {
         event: row
             .opt_text("event")?
             .map(|json| serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("event: {e}"))))
+            .transpose()?,
+        attachment: row
+            .opt_text("attachment")?
+            .map(|json| {
+                serde_json::from_str(&json).map_err(|e| StoreError::Corrupt(format!("attachment: {e}")))
+            })
             .transpose()?,
     })
 }

@@ -2,10 +2,11 @@
 //! parameters. A backend binds them its own way (SQL Server numbers the `?` first) and adds what
 //! its dialect says differently (a page's size: `LIMIT ?` or `OFFSET … FETCH`).
 
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::protocol::Role;
 
-use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, origins_json, sql_time};
+use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, json_list, sql_time};
 use super::{
     Agent, AgentPatch, ConversationQuery, LeaveMessage, LeaveMessageQuery, QuickReply, QuickReplyPatch, Site,
     SitePatch, Tenant,
@@ -93,29 +94,53 @@ pub(crate) fn insert_tenant(tenant: &Tenant) -> Statement {
 
 pub(crate) fn insert_site(site: &Site) -> Statement {
     Statement::new(
-        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, color, position,
+             offline_form, languages, identity_secret, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .text(site.id.as_str())
     .text(site.tenant.as_str())
     .text(&site.key)
     .text(&site.name)
-    .text(origins_json(&site.allowed_origins))
+    .text(json_list(&site.allowed_origins))
     .text(&site.greeting)
     .int(i64::from(site.auto_assign))
+    .text(&site.widget.color)
+    .text(site.widget.position.as_str())
+    .int(i64::from(site.widget.offline_form))
+    .text(json_list(&site.widget.languages))
+    .opt_text(site.identity_secret.as_ref().map(|secret| secret.0.clone()))
     .int(sql_time(site.created_at))
+}
+
+/// Sets or clears (`None`) a site's identity secret.
+pub(crate) fn set_identity_secret(
+    tenant: &TenantId,
+    site: &SiteId,
+    secret: Option<&IdentitySecret>,
+) -> Statement {
+    Statement::new("UPDATE sites SET identity_secret = ? WHERE tenant_id = ? AND id = ?")
+        .opt_text(secret.map(|secret| secret.0.clone()))
+        .text(tenant.as_str())
+        .text(site.as_str())
 }
 
 pub(crate) fn update_site(tenant: &TenantId, site: &SiteId, patch: SitePatch) -> Statement {
     Statement::new(
         "UPDATE sites SET name = COALESCE(?, name), allowed_origins = COALESCE(?, allowed_origins),
-             greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign)
+             greeting = COALESCE(?, greeting), auto_assign = COALESCE(?, auto_assign), color = COALESCE(?, color),
+             position = COALESCE(?, position), offline_form = COALESCE(?, offline_form),
+             languages = COALESCE(?, languages)
          WHERE tenant_id = ? AND id = ?",
     )
     .opt_text(patch.name)
-    .opt_text(patch.allowed_origins.as_deref().map(origins_json))
+    .opt_text(patch.allowed_origins.as_deref().map(json_list))
     .opt_text(patch.greeting)
     .opt_int(patch.auto_assign.map(i64::from))
+    .opt_text(patch.color)
+    .opt_text(patch.position.map(|position| position.as_str().to_owned()))
+    .opt_int(patch.offline_form.map(i64::from))
+    .opt_text(patch.languages.as_deref().map(json_list))
     .text(tenant.as_str())
     .text(site.as_str())
 }

@@ -1,7 +1,8 @@
 //! The records the stores keep, as handlers and the REST API see them.
 
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
-use chat_core::protocol::{ConversationStatus, ConversationView, Role};
+use chat_core::protocol::{ConversationStatus, ConversationView, Role, WidgetPosition, WidgetView};
 use chat_core::records::WriteOp;
 use serde::{Deserialize, Serialize};
 
@@ -33,6 +34,13 @@ pub struct Site {
     pub greeting: String,
     /// New conversations go to online agents round-robin; otherwise agents accept them.
     pub auto_assign: bool,
+    /// The widget's colour, corner, offline form and languages.
+    #[serde(flatten)]
+    pub widget: WidgetView,
+    /// The key identities are verified with (`POST /sites/{id}/identity-secret`); never shown
+    /// again after it is made, never in the site's JSON.
+    #[serde(skip)]
+    pub identity_secret: Option<IdentitySecret>,
     /// When it was created.
     pub created_at: Millis,
 }
@@ -51,6 +59,18 @@ pub struct NewSite {
     /// Round-robin assignment (default on).
     #[serde(default = "yes")]
     pub auto_assign: bool,
+    /// The widget's colour (`#rrggbb`); the default blue if absent.
+    #[serde(default)]
+    pub color: Option<String>,
+    /// The launcher's corner; right if absent.
+    #[serde(default)]
+    pub position: Option<WidgetPosition>,
+    /// Offer the leave-a-message form when nobody is online (default on).
+    #[serde(default)]
+    pub offline_form: Option<bool>,
+    /// Languages the widget may speak (default `["zh-CN", "en"]`).
+    #[serde(default)]
+    pub languages: Option<Vec<String>>,
 }
 
 fn yes() -> bool {
@@ -60,6 +80,13 @@ fn yes() -> bool {
 impl NewSite {
     /// The site as created now, with a new id and public key.
     pub fn into_site(self, tenant: &TenantId, now: Millis) -> Site {
+        let defaults = WidgetView::default();
+        let widget = WidgetView {
+            color: self.color.unwrap_or(defaults.color),
+            position: self.position.unwrap_or(defaults.position),
+            offline_form: self.offline_form.unwrap_or(defaults.offline_form),
+            languages: self.languages.unwrap_or(defaults.languages),
+        };
         Site {
             tenant: tenant.clone(),
             id: SiteId(new_id("s")),
@@ -69,6 +96,8 @@ impl NewSite {
             allowed_origins: self.allowed_origins,
             greeting: self.greeting,
             auto_assign: self.auto_assign,
+            widget,
+            identity_secret: None,
             created_at: now,
         }
     }
@@ -85,6 +114,14 @@ pub struct SitePatch {
     pub greeting: Option<String>,
     /// Round-robin on or off.
     pub auto_assign: Option<bool>,
+    /// New widget colour.
+    pub color: Option<String>,
+    /// New launcher corner.
+    pub position: Option<WidgetPosition>,
+    /// Offline form on or off.
+    pub offline_form: Option<bool>,
+    /// New widget languages.
+    pub languages: Option<Vec<String>>,
 }
 
 /// A person of a tenant who answers chats.

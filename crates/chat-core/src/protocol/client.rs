@@ -3,11 +3,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::views::{AgentStatus, PageInfo, ResumePoint};
+use super::views::{AgentStatus, DeviceInfo, PageInfo, ResumePoint, VisitorIdentity};
 use crate::ids::{AgentId, Cid, ConversationId, Seq, SiteId, VisitorId};
 
 /// The first frame on a visitor socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct VisitorHello {
     /// Protocol version; must be [`super::PROTOCOL_VERSION`].
     pub v: u32,
@@ -18,6 +19,12 @@ pub struct VisitorHello {
     pub visitor_token: Option<String>,
     /// The page the visitor is on.
     pub page: PageInfo,
+    /// The browser's language and screen (its user agent comes from the request).
+    #[serde(default)]
+    pub device: DeviceInfo,
+    /// Who the site says the visitor is, if the page called `Kefu('identify', …)` before connecting.
+    #[serde(default)]
+    pub identity: Option<VisitorIdentity>,
     /// What the visitor already has; the server replays the rest.
     #[serde(default)]
     pub resume: Vec<ResumePoint>,
@@ -25,6 +32,7 @@ pub struct VisitorHello {
 
 /// The first frame on an agent socket.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentHello {
     /// Protocol version; must be [`super::PROTOCOL_VERSION`].
     pub v: u32,
@@ -40,16 +48,21 @@ pub struct AgentHello {
 
 /// Everything a visitor sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum VisitorFrame {
     /// Must come first.
-    VisitorHello(VisitorHello),
+    VisitorHello(Box<VisitorHello>),
     /// A message to the site; starts a conversation if the visitor has no open one.
     Send {
         /// A new id per message, reused on retry.
         cid: Cid,
-        /// The text.
+        /// The text; may be empty when a file is attached.
+        #[serde(default)]
         body: String,
+        /// A file: the `attachment_token` `POST /api/v1/files` answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
     },
     /// What the visitor is typing right now (the agents see a preview); empty when they stopped.
     Typing {
@@ -80,6 +93,8 @@ pub enum VisitorFrame {
     },
     /// The visitor ends their conversation.
     Close,
+    /// The site says who the visitor is (they logged in on a single-page site).
+    Identify(VisitorIdentity),
     /// Keeps the socket alive; answered with `pong`.
     Ping {
         /// Echoed back.
@@ -90,6 +105,7 @@ pub enum VisitorFrame {
 
 /// Everything an agent sends. Frames about a conversation name its site, which picks the room.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum AgentFrame {
     /// Must come first.
@@ -102,11 +118,15 @@ pub enum AgentFrame {
         conversation: ConversationId,
         /// A new id per message, reused on retry.
         cid: Cid,
-        /// The text.
+        /// The text; may be empty when a file is attached.
+        #[serde(default)]
         body: String,
         /// An internal note, never shown to the visitor.
         #[serde(default)]
         note: bool,
+        /// A file: the `attachment_token` `POST /api/v1/files` answered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attachment: Option<String>,
     },
     /// The agent is (or stopped) typing in a conversation.
     Typing {
@@ -191,7 +211,7 @@ impl AgentFrame {
 
 /// The `"type"` of every [`VisitorFrame`].
 pub const VISITOR_FRAME_TYPES: &[&str] =
-    &["visitor_hello", "send", "typing", "read", "page", "rate", "close", "ping"];
+    &["visitor_hello", "send", "typing", "read", "page", "rate", "close", "identify", "ping"];
 
 /// The `"type"` of every [`AgentFrame`].
 pub const AGENT_FRAME_TYPES: &[&str] =

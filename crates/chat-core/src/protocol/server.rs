@@ -3,12 +3,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::views::{
-    AgentPresenceView, ConversationView, LiveVisitorView, MessageView, PageInfo, Party, Role, SiteSummary,
+    AgentPresenceView, ConversationView, IdentityView, LiveVisitorView, MessageView, PageInfo, Party, Role,
+    SiteSummary, WidgetView,
 };
 use crate::ids::{AgentId, Cid, ConversationId, Seq, SiteId, TenantId, VisitorId};
 
 /// Everything the server sends, to visitors and agents alike.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerFrame {
     /// The visitor's hello was accepted.
@@ -23,6 +25,8 @@ pub enum ServerFrame {
         site_name: String,
         /// The site's greeting, shown before the first message.
         greeting: String,
+        /// How the site's widget looks and behaves.
+        widget: WidgetView,
         /// Whether an agent is online to answer.
         agents_online: bool,
         /// The visitor's latest conversation, if any.
@@ -114,6 +118,15 @@ pub enum ServerFrame {
         /// Search keywords from the referrer, if any.
         keywords: Option<String>,
     },
+    /// The site said who a visitor is.
+    VisitorIdentified {
+        /// The site.
+        site: SiteId,
+        /// The visitor.
+        visitor: VisitorId,
+        /// Who the site says they are.
+        identity: IdentityView,
+    },
     /// A visitor left the site.
     VisitorLeft {
         /// The site.
@@ -181,6 +194,7 @@ pub const SERVER_FRAME_TYPES: &[&str] = &[
     "read",
     "visitor_arrived",
     "visitor_page",
+    "visitor_identified",
     "visitor_left",
     "agent_status",
     "agents_online",
@@ -208,6 +222,7 @@ impl ServerFrame {
 
 /// Why something a client sent was refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ErrorCode {
     /// Not JSON, not an object, a missing or wrongly typed field, or an invalid value.

@@ -6,6 +6,7 @@ use crate::ids::{AgentId, Cid, ConversationId, Millis, Seq, SiteId, VisitorId};
 
 /// The page a visitor is on.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct PageInfo {
     /// The page's address.
     pub url: String,
@@ -17,8 +18,135 @@ pub struct PageInfo {
     pub referrer: String,
 }
 
+/// What the visitor's browser says about itself. Shown to agents; never trusted for anything else.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct DeviceInfo {
+    /// The browser's preferred language (`navigator.language`), e.g. `zh-CN`.
+    #[serde(default)]
+    pub language: String,
+    /// Screen size in CSS pixels, `WIDTHxHEIGHT`.
+    #[serde(default)]
+    pub screen: String,
+    /// The browser's user agent; the server fills it from the socket's request, not from the hello.
+    #[serde(default)]
+    pub user_agent: String,
+}
+
+/// Who the site says the visitor is (`Kefu('identify', …)`), with the site's proof.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct VisitorIdentity {
+    /// The visitor's id in the site's own user records.
+    pub id: String,
+    /// Their name.
+    #[serde(default)]
+    pub name: String,
+    /// Their email address.
+    #[serde(default)]
+    pub email: String,
+    /// Hex of HMAC-SHA256 of `id`, keyed with the site's identity secret; empty if the site has none.
+    #[serde(default)]
+    pub hash: String,
+}
+
+/// A visitor's identity as agents see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct IdentityView {
+    /// The visitor's id in the site's own user records.
+    pub id: String,
+    /// Their name.
+    pub name: String,
+    /// Their email address.
+    pub email: String,
+    /// The hash proved that the site vouches for this identity; otherwise anyone could have typed it.
+    pub verified: bool,
+}
+
+/// A file attached to a message; its bytes are at `GET /api/v1/files/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct AttachmentView {
+    /// The file's id (unguessable).
+    pub id: String,
+    /// The name it was uploaded with.
+    pub name: String,
+    /// Its size in bytes.
+    pub size: u64,
+    /// Its media type, found from its content (never from its name).
+    #[serde(rename = "type")]
+    pub content_type: String,
+    /// For images: width in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u32>,
+    /// For images: height in pixels.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u32>,
+}
+
+impl AttachmentView {
+    /// Whether chat windows show it as a picture.
+    pub fn is_image(&self) -> bool {
+        self.content_type.starts_with("image/")
+    }
+}
+
+/// Which bottom corner the chat launcher sits in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum WidgetPosition {
+    /// Bottom right.
+    #[default]
+    Right,
+    /// Bottom left.
+    Left,
+}
+
+impl WidgetPosition {
+    /// The name used on the wire and in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WidgetPosition::Right => "right",
+            WidgetPosition::Left => "left",
+        }
+    }
+
+    /// Parses [`WidgetPosition::as_str`].
+    pub fn parse(text: &str) -> Option<Self> {
+        [Self::Right, Self::Left].into_iter().find(|p| p.as_str() == text)
+    }
+}
+
+/// How the site wants its chat widget to look and behave.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct WidgetView {
+    /// The launcher's and the header's colour, `#rrggbb`.
+    pub color: String,
+    /// The corner of the launcher.
+    pub position: WidgetPosition,
+    /// Offer the leave-a-message form when nobody is online.
+    pub offline_form: bool,
+    /// Languages the widget may speak, most preferred first (`zh-CN`, `en`).
+    pub languages: Vec<String>,
+}
+
+impl Default for WidgetView {
+    fn default() -> Self {
+        WidgetView {
+            color: "#1f6feb".to_owned(),
+            position: WidgetPosition::Right,
+            offline_form: true,
+            languages: vec!["zh-CN".to_owned(), "en".to_owned()],
+        }
+    }
+}
+
 /// The last `seq` a client holds of a conversation; the server replays what follows.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ResumePoint {
     /// The conversation.
     pub conversation: ConversationId,
@@ -28,6 +156,7 @@ pub struct ResumePoint {
 
 /// What an agent may do in a tenant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, including the tenant's owners and admins.
@@ -61,6 +190,7 @@ impl Role {
 
 /// Whether an agent takes chats.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum AgentStatus {
     /// Takes new chats.
@@ -74,6 +204,7 @@ pub enum AgentStatus {
 
 /// Where a conversation is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     /// Started by the visitor, no agent yet.
@@ -102,6 +233,7 @@ impl ConversationStatus {
 
 /// Who sent a message or is typing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum Party {
     /// The site's visitor.
@@ -130,6 +262,7 @@ impl Party {
 
 /// What a message is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(rename_all = "snake_case")]
 pub enum MessageKind {
     /// Text for everyone in the conversation.
@@ -158,6 +291,7 @@ impl MessageKind {
 
 /// The author of a message.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Sender {
     /// Visitor, agent or system.
     pub party: Party,
@@ -171,6 +305,7 @@ pub struct Sender {
 
 /// A lifecycle event, carried by a message of kind `event` so it has its place in the conversation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum ConversationEvent {
     /// An agent took the conversation (round-robin or accept).
@@ -215,6 +350,7 @@ pub enum ConversationEvent {
 
 /// One message of a conversation, as clients receive it and as it is stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct MessageView {
     /// The site of the conversation.
     pub site: SiteId,
@@ -236,10 +372,14 @@ pub struct MessageView {
     /// The lifecycle event, for messages of kind `event`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub event: Option<ConversationEvent>,
+    /// A file sent with the message (the body is then its caption, possibly empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attachment: Option<AttachmentView>,
 }
 
 /// A conversation as clients see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ConversationView {
     /// Its id.
     pub id: ConversationId,
@@ -269,6 +409,7 @@ pub struct ConversationView {
 
 /// A visitor on the site right now, as agents see them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct LiveVisitorView {
     /// The visitor.
     pub visitor: VisitorId,
@@ -282,10 +423,20 @@ pub struct LiveVisitorView {
     /// Their latest conversation, if any.
     #[serde(default)]
     pub conversation: Option<ConversationId>,
+    /// Pages they opened since they arrived.
+    #[serde(default)]
+    pub pages: u32,
+    /// Their browser's language, screen and user agent.
+    #[serde(default)]
+    pub device: DeviceInfo,
+    /// Who the site says they are, if it said.
+    #[serde(default)]
+    pub identity: Option<IdentityView>,
 }
 
 /// An agent's presence in a site, as agents see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct AgentPresenceView {
     /// The agent.
     pub agent: AgentId,
@@ -301,6 +452,7 @@ pub struct AgentPresenceView {
 
 /// A site an agent serves.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SiteSummary {
     /// The site.
     pub id: SiteId,

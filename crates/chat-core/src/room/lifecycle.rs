@@ -3,7 +3,7 @@
 //! closed, rated. Each change is stored, shown to everyone in the room as a `conversation` frame,
 //! and recorded as an `event` message.
 
-use super::messages::check_send;
+use super::messages::{Content, Draft, check_send};
 use super::state::Conversation;
 use super::{AfterCommit, SiteRoom};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
@@ -209,7 +209,8 @@ impl SiteRoom {
         fresh_id: ConversationId,
         now: Millis,
     ) {
-        if let Err((code, message)) = check_send(&cid, &body) {
+        let content = Content::text(body);
+        if let Err((code, message)) = check_send(&cid, &content) {
             return self.refuse(conn, code, message, Some(cid));
         }
         // A retry first: the invitation may be stored although the visitor has left since.
@@ -244,7 +245,8 @@ impl SiteRoom {
             now,
         );
         let sender = self.agent_sender(agent);
-        self.append(&conversation, sender, MessageKind::Text, body, Some(cid), None, vec![conn], now);
+        let draft = Draft { sender, kind: MessageKind::Text, content, cid: Some(cid), event: None };
+        self.append(&conversation, draft, vec![conn], now);
         self.announce_agent(agent);
     }
 

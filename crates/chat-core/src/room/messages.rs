@@ -11,17 +11,42 @@ use super::{AfterCommit, PendingMessage, SiteRoom, WriteId};
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, VisitorId};
 use crate::limits::{MAX_CID_CHARS, MAX_MESSAGE_CHARS};
 use crate::protocol::{
-    ConversationEvent, ConversationStatus, ErrorCode, MessageKind, MessageView, Party, Sender, ServerFrame,
+    AttachmentView, ConversationEvent, ConversationStatus, ErrorCode, MessageKind, MessageView, Party,
+    Sender, ServerFrame,
 };
 use crate::records::WriteOp;
 
-/// Checks a send's client id and body before anything else looks at it.
-pub(super) fn check_send(cid: &Cid, body: &str) -> Result<(), (ErrorCode, String)> {
+/// What a person sends: text, a file, or a file with a caption.
+#[derive(Debug)]
+pub(super) struct Content {
+    pub(super) body: String,
+    pub(super) attachment: Option<AttachmentView>,
+}
+
+impl Content {
+    pub(super) fn text(body: String) -> Self {
+        Content { body, attachment: None }
+    }
+}
+
+/// A message about to get its `seq`.
+#[derive(Debug)]
+pub(super) struct Draft {
+    pub(super) sender: Sender,
+    pub(super) kind: MessageKind,
+    pub(super) content: Content,
+    pub(super) cid: Option<Cid>,
+    pub(super) event: Option<ConversationEvent>,
+}
+
+/// Checks a send's client id and content before anything else looks at it.
+pub(super) fn check_send(cid: &Cid, content: &Content) -> Result<(), (ErrorCode, String)> {
     let cid_chars = cid.0.chars().count();
     if cid_chars == 0 || cid_chars > MAX_CID_CHARS {
         return Err((ErrorCode::BadFrame, format!("a cid has 1 to {MAX_CID_CHARS} characters")));
     }
-    if body.trim().is_empty() {
+    let body = &content.body;
+    if body.trim().is_empty() && content.attachment.is_none() {
         return Err((ErrorCode::BadFrame, "the message is empty".to_owned()));
     }
     if body.chars().count() > MAX_MESSAGE_CHARS {
@@ -39,11 +64,11 @@ impl SiteRoom {
         conn: ConnId,
         visitor: VisitorId,
         cid: Cid,
-        body: String,
+        content: Content,
         fresh_id: ConversationId,
         now: Millis,
     ) {
-        if let Err((code, message)) = check_send(&cid, &body) {
+        if let Err((code, message)) = check_send(&cid, &content) {
             return self.refuse(conn, code, message, Some(cid));
         }
         if self.answer_sender_retry(conn, &visitor, visitor.as_str(), &cid) {
@@ -63,7 +88,8 @@ impl SiteRoom {
             None => (self.start_conversation(fresh_id, visitor.clone(), None, now), true),
         };
         let sender = Sender { party: Party::Visitor, id: Some(visitor.0.clone()), name: None };
-        self.append(&conversation, sender, MessageKind::Text, body, Some(cid), None, vec![conn], now);
+        let draft = Draft { sender, kind: MessageKind::Text, content, cid: Some(cid), event: None };
+        self.append(&conversation, draft, vec![conn], now);
         self.visitor_stopped_typing(&visitor);
         if started {
             self.assign_waiting(now);
@@ -77,11 +103,11 @@ impl SiteRoom {
         agent: &AgentId,
         conversation: ConversationId,
         cid: Cid,
-        body: String,
+        content: Content,
         note: bool,
         now: Millis,
     ) {
-        if let Err((code, message)) = check_send(&cid, &body) {
+        if let Err((code, message)) = check_send(&cid, &content) {
             return self.refuse(conn, code, message, Some(cid));
         }
         let Some(status) = self.conversations.get(&conversation).map(|c| c.record.status) else {
@@ -108,7 +134,12 @@ impl SiteRoom {
         }
         let kind = if note { MessageKind::Note } else { MessageKind::Text };
         let sender = self.agent_sender(agent);
-        self.append(&conversation, sender, kind, body, Some(cid), None, vec![conn], now);
+        self.append(
+            &conversation,
+            Draft { sender, kind, content, cid: Some(cid), event: None },
+            vec![conn],
+            now,
+        );
     }
 
     /// If the sender's `cid` is already in `conversation`, acknowledges the retry (now, or once
@@ -178,18 +209,14 @@ impl SiteRoom {
     }
 
     /// Gives the message the next `seq` of its conversation and hands it to the driver to store.
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn append(
         &mut self,
         conversation: &ConversationId,
-        sender: Sender,
-        kind: MessageKind,
-        body: String,
-        cid: Option<Cid>,
-        event: Option<ConversationEvent>,
+        draft: Draft,
         ack_to: Vec<ConnId>,
         now: Millis,
     ) {
+        let Draft { sender, kind, content, cid, event } = draft;
         self.clock_floor = self.clock_floor.max(now);
         let at = self.clock_floor;
         let Some(conv) = self.conversations.get_mut(conversation) else { return };
@@ -205,10 +232,11 @@ impl SiteRoom {
             seq,
             sender,
             kind,
-            body,
+            body: content.body,
             cid,
             at,
             event,
+            attachment: content.attachment,
         };
         let op = WriteOp::Message { tenant: self.info.tenant.clone(), message: message.clone() };
         self.write(op, Some(AfterCommit::Deliver(PendingMessage { message, ack_to })));
@@ -274,7 +302,14 @@ impl SiteRoom {
         now: Millis,
     ) {
         let sender = Sender { party: Party::System, id: None, name: None };
-        self.append(conversation, sender, MessageKind::Event, body, None, Some(event), Vec::new(), now);
+        let draft = Draft {
+            sender,
+            kind: MessageKind::Event,
+            content: Content::text(body),
+            cid: None,
+            event: Some(event),
+        };
+        self.append(conversation, draft, Vec::new(), now);
     }
 
     pub(super) fn conversation(&self, id: &ConversationId) -> Option<&Conversation> {

@@ -21,10 +21,12 @@ pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use crate::identity::IdentitySecret;
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use crate::limits::MAX_UNCOMMITTED_WRITES;
 use crate::protocol::{
-    AgentFrame, AgentStatus, ErrorCode, MessageView, PageInfo, ResumePoint, ServerFrame, VisitorFrame, close,
+    AgentFrame, AgentStatus, AttachmentView, DeviceInfo, ErrorCode, MessageView, PageInfo, ResumePoint,
+    ServerFrame, VisitorFrame, VisitorIdentity, WidgetView, close,
 };
 use crate::records::{StoredConversation, WriteOp};
 use state::{AgentState, Conversation, LiveVisitor, Peer};
@@ -42,6 +44,10 @@ pub struct SiteInfo {
     pub greeting: String,
     /// Give new conversations to online agents round-robin; otherwise agents accept them.
     pub auto_assign: bool,
+    /// How the widget looks and behaves (sent in `welcome`).
+    pub widget: WidgetView,
+    /// The key identities are verified with; none: no identity is verified.
+    pub identity_secret: Option<IdentitySecret>,
 }
 
 /// An agent as the driver found them after checking their token.
@@ -72,6 +78,10 @@ pub enum Input {
         visitor_token: String,
         /// The page they are on.
         page: PageInfo,
+        /// Their browser (language and screen from the hello, user agent from the request).
+        device: DeviceInfo,
+        /// Who the site says they are, unverified yet.
+        identity: Option<VisitorIdentity>,
         /// What they already have.
         resume: Vec<ResumePoint>,
     },
@@ -94,6 +104,8 @@ pub enum Input {
         frame: VisitorFrame,
         /// An unused id, for the conversation this frame may start.
         fresh_id: ConversationId,
+        /// The file of a `send`, from its attachment token as the driver verified it.
+        attachment: Option<AttachmentView>,
     },
     /// A frame from an agent socket that has joined.
     AgentFrame {
@@ -103,6 +115,8 @@ pub enum Input {
         frame: AgentFrame,
         /// An unused id, for the conversation this frame may start (an invite).
         fresh_id: ConversationId,
+        /// The file of a `send`, from its attachment token as the driver verified it.
+        attachment: Option<AttachmentView>,
     },
     /// A socket closed.
     Disconnected {
@@ -265,14 +279,19 @@ impl SiteRoom {
     /// Carries out one input at time `now` and returns what the driver must do, in order.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
         match input {
-            Input::VisitorJoined { conn, visitor, visitor_token, page, resume } => {
-                self.visitor_joined(conn, visitor, visitor_token, page, resume, now)
+            Input::VisitorJoined { conn, visitor, visitor_token, page, device, identity, resume } => {
+                let joining = presence::Joining { visitor, visitor_token, page, device, identity, resume };
+                self.visitor_joined(conn, joining, now)
             }
             Input::AgentJoined { conn, agent, status, resume } => {
                 self.agent_joined(conn, agent, status, resume, now)
             }
-            Input::VisitorFrame { conn, frame, fresh_id } => self.visitor_frame(conn, frame, fresh_id, now),
-            Input::AgentFrame { conn, frame, fresh_id } => self.agent_frame(conn, frame, fresh_id, now),
+            Input::VisitorFrame { conn, frame, fresh_id, attachment } => {
+                self.visitor_frame(conn, frame, fresh_id, attachment, now)
+            }
+            Input::AgentFrame { conn, frame, fresh_id, attachment } => {
+                self.agent_frame(conn, frame, fresh_id, attachment, now)
+            }
             Input::Disconnected { conn } => self.disconnected(conn, now),
             Input::Committed { through } => self.committed(through),
             Input::SiteChanged(info) => self.site_changed(info, now),
@@ -301,14 +320,24 @@ impl SiteRoom {
         previews.chain(sweep).min()
     }
 
-    fn visitor_frame(&mut self, conn: ConnId, frame: VisitorFrame, fresh_id: ConversationId, now: Millis) {
+    fn visitor_frame(
+        &mut self,
+        conn: ConnId,
+        frame: VisitorFrame,
+        fresh_id: ConversationId,
+        attachment: Option<AttachmentView>,
+        now: Millis,
+    ) {
         let Some(Peer::Visitor { visitor, .. }) = self.conns.get(&conn) else { return };
         let visitor = visitor.clone();
         match frame {
             VisitorFrame::VisitorHello(_) => {
                 self.refuse(conn, ErrorCode::BadFrame, "the hello was already accepted", None)
             }
-            VisitorFrame::Send { cid, body } => self.visitor_send(conn, visitor, cid, body, fresh_id, now),
+            VisitorFrame::Send { cid, body, .. } => {
+                let content = messages::Content { body, attachment };
+                self.visitor_send(conn, visitor, cid, content, fresh_id, now)
+            }
             VisitorFrame::Typing { text } => self.visitor_typing(&visitor, text, now),
             VisitorFrame::Read { conversation, seq } => self.visitor_read(conn, &visitor, conversation, seq),
             VisitorFrame::Page { page } => self.visitor_page(conn, &visitor, page, now),
@@ -316,11 +345,19 @@ impl SiteRoom {
                 self.rate(conn, &visitor, conversation, score, comment, now)
             }
             VisitorFrame::Close => self.visitor_close(conn, &visitor, now),
+            VisitorFrame::Identify(identity) => self.identify(conn, &visitor, identity, now),
             VisitorFrame::Ping { t } => self.send_one(conn, ServerFrame::Pong { t }),
         }
     }
 
-    fn agent_frame(&mut self, conn: ConnId, frame: AgentFrame, fresh_id: ConversationId, now: Millis) {
+    fn agent_frame(
+        &mut self,
+        conn: ConnId,
+        frame: AgentFrame,
+        fresh_id: ConversationId,
+        attachment: Option<AttachmentView>,
+        now: Millis,
+    ) {
         let Some(Peer::Agent { agent, .. }) = self.conns.get(&conn) else { return };
         let agent = agent.clone();
         if frame.site().is_some_and(|site| *site != self.info.site) {
@@ -335,7 +372,8 @@ impl SiteRoom {
                 self.refuse(conn, ErrorCode::BadFrame, "the hello was already accepted", None)
             }
             AgentFrame::Send { conversation, cid, body, note, .. } => {
-                self.agent_send(conn, &agent, conversation, cid, body, note, now)
+                let content = messages::Content { body, attachment };
+                self.agent_send(conn, &agent, conversation, cid, content, note, now)
             }
             AgentFrame::Typing { conversation, active, .. } => {
                 self.agent_typing(conn, &agent, conversation, active)

@@ -4,6 +4,7 @@
 use super::SiteRoom;
 use super::state::{AgentState, LiveVisitor, Peer, TypingPreview};
 use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
+use crate::identity;
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{
     AGENT_LEFT_GRACE_MS, AGENT_SEND_BURST, AGENT_SENDS_PER_SECOND, CLOSED_RETENTION_MS,
@@ -12,22 +13,32 @@ use crate::limits::{
     VISITOR_SENDS_PER_SECOND,
 };
 use crate::protocol::{
-    AgentStatus, ConversationStatus, ErrorCode, PageInfo, Party, ResumePoint, ServerFrame, close,
+    AgentStatus, ConversationStatus, DeviceInfo, ErrorCode, IdentityView, PageInfo, Party, ResumePoint,
+    ServerFrame, VisitorIdentity, close,
 };
 use crate::rate::SendAllowance;
 use crate::records::{PageViewRecord, WriteOp};
 use crate::referrer::search_keywords;
 
+/// A visitor's hello, as the driver checked it.
+#[derive(Debug)]
+pub(super) struct Joining {
+    pub(super) visitor: VisitorId,
+    pub(super) visitor_token: String,
+    pub(super) page: PageInfo,
+    pub(super) device: DeviceInfo,
+    pub(super) identity: Option<VisitorIdentity>,
+    pub(super) resume: Vec<ResumePoint>,
+}
+
+/// Longest user agent kept, in characters.
+const MAX_USER_AGENT_CHARS: usize = 300;
+/// Longest language tag or screen size kept, in characters.
+const MAX_DEVICE_FIELD_CHARS: usize = 35;
+
 impl SiteRoom {
-    pub(super) fn visitor_joined(
-        &mut self,
-        conn: ConnId,
-        visitor: VisitorId,
-        visitor_token: String,
-        page: PageInfo,
-        resume: Vec<ResumePoint>,
-        now: Millis,
-    ) {
+    pub(super) fn visitor_joined(&mut self, conn: ConnId, joining: Joining, now: Millis) {
+        let Joining { visitor, visitor_token, page, device, identity, resume } = joining;
         if !self.visitors.contains_key(&visitor) && self.visitors.len() >= MAX_VISITORS_PER_SITE {
             // Make room by forgetting someone who already left, if anyone did.
             let gone =
@@ -51,12 +62,28 @@ impl SiteRoom {
         let page = clip_page(page);
         let keywords = search_keywords(&page.referrer);
         self.record_page_view(&visitor, &page, keywords.clone(), now);
+        let device = clip_device(device);
+        // A bad identity does not keep the visitor out: they chat unidentified and are told why.
+        let identity =
+            match identity.map(|identity| identity::check(identity, self.info.identity_secret.as_ref())) {
+                Some(Ok(view)) => Some(view),
+                Some(Err(message)) => {
+                    self.refuse(conn, ErrorCode::BadFrame, message, None);
+                    None
+                }
+                None => None,
+            };
         match self.visitors.get_mut(&visitor) {
             Some(live) => {
                 live.conns.push(conn);
                 live.left_at = None;
+                live.pages = live.pages.saturating_add(1);
+                live.device = device;
                 if live.page != page {
                     self.moved(&visitor, page, keywords);
+                }
+                if let Some(identity) = identity {
+                    self.identified(&visitor, identity);
                 }
             }
             None => {
@@ -69,6 +96,9 @@ impl SiteRoom {
                     page,
                     keywords,
                     arrived_at: now,
+                    pages: 1,
+                    device,
+                    identity,
                     conns: vec![conn],
                     left_at: None,
                     typing: TypingPreview::default(),
@@ -87,6 +117,7 @@ impl SiteRoom {
             site: self.info.site.clone(),
             site_name: self.info.name.clone(),
             greeting: self.info.greeting.clone(),
+            widget: self.info.widget.clone(),
             agents_online: self.any_agent_online(),
             conversation: latest.map(|c| c.view()),
         };
@@ -184,7 +215,46 @@ impl SiteRoom {
         }
         let keywords = search_keywords(&page.referrer);
         self.record_page_view(visitor, &page, keywords.clone(), now);
+        if let Some(live) = self.visitors.get_mut(visitor) {
+            live.pages = live.pages.saturating_add(1);
+        }
         self.moved(visitor, page, keywords);
+    }
+
+    /// The site says who the visitor is (they logged in on a single-page site). Shown to every
+    /// agent, so it costs what a message costs; the same identity again is ignored.
+    pub(super) fn identify(
+        &mut self,
+        conn: ConnId,
+        visitor: &VisitorId,
+        identity: VisitorIdentity,
+        now: Millis,
+    ) {
+        let identity = match identity::check(identity, self.info.identity_secret.as_ref()) {
+            Ok(identity) => identity,
+            Err(message) => return self.refuse(conn, ErrorCode::BadFrame, message, None),
+        };
+        let unchanged =
+            self.visitors.get(visitor).is_none_or(|live| live.identity.as_ref() == Some(&identity));
+        if unchanged || !self.may_send(conn, None, now) {
+            return;
+        }
+        self.identified(visitor, identity);
+    }
+
+    fn identified(&mut self, visitor: &VisitorId, identity: IdentityView) {
+        let Some(live) = self.visitors.get_mut(visitor) else { return };
+        if live.identity.as_ref() == Some(&identity) {
+            return;
+        }
+        live.identity = Some(identity.clone());
+        let frame = ServerFrame::VisitorIdentified {
+            site: self.info.site.clone(),
+            visitor: visitor.clone(),
+            identity,
+        };
+        let to = self.agent_conns();
+        self.send(to, frame);
     }
 
     fn moved(&mut self, visitor: &VisitorId, page: PageInfo, keywords: Option<String>) {
@@ -380,6 +450,14 @@ fn clip_page(page: PageInfo) -> PageInfo {
         url: first_chars(page.url, MAX_URL_CHARS),
         title: first_chars(page.title, MAX_TITLE_CHARS),
         referrer: first_chars(page.referrer, MAX_URL_CHARS),
+    }
+}
+
+fn clip_device(device: DeviceInfo) -> DeviceInfo {
+    DeviceInfo {
+        language: first_chars(device.language, MAX_DEVICE_FIELD_CHARS),
+        screen: first_chars(device.screen, MAX_DEVICE_FIELD_CHARS),
+        user_agent: first_chars(device.user_agent, MAX_USER_AGENT_CHARS),
     }
 }
 

@@ -4,7 +4,9 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{CID_WINDOW, TYPING_PREVIEW_INTERVAL_MS};
-use crate::protocol::{AgentPresenceView, AgentStatus, ConversationView, LiveVisitorView, PageInfo};
+use crate::protocol::{
+    AgentPresenceView, AgentStatus, ConversationView, DeviceInfo, IdentityView, LiveVisitorView, PageInfo,
+};
 use crate::rate::SendAllowance;
 use crate::records::{ConversationRecord, StoredConversation};
 
@@ -116,6 +118,10 @@ pub(crate) struct LiveVisitor {
     pub(crate) page: PageInfo,
     pub(crate) keywords: Option<String>,
     pub(crate) arrived_at: Millis,
+    /// Pages opened since they arrived.
+    pub(crate) pages: u32,
+    pub(crate) device: DeviceInfo,
+    pub(crate) identity: Option<IdentityView>,
     /// One per open tab.
     pub(crate) conns: Vec<ConnId>,
     /// When the last socket closed; `None` while connected.
@@ -178,6 +184,9 @@ impl LiveVisitor {
             keywords: self.keywords.clone(),
             arrived_at: self.arrived_at,
             conversation,
+            pages: self.pages,
+            device: self.device.clone(),
+            identity: self.identity.clone(),
         }
     }
 }

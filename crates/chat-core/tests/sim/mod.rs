@@ -6,11 +6,12 @@
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use chat_core::limits::{CID_WINDOW, CLOSED_RETENTION_MS};
 use chat_core::protocol::{
-    AgentFrame, AgentStatus, ErrorCode, MessageKind, MessageView, PageInfo, ResumePoint, ServerFrame,
-    VisitorFrame,
+    AgentFrame, AgentStatus, AttachmentView, DeviceInfo, ErrorCode, MessageKind, MessageView, PageInfo,
+    ResumePoint, ServerFrame, VisitorFrame, VisitorIdentity, WidgetView,
 };
 use chat_core::records::{ConversationRecord, StoredConversation, WriteOp};
 use chat_core::room::{AgentProfile, Effect, Input, SiteInfo, SiteRoom, WriteId};
@@ -22,6 +23,8 @@ pub fn site(auto_assign: bool) -> SiteInfo {
         name: "Shop".into(),
         greeting: "Hi! How can we help?".into(),
         auto_assign,
+        widget: WidgetView::default(),
+        identity_secret: Some(IdentitySecret("site secret".into())),
     }
 }
 
@@ -167,10 +170,24 @@ impl Sim {
     }
 
     pub fn visitor_joins(&mut self, visitor: &str, url: &str, resume: Vec<ResumePoint>) -> ConnId {
+        self.visitor_joins_as(visitor, url, resume, None)
+    }
+
+    /// A visitor joins with an identity from the page.
+    pub fn visitor_joins_as(
+        &mut self,
+        visitor: &str,
+        url: &str,
+        resume: Vec<ResumePoint>,
+        identity: Option<VisitorIdentity>,
+    ) -> ConnId {
         let conn = self.conn();
         let visitor = VisitorId::from(visitor);
         let visitor_token = format!("token-{visitor}");
-        self.input(Input::VisitorJoined { conn, visitor, visitor_token, page: page(url), resume });
+        let device =
+            DeviceInfo { language: "zh-CN".into(), screen: "390x844".into(), user_agent: "Test".into() };
+        let page = page(url);
+        self.input(Input::VisitorJoined { conn, visitor, visitor_token, page, device, identity, resume });
         conn
     }
 
@@ -181,13 +198,28 @@ impl Sim {
     }
 
     pub fn visitor(&mut self, conn: ConnId, frame: VisitorFrame) {
+        self.visitor_attaching(conn, frame, None);
+    }
+
+    /// A visitor frame with the file its attachment token stood for.
+    pub fn visitor_attaching(
+        &mut self,
+        conn: ConnId,
+        frame: VisitorFrame,
+        attachment: Option<AttachmentView>,
+    ) {
         let fresh_id = self.fresh_id();
-        self.input(Input::VisitorFrame { conn, frame, fresh_id });
+        self.input(Input::VisitorFrame { conn, frame, fresh_id, attachment });
     }
 
     pub fn agent(&mut self, conn: ConnId, frame: AgentFrame) {
+        self.agent_attaching(conn, frame, None);
+    }
+
+    /// An agent frame with the file its attachment token stood for.
+    pub fn agent_attaching(&mut self, conn: ConnId, frame: AgentFrame, attachment: Option<AttachmentView>) {
         let fresh_id = self.fresh_id();
-        self.input(Input::AgentFrame { conn, frame, fresh_id });
+        self.input(Input::AgentFrame { conn, frame, fresh_id, attachment });
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {
@@ -240,7 +272,7 @@ pub fn messages(frames: &[ServerFrame]) -> Vec<&MessageView> {
 }
 
 pub fn send(cid: &str, body: &str) -> VisitorFrame {
-    VisitorFrame::Send { cid: Cid::from(cid), body: body.into() }
+    VisitorFrame::Send { cid: Cid::from(cid), body: body.into(), attachment: None }
 }
 
 pub fn agent_send(conversation: &ConversationId, cid: &str, body: &str, note: bool) -> AgentFrame {
@@ -250,6 +282,7 @@ pub fn agent_send(conversation: &ConversationId, cid: &str, body: &str, note: bo
         cid: Cid::from(cid),
         body: body.into(),
         note,
+        attachment: None,
     }
 }
 

@@ -9,7 +9,7 @@ use sqlx::{Any, QueryBuilder, Transaction};
 use super::{Dialect, SqlStore, bound, paged};
 use crate::store::batch::{Batch, visits};
 use crate::store::rows::{
-    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, event_json, sql_int, sql_time,
+    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, attachment_json, event_json, sql_int, sql_time,
 };
 use crate::store::statements;
 use crate::store::{
@@ -171,7 +171,7 @@ async fn insert_messages(
 ) -> StoreResult<()> {
     let mut sql = QueryBuilder::<Any>::new(
         "INSERT INTO messages (conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name,
-             kind, body, cid, event, created_at) ",
+             kind, body, cid, event, attachment, created_at) ",
     );
     sql.push_values(rows, |mut row, (tenant, message)| {
         row.push_bind(message.conversation.as_str())
@@ -185,6 +185,7 @@ async fn insert_messages(
             .push_bind(message.body.as_str())
             .push_bind(message.cid.as_ref().map(Cid::as_str))
             .push_bind(event_json(message))
+            .push_bind(attachment_json(message))
             .push_bind(sql_time(message.at));
     });
     sql.push(dialect.skip_existing("seq"));

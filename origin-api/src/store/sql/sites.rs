@@ -1,6 +1,7 @@
 //! Sites.
 
 use async_trait::async_trait;
+use chat_core::identity::IdentitySecret;
 use chat_core::ids::{Millis, SiteId, TenantId};
 use sqlx::{Any, Executor};
 
@@ -52,6 +53,16 @@ impl SiteStore for SqlStore {
     ) -> StoreResult<Option<Site>> {
         bound(&statements::update_site(tenant, site, patch)).execute(&self.pool).await?;
         self.site(tenant, site).await
+    }
+
+    async fn set_identity_secret(
+        &self,
+        tenant: &TenantId,
+        site: &SiteId,
+        secret: Option<&IdentitySecret>,
+    ) -> StoreResult<bool> {
+        let done = bound(&statements::set_identity_secret(tenant, site, secret)).execute(&self.pool).await?;
+        Ok(done.rows_affected() > 0)
     }
 
     async fn delete_site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<bool> {

@@ -1,0 +1,358 @@
+// A visitor's live connection to Kefu (protocol v1, docs/protocol.md): the hello, resume, pings,
+// reconnecting with jittered backoff, and the outbox that keeps every message until the server
+// acknowledges it — in localStorage, so a reload or a dead network loses nothing.
+// The loader (embed.js) holds one per tab; the stand-alone chat page holds its own.
+
+/** @typedef {import('../../crates/chat-core/bindings/protocol').ServerFrame} ServerFrame */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').VisitorFrame} VisitorFrame */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').PageInfo} PageInfo */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').VisitorIdentity} VisitorIdentity */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').AttachmentView} AttachmentView */
+/** @typedef {Extract<ServerFrame, {type: 'welcome'}>} Welcome */
+
+/**
+ * A message waiting for its `ack`. `file` is what the window shows while it waits; `sent` says it
+ * went out on a socket (the server may not have stored it yet).
+ * @typedef {{cid: string, body: string, attachment?: string, file?: AttachmentView, at: number,
+ *   sent?: boolean}} OutboxItem
+ */
+
+/**
+ * `connecting` before the first welcome, `open` after it, `reconnecting` while the socket is down,
+ * `refused` when the server will not have this page (another origin, an unknown site): for good.
+ * @typedef {'connecting' | 'open' | 'reconnecting' | 'refused'} ConnectionState
+ */
+
+/** Codes whose sends may succeed later (docs/protocol.md, rule 6). */
+const RETRYABLE = ['rate_limited', 'unavailable', 'internal'];
+const PING_MS = 25000;
+/** No pong within this after a ping: the connection is dead even if the socket has not noticed. */
+const PONG_WAIT_MS = 10000;
+const RETRY_SEND_MS = 3000;
+
+/** localStorage, or nothing where it is blocked (sandboxed frames, some private modes). */
+export function storage() {
+  try {
+    const s = window.localStorage;
+    s.setItem('kefu.probe', '1');
+    s.removeItem('kefu.probe');
+    return s;
+  } catch (_) {
+    return null;
+  }
+}
+
+/** A random id for a message (also on pages without crypto.randomUUID, served over http). */
+export function newCid() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+export class Connection {
+  /**
+   * @param {string} base Kefu's address, `https://chat.example`
+   * @param {string} siteKey the site's public key
+   * @param {{frame: (frame: ServerFrame) => void, state: (state: ConnectionState) => void,
+   *   outbox: (items: OutboxItem[]) => void}} on
+   * @param {() => PageInfo} page the page the visitor is on now
+   */
+  constructor(base, siteKey, on, page) {
+    this.url = base.replace(/^http/, 'ws') + '/ws/visitor';
+    this.on = on;
+    this.page = page;
+    this.store = storage();
+    this.prefix = 'kefu.' + siteKey + '.';
+    this.siteKey = siteKey;
+    /** @type {WebSocket | null} */
+    this.ws = null;
+    /** @type {ConnectionState} */
+    this.state = 'connecting';
+    /** @type {Welcome | null} */
+    this.welcome = null;
+    /** @type {VisitorIdentity | null} */
+    this.identity = null;
+    this.attempt = 0;
+    /** @type {number | undefined} */
+    this.timer = undefined;
+    /** @type {number | undefined} */
+    this.pinger = undefined;
+    this.lastHeard = 0;
+    /** A wait the server asked for in `reconnect`, used once. */
+    this.retryAfter = 0;
+    /** @type {string} */
+    this.memoryOutbox = '[]';
+  }
+
+  /** @param {string} name */
+  read(name) {
+    try {
+      return this.store ? this.store.getItem(this.prefix + name) : null;
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** @param {string} name @param {string | null} value */
+  write(name, value) {
+    try {
+      if (!this.store) return;
+      if (value === null) this.store.removeItem(this.prefix + name);
+      else this.store.setItem(this.prefix + name, value);
+    } catch (_) {
+      // A full or blocked storage: the message stays in memory for this page's life.
+    }
+  }
+
+  get token() {
+    return this.read('token');
+  }
+
+  /** @returns {OutboxItem[]} */
+  outbox() {
+    try {
+      return JSON.parse(this.read('outbox') || this.memoryOutbox);
+    } catch (_) {
+      return [];
+    }
+  }
+
+  /** @param {OutboxItem[]} items */
+  saveOutbox(items) {
+    this.memoryOutbox = JSON.stringify(items);
+    this.write('outbox', items.length ? this.memoryOutbox : null);
+    this.on.outbox(items);
+  }
+
+  /** @param {string} cid */
+  dropFromOutbox(cid) {
+    const items = this.outbox();
+    const left = items.filter((item) => item.cid !== cid);
+    if (left.length !== items.length) this.saveOutbox(left);
+  }
+
+  /** The highest `seq` held of the current conversation, for the resume point. */
+  get seen() {
+    try {
+      return JSON.parse(this.read('seen') || 'null');
+    } catch (_) {
+      return null;
+    }
+  }
+
+  /** @param {string} conversation @param {number} seq */
+  saw(conversation, seq) {
+    const seen = this.seen;
+    if (!seen || seen.conversation !== conversation || seen.seq < seq) {
+      this.write('seen', JSON.stringify({ conversation, seq }));
+    }
+  }
+
+  start() {
+    window.addEventListener('online', () => this.reconnectNow());
+    // The browser knows the network is gone: do not wait for pings to find out.
+    window.addEventListener('offline', () => this.drop());
+    this.connect();
+  }
+
+  /** Gives up the socket now and reconnects with backoff. */
+  drop() {
+    const ws = this.ws;
+    if (!ws) return;
+    this.ws = null;
+    clearInterval(this.pinger);
+    ws.close();
+    this.closed(1006);
+  }
+
+  connect() {
+    clearTimeout(this.timer);
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (_) {
+      return this.retry();
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      const seen = this.seen;
+      /** @type {VisitorFrame} */
+      const hello = {
+        type: 'visitor_hello',
+        v: 1,
+        site_key: this.siteKey,
+        visitor_token: this.token,
+        page: this.page(),
+        device: {
+          language: navigator.language || '',
+          screen: screen.width + 'x' + screen.height,
+          user_agent: '',
+        },
+        identity: this.identity,
+        resume: seen ? [{ conversation: seen.conversation, last_seq: seen.seq }] : [],
+      };
+      ws.send(JSON.stringify(hello));
+    };
+    ws.onmessage = (event) => {
+      this.lastHeard = Date.now();
+      /** @type {ServerFrame} */
+      let frame;
+      try {
+        frame = JSON.parse(event.data);
+      } catch (_) {
+        return;
+      }
+      this.receive(frame);
+    };
+    ws.onclose = (event) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      clearInterval(this.pinger);
+      this.closed(event.code);
+    };
+  }
+
+  /** @param {ServerFrame} frame */
+  receive(frame) {
+    switch (frame.type) {
+      case 'welcome':
+        this.welcome = frame;
+        this.attempt = 0;
+        this.write('token', frame.visitor_token);
+        if (frame.conversation) this.saw(frame.conversation.id, 0);
+        this.setState('open');
+        this.pinger = window.setInterval(() => this.ping(), PING_MS);
+        this.flush();
+        break;
+      case 'ack':
+        this.dropFromOutbox(frame.cid);
+        this.saw(frame.conversation, frame.seq);
+        break;
+      case 'message':
+        // Another tab of this visitor sent it: it is stored, so this tab's copy is done too.
+        if (frame.sender.party === 'visitor' && frame.cid) this.dropFromOutbox(frame.cid);
+        this.saw(frame.conversation, frame.seq);
+        break;
+      case 'error':
+        if (frame.cid) this.refused(frame.cid, frame.code);
+        break;
+      case 'reconnect':
+        this.attempt = 0;
+        this.retryAfter = frame.after_ms;
+        break;
+    }
+    this.on.frame(frame);
+  }
+
+  /**
+   * A send was refused: kept and tried again later, or dropped for good (the `error` frame, passed
+   * on, tells the window which).
+   * @param {string} cid @param {string} code
+   */
+  refused(cid, code) {
+    const item = this.outbox().find((i) => i.cid === cid);
+    if (!item) return;
+    if (RETRYABLE.includes(code)) window.setTimeout(() => this.transmit(item), RETRY_SEND_MS);
+    else this.dropFromOutbox(cid);
+  }
+
+  /** @param {number} code */
+  closed(code) {
+    // 4000: unknown site or a bad hello; 4003: this page's origin may not embed the site.
+    if (code === 4000 || code === 4003) {
+      this.setState('refused');
+      return;
+    }
+    // 4001: the visitor token is not good here any more; start again as a new visitor.
+    if (code === 4001) this.write('token', null);
+    this.setState('reconnecting');
+    this.retry();
+  }
+
+  retry() {
+    // Jittered exponential backoff: 0.5 s, 1 s, 2 s, … up to 30 s; or what the server asked.
+    const wait =
+      this.retryAfter || Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
+    this.retryAfter = 0;
+    this.attempt++;
+    this.timer = window.setTimeout(() => this.connect(), wait);
+  }
+
+  reconnectNow() {
+    if (this.state === 'refused' || (this.ws && this.state === 'open')) return;
+    this.attempt = 0;
+    if (!this.ws) this.connect();
+  }
+
+  ping() {
+    if (!this.ws) return;
+    const asked = Date.now();
+    this.send({ type: 'ping', t: asked });
+    window.setTimeout(() => {
+      if (this.lastHeard < asked) this.drop();
+    }, PONG_WAIT_MS);
+  }
+
+  /** @param {ConnectionState} state */
+  setState(state) {
+    if (this.state === state) return;
+    this.state = state;
+    this.on.state(state);
+  }
+
+  /**
+   * Sends a frame now if the socket is open; true if it went.
+   * @param {VisitorFrame} frame
+   */
+  send(frame) {
+    if (!this.ws || this.ws.readyState !== 1 || this.state !== 'open') return false;
+    this.ws.send(JSON.stringify(frame));
+    return true;
+  }
+
+  /**
+   * Puts a message in the outbox and sends it when it can.
+   * @param {string} body @param {string} [attachment] @param {AttachmentView} [file]
+   */
+  queue(body, attachment, file) {
+    /** @type {OutboxItem} */
+    const item = { cid: newCid(), body, at: Date.now() };
+    if (attachment) {
+      item.attachment = attachment;
+      item.file = file;
+    }
+    this.saveOutbox(this.outbox().concat(item));
+    this.transmit(item);
+    return item.cid;
+  }
+
+  /** @param {OutboxItem} item */
+  transmit(item) {
+    /** @type {VisitorFrame} */
+    const frame = { type: 'send', cid: item.cid, body: item.body };
+    if (item.attachment) frame.attachment = item.attachment;
+    if (this.send(frame) && !item.sent) {
+      const items = this.outbox();
+      const kept = items.find((i) => i.cid === item.cid);
+      if (kept) {
+        kept.sent = true;
+        this.saveOutbox(items);
+      }
+    }
+  }
+
+  /** After every welcome: everything not acknowledged goes again (the server stores it once). */
+  flush() {
+    for (const item of this.outbox()) this.transmit(item);
+  }
+
+  /** @param {VisitorIdentity} identity */
+  identify(identity) {
+    this.identity = identity;
+    this.send({ type: 'identify', ...identity });
+  }
+
+  /** The page is going away: leave at once rather than let the server time the socket out. */
+  leave() {
+    if (this.ws) this.ws.close(1000);
+  }
+}

@@ -1,0 +1,335 @@
+// The loader a site pastes (docs/embed.md): one script, one global `Kefu`, no dependencies.
+// It connects at once so agents see every visitor live, follows single-page navigation, shows a
+// launcher with the online state and unread messages, and opens the chat window (an iframe of
+// Kefu's own origin, loaded on first open) that it talks to with postMessage.
+
+import { Connection } from './connection.js';
+import { pickLanguage, textOn } from './widget.js';
+import { beep } from './notify.js';
+
+/** @typedef {import('./connection.js').ServerFrame} ServerFrame */
+/** @typedef {import('./connection.js').OutboxItem} OutboxItem */
+/** @typedef {import('./connection.js').ConnectionState} ConnectionState */
+/** @typedef {import('./connection.js').VisitorIdentity} VisitorIdentity */
+/** @typedef {import('./connection.js').PageInfo} PageInfo */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').WidgetView} WidgetView */
+/** @typedef {import('../../crates/chat-core/bindings/protocol').ConversationView} ConversationView */
+/** @typedef {(...args: any[]) => void} Handler */
+
+const TEXT = {
+  en: {
+    open: 'Chat with us',
+    away: 'Leave us a message',
+    close: 'Close the chat',
+    unread: 'unread',
+    news: 'New message',
+    frame: 'Chat',
+  },
+  'zh-CN': {
+    open: '在线咨询',
+    away: '给我们留言',
+    close: '关闭聊天窗口',
+    unread: '条未读',
+    news: '新消息',
+    frame: '在线客服',
+  },
+};
+
+/** sessionStorage, guarded: what this tab remembers across its pages (open window, unread). */
+const remembered = {
+  /** @param {string} name */
+  get(name) {
+    try {
+      return window.sessionStorage.getItem('kefu.' + name);
+    } catch (_) {
+      return null;
+    }
+  },
+  /** @param {string} name @param {string | null} value */
+  set(name, value) {
+    try {
+      if (value === null) window.sessionStorage.removeItem('kefu.' + name);
+      else window.sessionStorage.setItem('kefu.' + name, value);
+    } catch (_) {
+      // Not remembered; the chat works the same.
+    }
+  },
+};
+
+(function () {
+  'use strict';
+  const w = /** @type {any} */ (window);
+  const queued = (w.Kefu && w.Kefu.q) || [];
+  if (w.Kefu && w.Kefu.loaded) return;
+  const script = /** @type {HTMLScriptElement | null} */ (
+    document.currentScript || document.querySelector('script[data-site][src*="embed.js"]')
+  );
+  if (!script || !script.dataset.site) {
+    console.warn('Kefu: the script tag needs data-site="k_…"');
+    return;
+  }
+  const base = new URL(script.src).origin;
+  const siteKey = script.dataset.site;
+  /** @type {{lang?: string, hidden?: boolean}} */
+  const config = { lang: script.dataset.lang, hidden: script.dataset.hidden === 'true' };
+  /** @type {Record<string, Handler[]>} */
+  const handlers = { message: [], open: [], close: [] };
+  let open = false;
+  let unread = Number(remembered.get('unread') || 0);
+  /** @type {PageInfo} */
+  let page = { url: location.href, title: document.title, referrer: document.referrer };
+  /** The visitor's latest conversation, for a window opened after it started. @type {ConversationView | null} */
+  let conversation = null;
+
+  const connection = new Connection(base, siteKey, { frame, state, outbox }, () => page);
+
+  // --- the launcher, the badge and the panel, in a shadow root the site's CSS cannot reach ---
+  const host = document.createElement('div');
+  host.id = 'kefu-chat';
+  const root = host.attachShadow({ mode: 'open' });
+  const style = document.createElement('style');
+  const launcher = document.createElement('button');
+  const badge = document.createElement('span');
+  const panel = document.createElement('div');
+  /** @type {HTMLIFrameElement | null} */
+  let frameEl = null;
+  let frameReady = false;
+  launcher.className = 'l';
+  launcher.type = 'button';
+  launcher.innerHTML =
+    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21.5l4.6-2.2c1.1.3 2.2.5 3.4.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg><i></i>';
+  badge.className = 'b';
+  badge.hidden = true;
+  launcher.append(badge);
+  panel.className = 'p';
+  panel.hidden = true;
+  launcher.onclick = () => (open ? hide() : show());
+  root.append(style, launcher, panel);
+
+  /** @param {WidgetView} widget */
+  function paint(widget) {
+    const side = widget.position === 'left' ? 'left' : 'right';
+    // The server only stores #rrggbb; anything else never reaches the style sheet.
+    const color = /^#[0-9a-f]{6}$/i.test(widget.color) ? widget.color : '#1f6feb';
+    style.textContent =
+      `:host{all:initial}.l{position:fixed;${side}:20px;bottom:20px;z-index:2147483646;width:60px;height:60px;border:0;border-radius:50%;` +
+      `background:${color};color:${textOn(color)};cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0}` +
+      '.l:focus-visible{outline:3px solid #111;outline-offset:3px}.l i{position:absolute;right:3px;bottom:3px;width:13px;height:13px;border-radius:50%;border:2px solid #fff;background:#8c959f}' +
+      '.l.on i{background:#1a7f37}.b{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;box-sizing:border-box;border-radius:11px;background:#cf222e;color:#fff;font:700 13px/22px system-ui,sans-serif;text-align:center}' +
+      `.p{position:fixed;${side}:20px;bottom:92px;z-index:2147483647;width:380px;height:600px;max-height:calc(100vh - 112px);border-radius:14px;overflow:hidden;box-shadow:0 8px 32px rgba(0,0,0,.28);background:#fff}` +
+      '.p iframe{border:0;width:100%;height:100%;display:block}' +
+      '@media (max-width:480px),(max-height:520px){.p{inset:0;width:100%;height:100%;max-height:none;border-radius:0}:host(.open) .l{display:none}}';
+  }
+
+  function text() {
+    const widget = connection.welcome && connection.welcome.widget;
+    return TEXT[pickLanguage(widget ? widget.languages : ['en'], config.lang)];
+  }
+
+  function label() {
+    const t = text();
+    const online = connection.welcome && connection.welcome.agents_online;
+    launcher.classList.toggle('on', !!online);
+    launcher.setAttribute('aria-expanded', String(open));
+    launcher.setAttribute('aria-label', open ? t.close : online ? t.open : t.away);
+    badge.hidden = !unread || open;
+    badge.textContent = String(unread);
+    badge.setAttribute('aria-label', unread + ' ' + t.unread);
+    remembered.set('unread', String(unread));
+  }
+
+  function show() {
+    if (!connection.welcome) return;
+    if (!frameEl) {
+      frameEl = document.createElement('iframe');
+      const query = new URLSearchParams({ embed: '1', parent: location.origin });
+      if (config.lang) query.set('lang', config.lang);
+      frameEl.src = base + '/chat/' + encodeURIComponent(siteKey) + '?' + query;
+      frameEl.title = text().frame;
+      frameEl.allow = 'clipboard-write';
+      panel.append(frameEl);
+    }
+    open = true;
+    unread = 0;
+    panel.hidden = false;
+    host.classList.add('open');
+    remembered.set('open', '1');
+    post({ kefu: 'shown', open: true });
+    if (frameReady && frameEl) frameEl.focus();
+    label();
+    emit('open');
+  }
+
+  function hide() {
+    open = false;
+    panel.hidden = true;
+    host.classList.remove('open');
+    remembered.set('open', null);
+    post({ kefu: 'shown', open: false });
+    label();
+    launcher.focus();
+    emit('close');
+  }
+
+  // --- what the connection reports ---
+
+  /** @param {ServerFrame} f */
+  function frame(f) {
+    if (f.type === 'welcome' || f.type === 'conversation') conversation = f.conversation || conversation;
+    if (f.type === 'welcome') {
+      paint(f.widget);
+      if (!host.isConnected && !config.hidden) document.body.append(host);
+      if (remembered.get('open')) show();
+      label();
+    } else if (f.type === 'agents_online' && connection.welcome) {
+      connection.welcome.agents_online = f.online;
+      label();
+    } else if (f.type === 'invited') {
+      show();
+    } else if (f.type === 'message' && f.sender.party === 'agent' && f.kind === 'text') {
+      if (!open) unread++;
+      if (!open || document.hidden) alert();
+      label();
+      emit('message', f);
+    }
+    post({ kefu: 'frame', frame: f });
+  }
+
+  /** @param {ConnectionState} s */
+  function state(s) {
+    if (s === 'refused') {
+      host.remove();
+      console.warn('Kefu: this page (' + location.origin + ") is not among the site's allowed origins; the chat is off");
+    }
+    post({ kefu: 'state', state: s });
+  }
+
+  /** @param {OutboxItem[]} items */
+  function outbox(items) {
+    post({ kefu: 'outbox', items });
+  }
+
+  // --- the chat window in the iframe ---
+
+  /** @param {object} message */
+  function post(message) {
+    if (frameEl && frameEl.contentWindow && frameReady) frameEl.contentWindow.postMessage(message, base);
+  }
+
+  window.addEventListener('message', (event) => {
+    if (!frameEl || event.source !== frameEl.contentWindow || event.origin !== base) return;
+    const m = event.data || {};
+    if (m.kefu === 'ready') {
+      frameReady = true;
+      post({
+        kefu: 'init',
+        token: connection.token,
+        welcome: connection.welcome,
+        state: connection.state,
+        items: connection.outbox(),
+        conversation,
+        open,
+      });
+    } else if (m.kefu === 'send') {
+      connection.queue(String(m.body || ''), m.attachment, m.file);
+    } else if (m.kefu === 'signal' && m.frame && m.frame.type !== 'send') {
+      connection.send(m.frame);
+    } else if (m.kefu === 'close') {
+      hide();
+    }
+  });
+
+  // --- noticing a reply when the visitor looks elsewhere ---
+  let blink = 0;
+  const title = () => document.title;
+  function alert() {
+    beep();
+    if (!document.hidden || blink) return;
+    const original = title();
+    let on = false;
+    blink = window.setInterval(() => {
+      on = !on;
+      document.title = on ? '(' + Math.max(unread, 1) + ') ' + text().news : original;
+    }, 1000);
+    const stop = () => {
+      if (document.hidden) return;
+      clearInterval(blink);
+      blink = 0;
+      document.title = original;
+      document.removeEventListener('visibilitychange', stop);
+    };
+    document.addEventListener('visibilitychange', stop);
+  }
+
+  // --- single-page navigation ---
+  let pending = 0;
+  function moved() {
+    clearTimeout(pending);
+    // Routers set the new title just after the URL: wait for it.
+    pending = window.setTimeout(() => {
+      if (location.href === page.url && document.title === page.title) return;
+      page = { url: location.href, title: document.title, referrer: page.url };
+      connection.send({ type: 'page', page });
+    }, 300);
+  }
+  for (const name of /** @type {const} */ (['pushState', 'replaceState'])) {
+    const original = history[name];
+    history[name] = function (...args) {
+      const result = original.apply(this, /** @type {any} */ (args));
+      moved();
+      return result;
+    };
+  }
+  window.addEventListener('popstate', moved);
+  window.addEventListener('hashchange', moved);
+  window.addEventListener('pagehide', () => connection.leave());
+  window.addEventListener('pageshow', (event) => {
+    if (event.persisted) connection.reconnectNow();
+  });
+
+  // --- the API: Kefu('open'), Kefu('identify', {...}), Kefu('on', 'message', fn), … ---
+
+  /** @param {string} name @param {unknown} [detail] */
+  function emit(name, detail) {
+    for (const fn of handlers[name] || []) {
+      try {
+        fn(detail);
+      } catch (error) {
+        console.error(error);
+      }
+    }
+  }
+
+  /** @param {string} command @param {any} [arg] @param {any} [more] */
+  function Kefu(command, arg, more) {
+    if (command === 'open') show();
+    else if (command === 'close') hide();
+    else if (command === 'toggle') open ? hide() : show();
+    else if (command === 'config' && arg) {
+      Object.assign(config, arg);
+      label();
+    } else if (command === 'on' && handlers[arg] && typeof more === 'function') handlers[arg].push(more);
+    else if (command === 'identify' && arg && arg.id != null) {
+      connection.identify({
+        id: String(arg.id),
+        name: String(arg.name || ''),
+        email: String(arg.email || ''),
+        hash: String(arg.hash || ''),
+      });
+    } else if (command === 'page') {
+      const next = arg || {};
+      page = {
+        url: String(next.url || location.href),
+        title: String(next.title || document.title),
+        referrer: page.url,
+      };
+      connection.send({ type: 'page', page });
+    } else console.warn('Kefu: unknown command ' + command);
+  }
+  Kefu.loaded = true;
+  w.Kefu = Kefu;
+  // Calls made before the script arrived come first, in order; `config` and `identify` then shape
+  // the first hello.
+  for (const args of queued) Kefu(args[0], args[1], args[2]);
+  connection.start();
+})();
