@@ -186,7 +186,7 @@ async function startPages() {
 <script async src="${pages.kefu.address}/embed.js" data-site="${pages.siteKey}"></script>`;
     response.setHeader('content-type', 'text/html; charset=utf-8');
     response.end(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${head}</head>
-<body style="font:16px system-ui;margin:40px"><h1>Acme shop</h1><p>Lamps, chairs and tables.</p>${pages.extra[url.pathname] || ''}${snippet}</body></html>`);
+<body style="font:16px system-ui;margin:40px"><h1>Acme shop</h1><p>Lamps, chairs and tables.</p>${snippet}${pages.extra[url.pathname] || ''}</body></html>`);
   };
   const listen = (host) =>
     new Promise((resolve) => {

@@ -49,6 +49,28 @@ export function newCid() {
 }
 
 export class Connection {
+  /** @type {string} */ #url;
+  /** @type {string} */ #siteKey;
+  /** @type {string} */ #prefix;
+  /** @type {{frame: (frame: ServerFrame) => void, state: (state: ConnectionState) => void, outbox: (items: OutboxItem[]) => void}} */ #on;
+  /** @type {() => PageInfo} */ #page;
+  /** @type {Storage | null} */ #store = storage();
+  /** @type {WebSocket | null} */ #ws = null;
+  #attempt = 0;
+  /** @type {number | undefined} */ #timer;
+  /** @type {number | undefined} */ #pinger;
+  #lastHeard = 0;
+  /** A wait the server asked for in `reconnect`, used once. */
+  #retryAfter = 0;
+  /** The outbox while storage is blocked. */
+  #memoryOutbox = '[]';
+  /** @type {ConnectionState} */
+  state = 'connecting';
+  /** @type {Welcome | null} */
+  welcome = null;
+  /** @type {VisitorIdentity | null} */
+  identity = null;
+
   /**
    * @param {string} base Kefu's address, `https://chat.example`
    * @param {string} siteKey the site's public key
@@ -57,131 +79,112 @@ export class Connection {
    * @param {() => PageInfo} page the page the visitor is on now
    */
   constructor(base, siteKey, on, page) {
-    this.url = base.replace(/^http/, 'ws') + '/ws/visitor';
-    this.on = on;
-    this.page = page;
-    this.store = storage();
-    this.prefix = 'kefu.' + siteKey + '.';
-    this.siteKey = siteKey;
-    /** @type {WebSocket | null} */
-    this.ws = null;
-    /** @type {ConnectionState} */
-    this.state = 'connecting';
-    /** @type {Welcome | null} */
-    this.welcome = null;
-    /** @type {VisitorIdentity | null} */
-    this.identity = null;
-    this.attempt = 0;
-    /** @type {number | undefined} */
-    this.timer = undefined;
-    /** @type {number | undefined} */
-    this.pinger = undefined;
-    this.lastHeard = 0;
-    /** A wait the server asked for in `reconnect`, used once. */
-    this.retryAfter = 0;
-    /** @type {string} */
-    this.memoryOutbox = '[]';
+    this.#url = base.replace(/^http/, 'ws') + '/ws/visitor';
+    this.#siteKey = siteKey;
+    this.#prefix = 'kefu.' + siteKey + '.';
+    this.#on = on;
+    this.#page = page;
   }
 
   /** @param {string} name */
-  read(name) {
+  #read(name) {
     try {
-      return this.store ? this.store.getItem(this.prefix + name) : null;
+      return this.#store ? this.#store.getItem(this.#prefix + name) : null;
     } catch (_) {
       return null;
     }
   }
 
   /** @param {string} name @param {string | null} value */
-  write(name, value) {
+  #write(name, value) {
     try {
-      if (!this.store) return;
-      if (value === null) this.store.removeItem(this.prefix + name);
-      else this.store.setItem(this.prefix + name, value);
+      if (!this.#store) return;
+      if (value === null) this.#store.removeItem(this.#prefix + name);
+      else this.#store.setItem(this.#prefix + name, value);
     } catch (_) {
       // A full or blocked storage: the message stays in memory for this page's life.
     }
   }
 
   get token() {
-    return this.read('token');
+    return this.#read('token');
   }
 
   /** @returns {OutboxItem[]} */
   outbox() {
     try {
-      return JSON.parse(this.read('outbox') || this.memoryOutbox);
+      return JSON.parse(this.#read('outbox') || this.#memoryOutbox);
     } catch (_) {
       return [];
     }
   }
 
   /** @param {OutboxItem[]} items */
-  saveOutbox(items) {
-    this.memoryOutbox = JSON.stringify(items);
-    this.write('outbox', items.length ? this.memoryOutbox : null);
-    this.on.outbox(items);
+  #saveOutbox(items) {
+    this.#memoryOutbox = JSON.stringify(items);
+    this.#write('outbox', items.length ? this.#memoryOutbox : null);
+    this.#on.outbox(items);
   }
 
   /** @param {string} cid */
-  dropFromOutbox(cid) {
+  #dropFromOutbox(cid) {
     const items = this.outbox();
     const left = items.filter((item) => item.cid !== cid);
-    if (left.length !== items.length) this.saveOutbox(left);
+    if (left.length !== items.length) this.#saveOutbox(left);
   }
 
   /** The highest `seq` held of the current conversation, for the resume point. */
-  get seen() {
+  get #seen() {
     try {
-      return JSON.parse(this.read('seen') || 'null');
+      return JSON.parse(this.#read('seen') || 'null');
     } catch (_) {
       return null;
     }
   }
 
   /** @param {string} conversation @param {number} seq */
-  saw(conversation, seq) {
-    const seen = this.seen;
+  #saw(conversation, seq) {
+    const seen = this.#seen;
     if (!seen || seen.conversation !== conversation || seen.seq < seq) {
-      this.write('seen', JSON.stringify({ conversation, seq }));
+      this.#write('seen', JSON.stringify({ conversation, seq }));
     }
   }
 
   start() {
-    window.addEventListener('online', () => this.reconnectNow());
+    addEventListener('online', () => this.reconnectNow());
     // The browser knows the network is gone: do not wait for pings to find out.
-    window.addEventListener('offline', () => this.drop());
-    this.connect();
+    addEventListener('offline', () => this.#drop());
+    this.#connect();
   }
 
   /** Gives up the socket now and reconnects with backoff. */
-  drop() {
-    const ws = this.ws;
+  #drop() {
+    const ws = this.#ws;
     if (!ws) return;
-    this.ws = null;
-    clearInterval(this.pinger);
+    this.#ws = null;
+    clearInterval(this.#pinger);
     ws.close();
-    this.closed(1006);
+    this.#closed(1006);
   }
 
-  connect() {
-    clearTimeout(this.timer);
+  #connect() {
+    clearTimeout(this.#timer);
     let ws;
     try {
-      ws = new WebSocket(this.url);
+      ws = new WebSocket(this.#url);
     } catch (_) {
-      return this.retry();
+      return this.#retry();
     }
-    this.ws = ws;
+    this.#ws = ws;
     ws.onopen = () => {
-      const seen = this.seen;
+      const seen = this.#seen;
       /** @type {VisitorFrame} */
       const hello = {
         type: 'visitor_hello',
         v: 1,
-        site_key: this.siteKey,
+        site_key: this.#siteKey,
         visitor_token: this.token,
-        page: this.page(),
+        page: this.#page(),
         device: {
           language: navigator.language || '',
           screen: screen.width + 'x' + screen.height,
@@ -193,7 +196,7 @@ export class Connection {
       ws.send(JSON.stringify(hello));
     };
     ws.onmessage = (event) => {
-      this.lastHeard = Date.now();
+      this.#lastHeard = Date.now();
       /** @type {ServerFrame} */
       let frame;
       try {
@@ -201,46 +204,46 @@ export class Connection {
       } catch (_) {
         return;
       }
-      this.receive(frame);
+      this.#receive(frame);
     };
     ws.onclose = (event) => {
-      if (this.ws !== ws) return;
-      this.ws = null;
-      clearInterval(this.pinger);
-      this.closed(event.code);
+      if (this.#ws !== ws) return;
+      this.#ws = null;
+      clearInterval(this.#pinger);
+      this.#closed(event.code);
     };
   }
 
   /** @param {ServerFrame} frame */
-  receive(frame) {
+  #receive(frame) {
     switch (frame.type) {
       case 'welcome':
         this.welcome = frame;
-        this.attempt = 0;
-        this.write('token', frame.visitor_token);
-        if (frame.conversation) this.saw(frame.conversation.id, 0);
-        this.setState('open');
-        this.pinger = window.setInterval(() => this.ping(), PING_MS);
-        this.flush();
+        this.#attempt = 0;
+        this.#write('token', frame.visitor_token);
+        if (frame.conversation) this.#saw(frame.conversation.id, 0);
+        this.#setState('open');
+        this.#pinger = setInterval(() => this.#ping(), PING_MS);
+        this.#flush();
         break;
       case 'ack':
-        this.dropFromOutbox(frame.cid);
-        this.saw(frame.conversation, frame.seq);
+        this.#dropFromOutbox(frame.cid);
+        this.#saw(frame.conversation, frame.seq);
         break;
       case 'message':
         // Another tab of this visitor sent it: it is stored, so this tab's copy is done too.
-        if (frame.sender.party === 'visitor' && frame.cid) this.dropFromOutbox(frame.cid);
-        this.saw(frame.conversation, frame.seq);
+        if (frame.sender.party === 'visitor' && frame.cid) this.#dropFromOutbox(frame.cid);
+        this.#saw(frame.conversation, frame.seq);
         break;
       case 'error':
-        if (frame.cid) this.refused(frame.cid, frame.code);
+        if (frame.cid) this.#refused(frame.cid, frame.code);
         break;
       case 'reconnect':
-        this.attempt = 0;
-        this.retryAfter = frame.after_ms;
+        this.#attempt = 0;
+        this.#retryAfter = frame.after_ms;
         break;
     }
-    this.on.frame(frame);
+    this.#on.frame(frame);
   }
 
   /**
@@ -248,55 +251,55 @@ export class Connection {
    * on, tells the window which).
    * @param {string} cid @param {string} code
    */
-  refused(cid, code) {
+  #refused(cid, code) {
     const item = this.outbox().find((i) => i.cid === cid);
     if (!item) return;
-    if (RETRYABLE.includes(code)) window.setTimeout(() => this.transmit(item), RETRY_SEND_MS);
-    else this.dropFromOutbox(cid);
+    if (RETRYABLE.includes(code)) setTimeout(() => this.#transmit(item), RETRY_SEND_MS);
+    else this.#dropFromOutbox(cid);
   }
 
   /** @param {number} code */
-  closed(code) {
+  #closed(code) {
     // 4000: unknown site or a bad hello; 4003: this page's origin may not embed the site.
     if (code === 4000 || code === 4003) {
-      this.setState('refused');
+      this.#setState('refused');
       return;
     }
     // 4001: the visitor token is not good here any more; start again as a new visitor.
-    if (code === 4001) this.write('token', null);
-    this.setState('reconnecting');
-    this.retry();
+    if (code === 4001) this.#write('token', null);
+    this.#setState('reconnecting');
+    this.#retry();
   }
 
-  retry() {
+  #retry() {
     // Jittered exponential backoff: 0.5 s, 1 s, 2 s, … up to 30 s; or what the server asked.
     const wait =
-      this.retryAfter || Math.min(30000, 500 * 2 ** this.attempt) * (0.5 + Math.random() / 2);
-    this.retryAfter = 0;
-    this.attempt++;
-    this.timer = window.setTimeout(() => this.connect(), wait);
+      this.#retryAfter || Math.min(30000, 500 * 2 ** this.#attempt) * (0.5 + Math.random() / 2);
+    this.#retryAfter = 0;
+    this.#attempt++;
+    this.#timer = setTimeout(() => this.#connect(), wait);
   }
 
   reconnectNow() {
-    if (this.state === 'refused' || (this.ws && this.state === 'open')) return;
-    this.attempt = 0;
-    if (!this.ws) this.connect();
+    if (this.state === 'refused' || (this.#ws && this.state === 'open')) return;
+    this.#attempt = 0;
+    if (!this.#ws) this.#connect();
   }
 
-  ping() {
-    if (!this.ws) return;
+  #ping() {
+    if (!this.#ws) return;
     const asked = Date.now();
     this.send({ type: 'ping', t: asked });
-    window.setTimeout(() => {
-      if (this.lastHeard < asked) this.drop();
+    setTimeout(() => {
+      if (this.#lastHeard < asked) this.#drop();
     }, PONG_WAIT_MS);
   }
 
   /** @param {ConnectionState} state */
-  setState(state) {
+  #setState(state) {
     if (this.state === state) return;
     this.state = state;
-    this.on.state(state);
+    this.#on.state(state);
   }
 
   /**
@@ -304,8 +307,8 @@ export class Connection {
    * @param {VisitorFrame} frame
    */
   send(frame) {
-    if (!this.ws || this.ws.readyState !== 1 || this.state !== 'open') return false;
-    this.ws.send(JSON.stringify(frame));
+    if (!this.#ws || this.#ws.readyState !== 1 || this.state !== 'open') return false;
+    this.#ws.send(JSON.stringify(frame));
     return true;
   }
 
@@ -320,13 +323,13 @@ export class Connection {
       item.attachment = attachment;
       item.file = file;
     }
-    this.saveOutbox(this.outbox().concat(item));
-    this.transmit(item);
+    this.#saveOutbox(this.outbox().concat(item));
+    this.#transmit(item);
     return item.cid;
   }
 
   /** @param {OutboxItem} item */
-  transmit(item) {
+  #transmit(item) {
     /** @type {VisitorFrame} */
     const frame = { type: 'send', cid: item.cid, body: item.body };
     if (item.attachment) frame.attachment = item.attachment;
@@ -335,14 +338,14 @@ export class Connection {
       const kept = items.find((i) => i.cid === item.cid);
       if (kept) {
         kept.sent = true;
-        this.saveOutbox(items);
+        this.#saveOutbox(items);
       }
     }
   }
 
   /** After every welcome: everything not acknowledged goes again (the server stores it once). */
-  flush() {
-    for (const item of this.outbox()) this.transmit(item);
+  #flush() {
+    for (const item of this.outbox()) this.#transmit(item);
   }
 
   /** @param {VisitorIdentity} identity */
@@ -353,6 +356,6 @@ export class Connection {
 
   /** The page is going away: leave at once rather than let the server time the socket out. */
   leave() {
-    if (this.ws) this.ws.close(1000);
+    if (this.#ws) this.#ws.close(1000);
   }
 }

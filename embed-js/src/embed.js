@@ -56,8 +56,7 @@ const remembered = {
   },
 };
 
-(function () {
-  'use strict';
+function main() {
   const w = /** @type {any} */ (window);
   const queued = (w.Kefu && w.Kefu.q) || [];
   if (w.Kefu && w.Kefu.loaded) return;
@@ -84,13 +83,14 @@ const remembered = {
   const connection = new Connection(base, siteKey, { frame, state, outbox }, () => page);
 
   // --- the launcher, the badge and the panel, in a shadow root the site's CSS cannot reach ---
-  const host = document.createElement('div');
+  const make = (/** @type {string} */ tag) => document.createElement(tag);
+  const host = make('div');
   host.id = 'kefu-chat';
   const root = host.attachShadow({ mode: 'open' });
-  const style = document.createElement('style');
-  const launcher = document.createElement('button');
-  const badge = document.createElement('span');
-  const panel = document.createElement('div');
+  const style = make('style');
+  const launcher = /** @type {HTMLButtonElement} */ (make('button'));
+  const badge = make('span');
+  const panel = make('div');
   /** @type {HTMLIFrameElement | null} */
   let frameEl = null;
   let frameReady = false;
@@ -141,7 +141,7 @@ const remembered = {
   function show() {
     if (!connection.welcome) return;
     if (!frameEl) {
-      frameEl = document.createElement('iframe');
+      frameEl = /** @type {HTMLIFrameElement} */ (make('iframe'));
       const query = new URLSearchParams({ embed: '1', parent: location.origin });
       if (config.lang) query.set('lang', config.lang);
       frameEl.src = base + '/chat/' + encodeURIComponent(siteKey) + '?' + query;
@@ -216,7 +216,7 @@ const remembered = {
     if (frameEl && frameEl.contentWindow && frameReady) frameEl.contentWindow.postMessage(message, base);
   }
 
-  window.addEventListener('message', (event) => {
+  addEventListener('message', (event) => {
     if (!frameEl || event.source !== frameEl.contentWindow || event.origin !== base) return;
     const m = event.data || {};
     if (m.kefu === 'ready') {
@@ -228,6 +228,7 @@ const remembered = {
         state: connection.state,
         items: connection.outbox(),
         conversation,
+        page,
         open,
       });
     } else if (m.kefu === 'send') {
@@ -247,7 +248,7 @@ const remembered = {
     if (!document.hidden || blink) return;
     const original = title();
     let on = false;
-    blink = window.setInterval(() => {
+    blink = setInterval(() => {
       on = !on;
       document.title = on ? '(' + Math.max(unread, 1) + ') ' + text().news : original;
     }, 1000);
@@ -266,11 +267,16 @@ const remembered = {
   function moved() {
     clearTimeout(pending);
     // Routers set the new title just after the URL: wait for it.
-    pending = window.setTimeout(() => {
-      if (location.href === page.url && document.title === page.title) return;
-      page = { url: location.href, title: document.title, referrer: page.url };
-      connection.send({ type: 'page', page });
+    pending = setTimeout(() => {
+      if (location.href !== page.url || document.title !== page.title) go(location.href, document.title);
     }, 300);
+  }
+
+  /** The visitor is on another page now: agents and the window are told. @param {*} url @param {*} title */
+  function go(url, title) {
+    page = { url: String(url || location.href), title: String(title || document.title), referrer: page.url };
+    connection.send({ type: 'page', page });
+    post({ kefu: 'page', page });
   }
   for (const name of /** @type {const} */ (['pushState', 'replaceState'])) {
     const original = history[name];
@@ -280,10 +286,10 @@ const remembered = {
       return result;
     };
   }
-  window.addEventListener('popstate', moved);
-  window.addEventListener('hashchange', moved);
-  window.addEventListener('pagehide', () => connection.leave());
-  window.addEventListener('pageshow', (event) => {
+  addEventListener('popstate', moved);
+  addEventListener('hashchange', moved);
+  addEventListener('pagehide', () => connection.leave());
+  addEventListener('pageshow', (event) => {
     if (event.persisted) connection.reconnectNow();
   });
 
@@ -316,15 +322,8 @@ const remembered = {
         email: String(arg.email || ''),
         hash: String(arg.hash || ''),
       });
-    } else if (command === 'page') {
-      const next = arg || {};
-      page = {
-        url: String(next.url || location.href),
-        title: String(next.title || document.title),
-        referrer: page.url,
-      };
-      connection.send({ type: 'page', page });
-    } else console.warn('Kefu: unknown command ' + command);
+    } else if (command === 'page') go(arg && arg.url, arg && arg.title);
+    else console.warn('Kefu: unknown command ' + command);
   }
   Kefu.loaded = true;
   w.Kefu = Kefu;
@@ -332,4 +331,6 @@ const remembered = {
   // the first hello.
   for (const args of queued) Kefu(args[0], args[1], args[2]);
   connection.start();
-})();
+}
+
+main();

@@ -63,6 +63,8 @@ export class Chat {
     this.fileUrls = new Map();
     /** The title's blinking, while a reply waits unseen. */
     this.blink = 0;
+    /** The page the visitor is on (the embedding page's, told by the loader). */
+    this.pageUrl = this.embedded ? '' : document.referrer || location.href;
     /** @type {Transport} */
     this.transport = this.embedded ? this.viaParent(page.parent || '') : this.viaOwnConnection();
     this.ui = this.build();
@@ -83,6 +85,7 @@ export class Chat {
     window.addEventListener('message', (event) => {
       if (event.source !== window.parent || event.origin !== parentOrigin) return;
       const m = event.data || {};
+      if (m.page) this.pageUrl = String(m.page.url);
       if (m.kefu === 'init') {
         this.token = m.token;
         this.open = !!m.open;

@@ -1,6 +1,7 @@
 // Writing: the message box (Enter sends, Shift+Enter breaks the line, never while an input method
 // is composing), emoji, files, and the draft the agents see as a preview while the visitor types.
 
+import { size } from './i18n.js';
 import { el } from './log.js';
 
 /** @typedef {import('./chat.js').Chat} Chat */
@@ -156,7 +157,7 @@ function fit(input) {
 async function upload(chat, file, problem) {
   const limit = chat.maxUpload;
   if (limit && file.size > limit) {
-    problem.textContent = chat.t('tooLarge', { name: file.name, limit: Math.floor(limit / 1048576) + ' MB' });
+    problem.textContent = chat.t('tooLarge', { name: file.name, limit: size(chat.lang, limit) });
     return;
   }
   problem.textContent = chat.t('uploading', { name: file.name });
@@ -169,7 +170,7 @@ async function upload(chat, file, problem) {
     const answer = await response.json().catch(() => ({}));
     if (!response.ok) {
       const code = answer.error && answer.error.code;
-      const limitText = Math.floor(limit / 1048576) + ' MB';
+      const limitText = size(chat.lang, limit);
       problem.textContent =
         code === 'too_large'
           ? chat.t('tooLarge', { name: file.name, limit: limitText })

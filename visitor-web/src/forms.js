@@ -136,7 +136,7 @@ export function leaveForm(chat) {
           name: name.input.value.trim(),
           email: address,
           body: text,
-          page_url: document.referrer || location.href,
+          page_url: chat.pageUrl,
         }),
       });
       if (!response.ok) {

@@ -139,5 +139,5 @@ export function text(lang, key, values) {
 export function size(lang, bytes) {
   return bytes < 1024 * 1024
     ? text(lang, 'kb', { n: Math.max(1, Math.round(bytes / 1024)) })
-    : text(lang, 'mb', { n: (bytes / 1024 / 1024).toFixed(1) });
+    : text(lang, 'mb', { n: (bytes / 1024 / 1024).toFixed(1).replace(/\.0$/, '') });
 }

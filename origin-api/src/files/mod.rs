@@ -126,6 +126,12 @@ impl FileStorage for LocalFiles {
 async fn write_whole(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     let mut partial = path.as_os_str().to_owned();
     partial.push(".partial");
-    tokio::fs::write(&partial, bytes).await?;
-    tokio::fs::rename(&partial, path).await
+    let written = match tokio::fs::write(&partial, bytes).await {
+        Ok(()) => tokio::fs::rename(&partial, path).await,
+        Err(error) => Err(error),
+    };
+    if written.is_err() {
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    written
 }

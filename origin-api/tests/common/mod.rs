@@ -151,6 +151,8 @@ pub struct TestServer {
     database_url: String,
     pub http: reqwest::Client,
     db: TestDb,
+    /// Where the server keeps files sent in chats.
+    pub data_dir: tempfile::TempDir,
 }
 
 impl TestServer {
@@ -171,7 +173,8 @@ impl TestServer {
     /// A server on `db` with some settings changed.
     pub async fn start_on_with(db: TestDb, change: impl Fn(&mut Config)) -> TestServer {
         let database_url = db.url.clone();
-        let mut config = config(&database_url, "127.0.0.1:0".parse().unwrap());
+        let data_dir = tempfile::tempdir().unwrap();
+        let mut config = config(&database_url, "127.0.0.1:0".parse().unwrap(), data_dir.path());
         change(&mut config);
         let running = server::start(config).await.unwrap();
         TestServer {
@@ -180,6 +183,7 @@ impl TestServer {
             database_url,
             http: reqwest::Client::new(),
             db,
+            data_dir,
         }
     }
 
@@ -206,7 +210,8 @@ impl TestServer {
     /// and database.
     pub async fn restart(&mut self) {
         self.stop().await;
-        self.running = Some(server::start(config(&self.database_url, self.addr)).await.unwrap());
+        let config = config(&self.database_url, self.addr, self.data_dir.path());
+        self.running = Some(server::start(config).await.unwrap());
     }
 
     pub async fn stop(&mut self) {
@@ -314,9 +319,10 @@ impl Drop for TestServer {
     }
 }
 
-fn config(database_url: &str, listen: SocketAddr) -> Config {
+fn config(database_url: &str, listen: SocketAddr, data_dir: &std::path::Path) -> Config {
     let mut config = Config::with_database(database_url);
     config.listen = listen;
+    config.data_dir = data_dir.to_owned();
     config
 }
 
