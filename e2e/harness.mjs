@@ -177,7 +177,8 @@ export class Agent {
 
 /** Test pages on 127.0.0.2 (an allowed origin) and 127.0.0.3 (not allowed). */
 async function startPages() {
-  const pages = { origin: '', otherOrigin: '', kefu: null, siteKey: '', extra: {} };
+  // `first[path]` goes before the snippet, `extra[path]` after it.
+  const pages = { origin: '', otherOrigin: '', kefu: null, siteKey: '', first: {}, extra: {} };
   const handler = (request, response) => {
     const url = new URL(request.url, 'http://x');
     const title = url.searchParams.get('title') || 'Acme shop';
@@ -186,7 +187,7 @@ async function startPages() {
 <script async src="${pages.kefu.address}/embed.js" data-site="${pages.siteKey}"></script>`;
     response.setHeader('content-type', 'text/html; charset=utf-8');
     response.end(`<!doctype html><html><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title>${head}</head>
-<body style="font:16px system-ui;margin:40px"><h1>Acme shop</h1><p>Lamps, chairs and tables.</p>${snippet}${pages.extra[url.pathname] || ''}</body></html>`);
+<body style="font:16px system-ui;margin:40px"><h1>Acme shop</h1><p>Lamps, chairs and tables.</p>${pages.first[url.pathname] || ''}${snippet}${pages.extra[url.pathname] || ''}</body></html>`);
   };
   const listen = (host) =>
     new Promise((resolve) => {

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, test } from 'node:test';
 import { deflateSync } from 'node:zlib';
-import { chatWindow, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
 
 const LIMIT = 200 * 1024;
 let kefu, browser;
@@ -128,7 +128,17 @@ test('hostile text from visitors, agents, names and file names is shown as text 
     '<a href="javascript:top.__pwned=1">click</a>',
     '"><svg onload=top.__pwned=1>',
   ];
+  const owner = await kefu.server.login(kefu.email);
+  const hostile = '<img src=x onerror=top.__pwned=1>';
+  const renamed = await kefu.server.api('PATCH', `/api/v1/sites/${kefu.siteId}`, { token: owner, json: { name: 'Acme ' + hostile } });
+  assert.equal(renamed.status, 200);
+  const made = await kefu.server.api('POST', '/api/v1/agents', {
+    token: owner,
+    json: { email: 'eve@acme.example', name: hostile, password: PASSWORD, role: 'agent' },
+  });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
   const agent = await kefu.server.agent(kefu.email);
+  const eve = await kefu.server.agent('eve@acme.example');
   const { page, chat } = await chatting('/xss?title=' + encodeURIComponent('<b onmouseover=top.__pwned=1>Shop</b>'));
   const box = chat.getByRole('textbox', { name: 'Message' });
   for (const text of corpus) {
@@ -137,17 +147,21 @@ test('hostile text from visitors, agents, names and file names is shown as text 
   }
   const last = await agent.waitFor((f) => f.type === 'message' && f.body === corpus.at(-1), 'the corpus');
   for (const [i, text] of corpus.entries()) {
-    agent.send({ type: 'send', site: last.site, conversation: last.conversation, cid: 'x' + i, body: text });
+    eve.send({ type: 'send', site: last.site, conversation: last.conversation, cid: 'x' + i, body: text });
   }
   const hostileName = '<img src=x onerror=top.__pwned=1>.png';
   await chat.locator('input[type=file]').setInputFiles({ name: hostileName, mimeType: 'image/png', buffer: png(4, 4) });
   await chat.getByRole('img', { name: 'Picture: ' + hostileName }).waitFor();
   for (const text of corpus) assert.equal(await chat.getByText(text, { exact: true }).count(), 2, text);
+  assert.equal(await chat.getByText(hostile, { exact: true }).count(), corpus.length, "the agent's name, as text");
+  await chat.getByRole('heading', { name: 'Acme ' + hostile }).waitFor();
   const frame = page.frames().find((f) => f.url().includes('/chat/'));
   assert.equal(await frame.evaluate(() => document.querySelectorAll('script:not([src]), [onerror], [onload], a[href^="javascript"]').length), 0);
   assert.equal(await page.evaluate(() => window.__pwned), undefined, 'no script ran in the page');
   assert.equal(await frame.evaluate(() => window.__pwned), undefined, 'no script ran in the window');
   agent.close();
+  eve.close();
+  await kefu.server.api('PATCH', `/api/v1/sites/${kefu.siteId}`, { token: owner, json: { name: 'Acme shop' } });
   await page.context().close();
 });
 
