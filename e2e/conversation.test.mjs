@@ -36,7 +36,11 @@ test('a visitor writes, the agent sees them and their page, answers, and both se
   await launcher(page).click();
   const chat = chatWindow(page);
   const box = chat.getByRole('textbox', { name: 'Message' });
-  await box.fill('Do you ship lamps to Norway?');
+  // The agent sees the draft as the visitor types it.
+  await box.pressSequentially('Do you ship', { delay: 20 });
+  const draft = await agent.waitFor((f) => f.type === 'typing' && f.from === 'visitor' && f.preview === 'Do you ship', 'the draft');
+  assert.equal(draft.active, true);
+  await box.pressSequentially(' lamps to Norway?');
   await box.press('Enter');
   const message = await agent.waitFor((f) => f.type === 'message' && f.body === 'Do you ship lamps to Norway?', 'the message');
   assert.equal(message.sender.party, 'visitor');
@@ -60,9 +64,10 @@ test('a visitor writes, the agent sees them and their page, answers, and both se
   await page.context().close();
 });
 
-test('agents follow a single-page site and an invitation opens the window with their words', async () => {
+test('agents follow a single-page site and an invitation opens the window with their words (in Chinese)', async () => {
   const agent = await kefu.server.agent(kefu.email);
-  const page = await openSite(browser, kefu.pages, { path: '/' });
+  const page = await openSite(browser, kefu.pages, { path: '/', locale: 'zh-CN' });
+  await until(async () => (await launcher(page).getAttribute('aria-label')) === '在线咨询', 'the launcher, in Chinese');
   const arrived = await agent.waitFor((f) => f.type === 'visitor_arrived' && f.visitor.page.url.endsWith('/'));
   const visitor = arrived.visitor.visitor;
   await page.evaluate(() => {
@@ -80,7 +85,8 @@ test('agents follow a single-page site and an invitation opens the window with t
   const chat = chatWindow(page);
   await chat.getByText('Can I help you with the checkout?').waitFor();
   assert.equal(await page.locator('#kefu-chat .p').isVisible(), true, 'the window opened');
-  await chat.getByText('Ana started the conversation').waitFor();
+  await chat.getByText('Ana 发起了对话').waitFor();
+  await chat.getByRole('textbox', { name: '消息' }).waitFor();
   agent.close();
   await page.context().close();
 });
@@ -142,5 +148,74 @@ test('a message typed while the server restarts arrives after the reconnect', as
   const texts = (await stored(back.token, first.conversation)).filter((m) => m.kind === 'text').map((m) => m.body);
   assert.deepEqual(texts, ['before the restart', 'typed while the server was down']);
   back.close();
+  await page.context().close();
+});
+
+test('the badge counts replies while the window is closed, and the page can drive the widget', async () => {
+  kefu.pages.extra['/api'] = `<script>
+    window.replies = [];
+    window.opened = 0;
+    Kefu('on', 'message', (m) => window.replies.push(m.body));
+    Kefu('on', 'open', () => window.opened++);
+  </script>`;
+  const agent = await kefu.server.agent(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/api' });
+  await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'online');
+  await page.evaluate(() => Kefu('open'));
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await chat.getByRole('button', { name: 'Insert an emoji' }).click();
+  await chat.getByRole('button', { name: '👍' }).click();
+  await box.pressSequentially(' Is the oak table in stock?');
+  assert.equal(await box.inputValue(), '👍 Is the oak table in stock?');
+  await box.press('Enter');
+  const asked = await agent.waitFor((f) => f.type === 'message' && f.body === '👍 Is the oak table in stock?');
+  await page.evaluate(() => Kefu('close'));
+  assert.equal(await page.locator('#kefu-chat .p').isVisible(), false);
+
+  // A window on another origin (or a script of the page) cannot speak for the chat window.
+  await page.evaluate(() => window.postMessage({ kefu: 'send', body: 'forged by the page' }, '*'));
+  for (const body of ['Yes, two left.', 'Shall I reserve one?']) {
+    agent.send({ type: 'send', site: asked.site, conversation: asked.conversation, cid: body, body });
+  }
+  const badge = page.locator('#kefu-chat .b');
+  await until(async () => (await badge.textContent()) === '2', 'the badge to count two replies');
+  assert.equal(await badge.getAttribute('aria-label'), '2 unread');
+  assert.deepEqual(await page.evaluate(() => window.replies), ['Yes, two left.', 'Shall I reserve one?']);
+  await page.evaluate(() => Kefu('toggle'));
+  await chat.getByText('Shall I reserve one?').waitFor();
+  assert.equal(await badge.isVisible(), false, 'read once the window is open');
+  assert.equal(await page.evaluate(() => window.opened), 2);
+  await chat.getByRole('textbox', { name: 'Message' }).press('Escape');
+  assert.equal(await page.locator('#kefu-chat .p').isVisible(), false, 'Escape closes the window');
+  const bodies = agent.frames.filter((f) => f.type === 'message').map((f) => f.body);
+  assert.ok(!bodies.includes('forged by the page'), 'nothing forged was sent');
+  agent.close();
+  await page.context().close();
+});
+
+test('when the agent ends the conversation the visitor rates it', async () => {
+  const agent = await kefu.server.agent(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/rate' });
+  await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'online');
+  await launcher(page).click();
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await box.fill('Thanks, that is all.');
+  await box.press('Enter');
+  const said = await agent.waitFor((f) => f.type === 'message' && f.body === 'Thanks, that is all.');
+  agent.send({ type: 'close', site: said.site, conversation: said.conversation });
+  await chat.getByText('The conversation has ended').waitFor();
+  await chat.getByRole('group', { name: 'How was this conversation?' }).waitFor();
+  await chat.getByRole('radio', { name: '5 out of 5' }).check({ force: true });
+  await chat.getByLabel('Anything to add? (optional)').fill('Quick and kind');
+  await chat.getByRole('button', { name: 'Send rating' }).click();
+  const rated = await agent.waitFor((f) => f.type === 'conversation' && f.conversation.rating === 5, 'the rating');
+  assert.equal(rated.conversation.id, said.conversation);
+  await chat.getByText('Thank you for your rating.').waitFor();
+  await chat.getByText('You rated this conversation 5 out of 5').waitFor();
+  const { body } = await kefu.server.api('GET', `/api/v1/conversations/${said.conversation}`, { token: agent.token });
+  assert.equal(body.rating_comment, 'Quick and kind');
+  agent.close();
   await page.context().close();
 });

@@ -14,7 +14,7 @@ use chat_client::Outgoing;
 use chat_core::ids::Millis;
 use chat_core::protocol::{MessageKind, ServerFrame};
 use common::{
-    PASSWORD, Proxy, ProxyMode, TestDb, TestServer, expect, frames_for, kefu, mysql_server_url, stdout,
+    PASSWORD, Proxy, ProxyMode, Raw, TestDb, TestServer, expect, frames_for, kefu, mysql_server_url, stdout,
 };
 use origin_api::store::{NewLeaveMessage, NewQuickReply};
 use serde_json::{Value, json};
@@ -229,8 +229,27 @@ async fn a_tenant_moves_from_sqlite_to_mariadb_and_its_agents_see_the_same_histo
         });
         expect(&mut agent, "the answer stored", |f| matches!(f, ServerFrame::Ack { .. })).await;
     }
+    // The site verifies identities, and a visitor sent a file: both move with the tenant.
+    let secret = format!("/api/v1/sites/{}/identity-secret", acme.site.id);
+    assert_eq!(old.post(&secret, Some(&acme.owner.token), json!({})).await.0, 201);
+    let (mut sender, token) = Raw::visitor_as(&old, &acme, None).await;
+    let uploaded: Value = old
+        .http
+        .post(old.url("/api/v1/files?name=terms.pdf"))
+        .bearer_auth(&token)
+        .body(b"%PDF-1.7\n%%EOF\n".to_vec())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let file = json!({"type": "send", "cid": "file", "body": "", "attachment": uploaded["attachment_token"]});
+    sender.send_json(file).await;
+    sender.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
     let before = what_the_agent_sees(&old, &acme.owner.token).await;
-    assert_eq!(before["conversations"].as_array().unwrap().len(), 2);
+    assert_eq!(before["conversations"].as_array().unwrap().len(), 3);
+    assert_eq!(before["sites"][0]["identity_verification"], true);
     old.stop().await;
 
     let dir = tempfile::tempdir().unwrap();

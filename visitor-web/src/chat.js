@@ -5,10 +5,9 @@
 import { Connection } from '../../embed-js/src/connection.js';
 import { pickLanguage, textOn } from '../../embed-js/src/widget.js';
 import { beep } from '../../embed-js/src/notify.js';
-import { composer } from './compose.js';
-import { leaveForm, ratingForm } from './forms.js';
 import { text } from './i18n.js';
-import { el, renderLog } from './log.js';
+import { el } from './log.js';
+import { buildView, renderView } from './view.js';
 
 /** @typedef {import('../../embed-js/src/connection.js').ServerFrame} ServerFrame */
 /** @typedef {import('../../embed-js/src/connection.js').VisitorFrame} VisitorFrame */
@@ -314,40 +313,7 @@ export class Chat {
   // --- drawing ---
 
   build() {
-    const main = el('main', 'chat');
-    main.setAttribute('aria-labelledby', 'kefu-title');
-    const header = el('header');
-    const heading = el('div', 'heading');
-    const title = el('h1', undefined, '');
-    title.id = 'kefu-title';
-    const status = el('p', 'status');
-    heading.append(title, status);
-    const end = /** @type {HTMLButtonElement} */ (el('button', 'end'));
-    end.type = 'button';
-    end.onclick = () => this.transport.signal({ type: 'close' });
-    const hide = /** @type {HTMLButtonElement} */ (el('button', 'x', '×'));
-    hide.type = 'button';
-    hide.hidden = !this.embedded;
-    hide.onclick = () => this.transport.hide();
-    header.append(heading, end, hide);
-    const banner = el('p', 'banner');
-    banner.setAttribute('role', 'status');
-    const log = el('ol', 'log');
-    log.setAttribute('role', 'log');
-    log.tabIndex = 0;
-    const typing = el('p', 'typing');
-    typing.setAttribute('aria-live', 'polite');
-    const notice = el('p', 'notice');
-    const rating = ratingForm(this);
-    const leave = leaveForm(this);
-    const compose = composer(this);
-    main.append(header, banner, log, typing, notice, rating.node, leave.node, compose.node);
-    document.body.append(main);
-    document.addEventListener('visibilitychange', () => this.render());
-    document.addEventListener('keydown', (event) => {
-      if (event.key === 'Escape' && this.embedded && !event.defaultPrevented) this.transport.hide();
-    });
-    return { main, title, status, end, hide, banner, log, typing, notice, rating, leave, compose, input: compose.input };
+    return buildView(this);
   }
 
   /** The site's colour, once known. */
@@ -359,39 +325,7 @@ export class Chat {
   }
 
   render() {
-    const ui = this.ui;
-    if (!ui) return;
-    const w = this.welcome;
-    document.documentElement.lang = this.lang;
-    document.title = w ? w.site_name + ' · ' + this.t('title') : this.t('title');
-    ui.title.textContent = w ? w.site_name : this.t('title');
-    ui.log.setAttribute('aria-label', this.t('log'));
-    ui.hide.setAttribute('aria-label', this.t('close'));
-    const c = this.conversation;
-    const live = !!c && c.status !== 'closed';
-    const agent = c && c.agent ? this.agentName(c.agent) : null;
-    ui.status.textContent = agent && live ? this.t('withAgent', { name: agent }) : this.t(w && w.agents_online ? 'online' : 'away');
-    ui.main.classList.toggle('online', !!(w && w.agents_online));
-    ui.end.textContent = this.t('end');
-    ui.end.hidden = !live;
-    const banner = this.state === 'open' ? '' : this.t(this.state === 'refused' ? 'refused' : this.state === 'reconnecting' ? 'reconnecting' : 'connecting');
-    ui.banner.textContent = banner;
-    ui.banner.hidden = !banner;
-    const typing = this.typing && this.typing.until > Date.now() ? this.t('typing', { name: this.typing.name }) : '';
-    ui.typing.textContent = typing;
-    renderLog(this, ui.log);
-    // Nobody online, no conversation going, and the site wants the form: offer it instead.
-    const offline = !!w && !w.agents_online && !live && this.outbox.length === 0;
-    const leave = offline && w.widget.offline_form;
-    ui.leave.show(leave);
-    ui.compose.show(!leave && this.state !== 'refused');
-    ui.rating.show(!!c && c.status === 'closed' && c.rating == null, !!c && c.rating != null);
-    ui.notice.textContent = offline && !leave ? this.t('awayNote') : c && c.status === 'closed' ? this.t('newChat') : '';
-    ui.notice.hidden = !ui.notice.textContent;
-    ui.compose.translate();
-    ui.leave.translate();
-    ui.rating.translate();
-    this.markRead();
+    if (this.ui) renderView(this);
   }
 
   /** Tells the agents what the visitor has seen, when the window is in view. */
