@@ -175,12 +175,22 @@ test('the badge counts replies while the window is closed, and the page can driv
 
   // A window on another origin (or a script of the page) cannot speak for the chat window.
   await page.evaluate(() => window.postMessage({ kefu: 'send', body: 'forged by the page' }, '*'));
+  // The visitor looks at another tab when the replies come: the title blinks until they are back.
+  const setHidden = (hidden) =>
+    page.evaluate((hidden) => {
+      Object.defineProperty(document, 'hidden', { configurable: true, get: () => hidden });
+      document.dispatchEvent(new Event('visibilitychange'));
+    }, hidden);
+  await setHidden(true);
   for (const body of ['Yes, two left.', 'Shall I reserve one?']) {
     agent.send({ type: 'send', site: asked.site, conversation: asked.conversation, cid: body, body });
   }
   const badge = page.locator('#kefu-chat .b');
   await until(async () => (await badge.textContent()) === '2', 'the badge to count two replies');
   assert.equal(await badge.getAttribute('aria-label'), '2 unread');
+  await until(async () => (await page.title()) === '(2) New message', 'the title to blink');
+  await setHidden(false);
+  await until(async () => (await page.title()) === 'Acme shop', 'the title back');
   assert.deepEqual(await page.evaluate(() => window.replies), ['Yes, two left.', 'Shall I reserve one?']);
   await page.evaluate(() => Kefu('toggle'));
   await chat.getByText('Shall I reserve one?').waitFor();
@@ -216,6 +226,20 @@ test('when the agent ends the conversation the visitor rates it', async () => {
   await chat.getByText('You rated this conversation 5 out of 5').waitFor();
   const { body } = await kefu.server.api('GET', `/api/v1/conversations/${said.conversation}`, { token: agent.token });
   assert.equal(body.rating_comment, 'Quick and kind');
+  agent.close();
+  await page.context().close();
+});
+
+test("the page chooses the widget's language", async () => {
+  kefu.pages.extra['/zh'] = "<script>Kefu('config', {lang: 'zh-CN'})</script>";
+  const agent = await kefu.server.agent(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/zh', locale: 'en-US' });
+  await until(async () => (await launcher(page).getAttribute('aria-label')) === '在线咨询', 'the launcher in Chinese');
+  await launcher(page).click();
+  const chat = chatWindow(page);
+  await chat.getByRole('textbox', { name: '消息' }).waitFor();
+  await chat.getByRole('button', { name: '发送文件或图片' }).waitFor();
+  assert.equal(await chat.locator('html').getAttribute('lang'), 'zh-CN');
   agent.close();
   await page.context().close();
 });

@@ -126,9 +126,16 @@ function setMark(node, mark) {
   if (slot && slot.textContent !== mark) slot.textContent = mark;
 }
 
-/** Draws the log as the chat's state says. @param {Chat} chat @param {HTMLElement} list */
-export function renderLog(chat, list) {
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+/** Whether the log shows its end (then it follows what comes). @param {HTMLElement} list */
+export function atEnd(list) {
+  return list.scrollHeight - list.scrollTop - list.clientHeight < 40;
+}
+
+/**
+ * Draws the log as the chat's state says; keeps its end in view if it was.
+ * @param {Chat} chat @param {HTMLElement} list @param {boolean} follow
+ */
+export function renderLog(chat, list, follow) {
   /** @type {HTMLElement[]} */
   const rows = [];
   const greeting = chat.welcome && chat.welcome.greeting;
@@ -170,5 +177,5 @@ export function renderLog(chat, list) {
   while (list.children.length > rows.length) list.lastElementChild?.remove();
   // Waiting messages are drawn anew as messages once stored: forget their old rows.
   for (const [key, node] of made) if (key.startsWith('out:') && !rows.includes(node)) made.delete(key);
-  if (atBottom) list.scrollTop = list.scrollHeight;
+  if (follow) list.scrollTop = list.scrollHeight;
 }

@@ -3,7 +3,7 @@
 
 import { leaveForm, ratingForm } from './forms.js';
 import { composer } from './compose.js';
-import { el, renderLog } from './log.js';
+import { atEnd, el, renderLog } from './log.js';
 
 /** @typedef {import('./chat.js').Chat} Chat */
 
@@ -49,6 +49,8 @@ export function buildView(chat) {
 export function renderView(chat) {
   const ui = chat.ui;
   if (!ui) return;
+  // Read before the forms below change the log's height.
+  const follow = atEnd(ui.log);
   const w = chat.welcome;
   document.documentElement.lang = chat.lang;
   document.title = w ? w.site_name + ' · ' + chat.t('title') : chat.t('title');
@@ -67,7 +69,7 @@ export function renderView(chat) {
   ui.banner.hidden = !banner;
   const typing = chat.typing && chat.typing.until > Date.now() ? chat.t('typing', { name: chat.typing.name }) : '';
   ui.typing.textContent = typing;
-  renderLog(chat, ui.log);
+
   // Nobody online, no conversation going, and the site wants the form: offer it instead.
   const offline = !!w && !w.agents_online && !live && chat.outbox.length === 0;
   const leave = offline && w.widget.offline_form;
@@ -79,5 +81,6 @@ export function renderView(chat) {
   ui.compose.translate();
   ui.leave.translate();
   ui.rating.translate();
+  renderLog(chat, ui.log, follow);
   chat.markRead();
 }
