@@ -15,6 +15,10 @@ use chat_core::protocol::{
 use chat_core::room::Input;
 use chat_core::token::{self, VisitorClaims};
 
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use super::Outgoing;
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
@@ -54,16 +58,49 @@ struct Request {
 }
 
 async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, request: Request) {
+    let ip = request.ip;
+    // The hello's checks hold big values for a moment; boxed, they leave the socket's task as
+    // small as its long life needs (memory per idle visitor, docs/benchmarks.md).
+    let Some(joined) = Box::pin(join(&mut socket, &state, request)).await else { return };
+    let Joined { room, conn, queue, kill, sender } = joined;
+    let departure = Departure { room, conn };
+    let from = (&sender.tenant, &sender.site, sender.visitor.as_str());
+    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip, from);
+    session::run(socket, queue, kill, None, &state, &sender.tenant, on_text).await;
+}
+
+/// A visitor whose hello was accepted, in their site's room.
+struct Joined {
+    room: RoomHandle,
+    conn: ConnId,
+    queue: mpsc::Receiver<Outgoing>,
+    kill: CancellationToken,
+    sender: Sender,
+}
+
+/// Who sends on a visitor socket.
+struct Sender {
+    tenant: TenantId,
+    site: SiteId,
+    visitor: VisitorId,
+}
+
+/// Reads and checks the hello and joins the site's room; `None` if the socket was refused or went
+/// away (the socket was told why).
+async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Option<Joined> {
     let Request { origin, user_agent, ip } = request;
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
     let Some(VisitorFrame::VisitorHello(hello)) =
-        session::read_hello(&mut socket, &state, parse_visitor_frame, is_hello).await
+        session::read_hello(socket, state, parse_visitor_frame, is_hello).await
     else {
-        return;
+        return None;
     };
-    let accepted = match Box::pin(accept(&state, *hello, origin, ip)).await {
+    let accepted = match Box::pin(accept(state, *hello, origin, ip)).await {
         Ok(accepted) => accepted,
-        Err(refusal) => return session::refuse(&mut socket, refusal).await,
+        Err(refusal) => {
+            session::refuse(socket, refusal).await;
+            return None;
+        }
     };
     let conn = state.hub.next_conn();
     let (link, queue) = session::link();
@@ -78,16 +115,17 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, reques
         identity: hello.identity,
         resume: hello.resume,
     };
-    let room = match state.hub.attach(&accepted.site, conn, link, join).await {
-        Ok(room) => room,
-        Err(error) => return session::refuse(&mut socket, session::unavailable(error)).await,
-    };
-    let tenant: TenantId = accepted.site.tenant.clone();
-    let departure = Departure { room, conn };
-    let site = &accepted.site;
-    let sender = (&site.tenant, &site.id, accepted.visitor.as_str());
-    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip, sender);
-    session::run(socket, queue, kill, None, &state, &tenant, on_text).await;
+    match state.hub.attach(&accepted.site, conn, link, join).await {
+        Ok(room) => {
+            let sender =
+                Sender { tenant: accepted.site.tenant, site: accepted.site.id, visitor: accepted.visitor };
+            Some(Joined { room, conn, queue, kill, sender })
+        }
+        Err(error) => {
+            session::refuse(socket, session::unavailable(error)).await;
+            None
+        }
+    }
 }
 
 /// Leaves the room when the visitor's task ends, however it ends.
