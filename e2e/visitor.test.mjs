@@ -210,3 +210,38 @@ test('the site vouches for a logged-in visitor; a forged hash is shown as unveri
   await good.context().close();
   await forged.context().close();
 });
+
+test('a page without the launcher opens the window itself, even before Kefu answered', async () => {
+  kefu.pages.extra['/help'] = "<script>Kefu('config', {hidden: true}); Kefu('open');</script>";
+  const agent = await kefu.server.agent(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/help' });
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await box.waitFor();
+  assert.equal(await launcher(page).isVisible(), false, 'no launcher');
+  await box.fill('Opened by the page');
+  await box.press('Enter');
+  await agent.waitFor((f) => f.type === 'message' && f.body === 'Opened by the page');
+  agent.close();
+  await page.context().close();
+});
+
+test("Kefu's own chat page works for a site that lists its allowed origins", async () => {
+  const agent = await kefu.server.agent(kefu.email);
+  const context = await browser.newContext({ viewport: { width: 800, height: 700 } });
+  const page = await context.newPage();
+  await page.goto(`${kefu.server.address}/chat/${kefu.siteKey}`);
+  const box = page.getByRole('textbox', { name: 'Message' });
+  await box.fill('Written on the chat page');
+  await box.press('Enter');
+  const said = await agent.waitFor((f) => f.type === 'message' && f.body === 'Written on the chat page');
+  agent.send({ type: 'send', site: said.site, conversation: said.conversation, cid: 'p1', body: 'Answered on the chat page' });
+  await page.getByText('Answered on the chat page').waitFor();
+  await page.getByText('Sent', { exact: true }).waitFor();
+  assert.equal(await page.getByRole('button', { name: 'Close the chat window' }).isVisible(), false, 'nothing to close on a page');
+  // A reload brings the conversation back.
+  await page.reload();
+  await page.getByText('Answered on the chat page').waitFor();
+  agent.close();
+  await context.close();
+});

@@ -30,10 +30,14 @@ const PING_MS = 25000;
 const PONG_WAIT_MS = 10000;
 const RETRY_SEND_MS = 3000;
 
-/** localStorage, or nothing where it is blocked (sandboxed frames, some private modes). */
-export function storage() {
+/**
+ * localStorage (shared by the visitor's tabs) or sessionStorage (this tab's), or nothing where it
+ * is blocked (sandboxed frames, some private modes).
+ * @param {'localStorage' | 'sessionStorage'} which
+ */
+export function storage(which) {
   try {
-    const s = window.localStorage;
+    const s = window[which];
     s.setItem('kefu.probe', '1');
     s.removeItem('kefu.probe');
     return s;
@@ -54,7 +58,8 @@ export class Connection {
   /** @type {string} */ #prefix;
   /** @type {{frame: (frame: ServerFrame) => void, state: (state: ConnectionState) => void, outbox: (items: OutboxItem[]) => void}} */ #on;
   /** @type {() => PageInfo} */ #page;
-  /** @type {Storage | null} */ #store = storage();
+  /** What the visitor's tabs share: the token and the outbox. @type {Storage | null} */ #store = storage('localStorage');
+  /** What this tab alone holds: how far it has read (tabs read at their own pace). @type {Storage | null} */ #tab = storage('sessionStorage');
   /** @type {WebSocket | null} */ #ws = null;
   #attempt = 0;
   /** @type {number | undefined} */ #timer;
@@ -62,8 +67,12 @@ export class Connection {
   #lastHeard = 0;
   /** A wait the server asked for in `reconnect`, used once. */
   #retryAfter = 0;
-  /** The outbox while storage is blocked. */
-  #memoryOutbox = '[]';
+  /** Everything kept, also in memory: all there is while storage is blocked or full. @type {Record<string, string | null>} */
+  #memory = {};
+  /** The storage refused a write: from then on memory is the truth. */
+  #storeFailed = false;
+  /** Sends refused for now, with how often: they are tried again later, ever more slowly. @type {Map<string, number>} */
+  #retries = new Map();
   /** @type {ConnectionState} */
   state = 'connecting';
   /** @type {Welcome | null} */
@@ -88,21 +97,24 @@ export class Connection {
 
   /** @param {string} name */
   #read(name) {
+    const store = name === 'seen' ? this.#tab : this.#store;
     try {
-      return this.#store ? this.#store.getItem(this.#prefix + name) : null;
-    } catch (_) {
-      return null;
-    }
+      // Another tab may have changed it: the storage is the truth while it works.
+      if (store && !this.#storeFailed) return store.getItem(this.#prefix + name);
+    } catch (_) {}
+    return this.#memory[name] ?? null;
   }
 
   /** @param {string} name @param {string | null} value */
   #write(name, value) {
+    this.#memory[name] = value;
+    const store = name === 'seen' ? this.#tab : this.#store;
     try {
-      if (!this.#store) return;
-      if (value === null) this.#store.removeItem(this.#prefix + name);
-      else this.#store.setItem(this.#prefix + name, value);
+      if (value === null) store?.removeItem(this.#prefix + name);
+      else store?.setItem(this.#prefix + name, value);
     } catch (_) {
-      // A full or blocked storage: the message stays in memory for this page's life.
+      // Full or blocked: what is kept lives in memory for this page's life.
+      this.#storeFailed = true;
     }
   }
 
@@ -113,7 +125,7 @@ export class Connection {
   /** @returns {OutboxItem[]} */
   outbox() {
     try {
-      return JSON.parse(this.#read('outbox') || this.#memoryOutbox);
+      return JSON.parse(this.#read('outbox') || '[]');
     } catch (_) {
       return [];
     }
@@ -121,8 +133,7 @@ export class Connection {
 
   /** @param {OutboxItem[]} items */
   #saveOutbox(items) {
-    this.#memoryOutbox = JSON.stringify(items);
-    this.#write('outbox', items.length ? this.#memoryOutbox : null);
+    this.#write('outbox', items.length ? JSON.stringify(items) : null);
     this.#on.outbox(items);
   }
 
@@ -133,7 +144,7 @@ export class Connection {
     if (left.length !== items.length) this.#saveOutbox(left);
   }
 
-  /** The highest `seq` held of the current conversation, for the resume point. */
+  /** The highest `seq` this tab holds of the current conversation, for the resume point. */
   get #seen() {
     try {
       return JSON.parse(this.#read('seen') || 'null');
@@ -227,6 +238,7 @@ export class Connection {
         this.#flush();
         break;
       case 'ack':
+        this.#retries.delete(frame.cid);
         this.#dropFromOutbox(frame.cid);
         this.#saw(frame.conversation, frame.seq);
         break;
@@ -254,8 +266,16 @@ export class Connection {
   #refused(cid, code) {
     const item = this.outbox().find((i) => i.cid === cid);
     if (!item) return;
-    if (RETRYABLE.includes(code)) setTimeout(() => this.#transmit(item), RETRY_SEND_MS);
-    else this.#dropFromOutbox(cid);
+    if (!RETRYABLE.includes(code)) return this.#dropFromOutbox(cid);
+    const tries = this.#retries.get(cid);
+    // One retry waiting per message; 3 s, 6 s, 12 s … up to a minute. A reconnect sends it anyway.
+    if (tries !== undefined && tries < 0) return;
+    this.#retries.set(cid, -1);
+    setTimeout(() => {
+      this.#retries.set(cid, (tries || 0) + 1);
+      const waiting = this.outbox().find((i) => i.cid === cid);
+      if (waiting) this.#transmit(waiting);
+    }, Math.min(60000, RETRY_SEND_MS * 2 ** (tries || 0)));
   }
 
   /** @param {number} code */
@@ -266,7 +286,10 @@ export class Connection {
       return;
     }
     // 4001: the visitor token is not good here any more; start again as a new visitor.
-    if (code === 4001) this.#write('token', null);
+    if (code === 4001) {
+      this.#write('token', null);
+      this.welcome = null;
+    }
     this.#setState('reconnecting');
     this.#retry();
   }

@@ -3,7 +3,7 @@
 // launcher with the online state and unread messages, and opens the chat window (an iframe of
 // Kefu's own origin, loaded on first open) that it talks to with postMessage.
 
-import { Connection } from './connection.js';
+import { Connection, storage } from './connection.js';
 import { pickLanguage, textOn } from './widget.js';
 import { beep } from './notify.js';
 
@@ -23,7 +23,6 @@ const TEXT = {
     close: 'Close the chat',
     unread: 'unread',
     news: 'New message',
-    frame: 'Chat',
   },
   'zh-CN': {
     open: '在线咨询',
@@ -31,28 +30,6 @@ const TEXT = {
     close: '关闭聊天窗口',
     unread: '条未读',
     news: '新消息',
-    frame: '在线客服',
-  },
-};
-
-/** sessionStorage, guarded: what this tab remembers across its pages (open window, unread). */
-const remembered = {
-  /** @param {string} name */
-  get(name) {
-    try {
-      return window.sessionStorage.getItem('kefu.' + name);
-    } catch (_) {
-      return null;
-    }
-  },
-  /** @param {string} name @param {string | null} value */
-  set(name, value) {
-    try {
-      if (value === null) window.sessionStorage.removeItem('kefu.' + name);
-      else window.sessionStorage.setItem('kefu.' + name, value);
-    } catch (_) {
-      // Not remembered; the chat works the same.
-    }
   },
 };
 
@@ -64,7 +41,7 @@ function main() {
     document.currentScript || document.querySelector('script[data-site][src*="embed.js"]')
   );
   if (!script || !script.dataset.site) {
-    console.warn('Kefu: the script tag needs data-site="k_…"');
+    console.warn('Kefu: data-site missing');
     return;
   }
   const base = new URL(script.src).origin;
@@ -73,8 +50,12 @@ function main() {
   const config = { lang: script.dataset.lang, hidden: script.dataset.hidden === 'true' };
   /** @type {Record<string, Handler[]>} */
   const handlers = { message: [], open: [], close: [] };
+  /** What this tab remembers across its pages: the window open, replies unread. */
+  const tab = storage('sessionStorage');
   let open = false;
-  let unread = Number(remembered.get('unread') || 0);
+  /** The page asked to open the window before Kefu answered. */
+  let wanted = false;
+  let unread = Number(tab?.getItem('kefu.unread') || 0);
   /** @type {PageInfo} */
   let page = { url: location.href, title: document.title, referrer: document.referrer };
   /** The visitor's latest conversation, for a window opened after it started. @type {ConversationView | null} */
@@ -97,7 +78,7 @@ function main() {
   launcher.className = 'l';
   launcher.type = 'button';
   launcher.innerHTML =
-    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M12 3C6.5 3 2 6.8 2 11.5c0 2.4 1.2 4.6 3.1 6.1L4 21.5l4.6-2.2c1.1.3 2.2.5 3.4.5 5.5 0 10-3.8 10-8.5S17.5 3 12 3z"/></svg><i></i>';
+    '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H10l-6 4z"/></svg><i></i>';
   badge.className = 'b';
   badge.hidden = true;
   launcher.append(badge);
@@ -111,14 +92,22 @@ function main() {
     const side = widget.position === 'left' ? 'left' : 'right';
     // The server only stores #rrggbb; anything else never reaches the style sheet.
     const color = /^#[0-9a-f]{6}$/i.test(widget.color) ? widget.color : '#1f6feb';
-    style.textContent =
-      `:host{all:initial}.l{position:fixed;${side}:20px;bottom:20px;z-index:2147483646;width:60px;height:60px;border:0;border-radius:50%;` +
-      `background:${color};color:${textOn(color)};cursor:pointer;box-shadow:0 4px 14px rgba(0,0,0,.25);display:flex;align-items:center;justify-content:center;padding:0}` +
-      '.l:focus-visible{outline:3px solid #111;outline-offset:3px}.l i{position:absolute;right:3px;bottom:3px;width:13px;height:13px;border-radius:50%;border:2px solid #fff;background:#8c959f}' +
-      '.l.on i{background:#1a7f37}.b{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;box-sizing:border-box;border-radius:11px;background:#cf222e;color:#fff;font:700 13px/22px system-ui,sans-serif;text-align:center}' +
-      `.p{position:fixed;${side}:20px;bottom:92px;z-index:2147483647;width:380px;height:600px;max-height:calc(100vh - 112px);border-radius:14px;overflow:hidden;box-shadow:0 8px 32px rgba(0,0,0,.28);background:#fff}` +
+    const css =
+      `:host{all:initial}.l,.p{position:fixed;${side}:20px;z-index:2147483647;border:0}.l{display:${config.hidden ? 'none' : 'flex'};bottom:20px;width:60px;height:60px;` +
+      `border-radius:50%;background:${color};color:${textOn(color)};cursor:pointer;box-shadow:0 4px 14px #0004;align-items:center;justify-content:center;padding:0}` +
+      '.l:focus-visible{outline:3px solid #111;outline-offset:3px}.l i,.b{position:absolute;border-radius:11px}.l i{right:3px;bottom:3px;width:13px;height:13px;border:2px solid #fff;background:#8c959f}' +
+      '.l.on i{background:#1a7f37}.b{top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;box-sizing:border-box;background:#cf222e;color:#fff;font:700 13px/22px sans-serif;text-align:center}' +
+      '.p{bottom:92px;width:380px;height:600px;max-height:calc(100vh - 112px);border-radius:14px;overflow:hidden;box-shadow:0 8px 32px #0005;background:#fff}' +
       '.p iframe{border:0;width:100%;height:100%;display:block}' +
       '@media (max-width:480px),(max-height:520px){.p{inset:0;width:100%;height:100%;max-height:none;border-radius:0}:host(.open) .l{display:none}}';
+    // A constructed sheet is not inline style: pages whose CSP forbids that still show the widget.
+    try {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync(css);
+      root.adoptedStyleSheets = [sheet];
+    } catch (_) {
+      style.textContent = css;
+    }
   }
 
   function text() {
@@ -135,17 +124,18 @@ function main() {
     badge.hidden = !unread || open;
     badge.textContent = String(unread);
     badge.setAttribute('aria-label', unread + ' ' + t.unread);
-    remembered.set('unread', String(unread));
+    tab?.setItem('kefu.unread', String(unread));
   }
 
   function show() {
-    if (!connection.welcome) return;
+    wanted = !connection.welcome;
+    if (wanted) return;
     if (!frameEl) {
       frameEl = /** @type {HTMLIFrameElement} */ (make('iframe'));
       const query = new URLSearchParams({ embed: '1', parent: location.origin });
       if (config.lang) query.set('lang', config.lang);
       frameEl.src = base + '/chat/' + encodeURIComponent(siteKey) + '?' + query;
-      frameEl.title = text().frame;
+      frameEl.title = text().open;
       frameEl.allow = 'clipboard-write';
       panel.append(frameEl);
     }
@@ -153,7 +143,7 @@ function main() {
     unread = 0;
     panel.hidden = false;
     host.classList.add('open');
-    remembered.set('open', '1');
+    tab?.setItem('kefu.open', '1');
     post({ kefu: 'shown', open: true });
     if (frameReady && frameEl) frameEl.focus();
     label();
@@ -164,7 +154,7 @@ function main() {
     open = false;
     panel.hidden = true;
     host.classList.remove('open');
-    remembered.set('open', null);
+    tab?.removeItem('kefu.open');
     post({ kefu: 'shown', open: false });
     label();
     launcher.focus();
@@ -178,8 +168,11 @@ function main() {
     if (f.type === 'welcome' || f.type === 'conversation') conversation = f.conversation || conversation;
     if (f.type === 'welcome') {
       paint(f.widget);
-      if (!host.isConnected && !config.hidden) document.body.append(host);
-      if (remembered.get('open')) show();
+      // The first answer shows the widget, opened if it was open on the last page or asked for.
+      if (!host.isConnected) {
+        document.body.append(host);
+        if (wanted || tab?.getItem('kefu.open')) show();
+      }
       label();
     } else if (f.type === 'agents_online' && connection.welcome) {
       connection.welcome.agents_online = f.online;
@@ -187,7 +180,8 @@ function main() {
     } else if (f.type === 'invited') {
       show();
     } else if (f.type === 'message' && f.sender.party === 'agent' && f.kind === 'text') {
-      if (!open) unread++;
+      // A new tab hears the conversation from its start: only what the visitor has not read counts.
+      if (!open && !(conversation && conversation.id === f.conversation && f.seq <= conversation.visitor_read_seq)) unread++;
       if (!open || document.hidden) alert();
       label();
       emit('message', f);
@@ -235,6 +229,9 @@ function main() {
       connection.queue(String(m.body || ''), m.attachment, m.file);
     } else if (m.kefu === 'signal' && m.frame && m.frame.type !== 'send') {
       connection.send(m.frame);
+      if (m.frame.type === 'read' && conversation && conversation.id === m.frame.conversation) {
+        conversation.visitor_read_seq = Math.max(conversation.visitor_read_seq, m.frame.seq);
+      }
     } else if (m.kefu === 'close') {
       hide();
     }
@@ -288,10 +285,9 @@ function main() {
   }
   addEventListener('popstate', moved);
   addEventListener('hashchange', moved);
+  // Leaving at once, not when the server times the socket out; a page restored from the
+  // back-forward cache reconnects like after any other close.
   addEventListener('pagehide', () => connection.leave());
-  addEventListener('pageshow', (event) => {
-    if (event.persisted) connection.reconnectNow();
-  });
 
   // --- the API: Kefu('open'), Kefu('identify', {...}), Kefu('on', 'message', fn), … ---
 

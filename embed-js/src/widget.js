@@ -26,11 +26,9 @@ export function pickLanguage(offered, wanted) {
  */
 export function textOn(color) {
   const n = parseInt(color.slice(1), 16);
-  const channel = (/** @type {number} */ c) => {
-    const v = c / 255;
-    return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
-  };
-  const luminance = 0.2126 * channel((n >> 16) & 255) + 0.7152 * channel((n >> 8) & 255) + 0.0722 * channel(n & 255);
-  // Contrast with white is (1.05)/(L+0.05), with black (L+0.05)/0.05: pick the larger.
+  // Relative luminance as WCAG defines it, with the sRGB curve taken as a 2.2 power (close enough
+  // to choose between black and white).
+  const luminance = [16, 8, 0].reduce((sum, shift, i) => sum + [0.2126, 0.7152, 0.0722][i] * (((n >> shift) & 255) / 255) ** 2.2, 0);
+  // Contrast with white is 1.05 / (L + 0.05), with black (L + 0.05) / 0.05: pick the larger.
   return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? '#ffffff' : '#111111';
 }

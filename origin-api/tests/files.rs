@@ -142,6 +142,16 @@ async fn nobody_outside_the_site_reads_or_sends_its_files() {
 
     assert_eq!(download(&server, &globex.owner.token, id).await.status(), 404, "another tenant's agent");
     assert_eq!(download(&server, &globex_token, id).await.status(), 404, "another site's visitor");
+    let (_neighbour, neighbour_token) = visitor(&server, &acme).await;
+    assert_eq!(download(&server, &neighbour_token, id).await.status(), 404, "another visitor of the site");
+    let (_, manual) =
+        upload(&server, &acme.owner.token, &format!("name=manual.pdf&site={}", acme.site.id), PDF).await;
+    let manual = manual["attachment"]["id"].as_str().unwrap();
+    assert_eq!(
+        download(&server, &neighbour_token, manual).await.status(),
+        200,
+        "what agents send is for visitors"
+    );
     // An agent of Acme who serves only another site of Acme.
     let (status, blog) = server.post("/api/v1/sites", Some(&acme.owner.token), json!({"name": "Blog"})).await;
     assert_eq!(status, 201);

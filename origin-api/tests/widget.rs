@@ -235,3 +235,32 @@ async fn scripts_are_served_compressed_and_cached_as_long_as_they_can_be() {
     assert!(demo.text().await.unwrap().contains(&format!(r#"data-site="{}""#, acme.site.key)));
     assert_eq!(server.http.get(server.url("/demo")).send().await.unwrap().status(), 404, "no demo site here");
 }
+
+#[tokio::test]
+async fn the_chat_page_of_kefu_itself_may_chat_for_a_site_that_lists_its_origins() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let origins = json!({"allowed_origins": ["https://shop.example"]});
+    assert_eq!(server.patch(&site_path(&acme), &acme.owner.token, origins).await.0, 200);
+    let hello = json!({"type": "visitor_hello", "v": 1, "site_key": acme.site.key, "page": {"url": "/chat"}});
+    for (origin, welcomed) in
+        [(format!("http://{}", server.addr), true), ("https://evil.example".to_owned(), false)]
+    {
+        let mut request = tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            server.ws("/ws/visitor"),
+        )
+        .unwrap();
+        request.headers_mut().insert("origin", origin.parse().unwrap());
+        let (socket, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+        let mut raw = Raw { socket };
+        raw.send_json(hello.clone()).await;
+        match raw.read().await {
+            common::Read::Frame(ServerFrame::Welcome { .. }) => assert!(welcomed, "{origin} was let in"),
+            common::Read::Frame(ServerFrame::Error { .. }) => {
+                assert!(!welcomed, "{origin} was refused");
+                assert_eq!(raw.closed().await, Some(4003));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -57,7 +57,8 @@ export class Chat {
     /** @type {{name: string, until: number} | null} */
     this.typing = null;
     this.open = !this.embedded;
-    this.readSent = 0;
+    /** The last read mark sent, per conversation. @type {Map<string, number>} */
+    this.readSent = new Map();
     /** @type {Map<string, Promise<string>>} */
     this.fileUrls = new Map();
     /** The title's blinking, while a reply waits unseen. */
@@ -158,7 +159,11 @@ export class Chat {
         this.welcome = f;
         this.lang = pickLanguage(f.widget.languages, this.wantedLang);
         if (first) this.paint();
-        if (f.conversation) this.conversationChanged(f.conversation);
+        if (f.conversation) {
+          this.conversationChanged(f.conversation);
+          // Back after a drop: whatever another tab of the visitor already took is fetched here.
+          if (!first) this.loadHistory(f.conversation.id);
+        }
         break;
       }
       case 'message':
@@ -334,8 +339,8 @@ export class Chat {
     if (!c || !this.open || document.hidden || this.state !== 'open') return;
     let last = 0;
     for (const m of this.messages.values()) if (m.conversation === c.id && m.sender.party !== 'visitor') last = Math.max(last, m.seq);
-    if (last > this.readSent && last > c.visitor_read_seq) {
-      this.readSent = last;
+    if (last > (this.readSent.get(c.id) || 0) && last > c.visitor_read_seq) {
+      this.readSent.set(c.id, last);
       this.transport.signal({ type: 'read', conversation: c.id, seq: last });
     }
   }

@@ -81,7 +81,9 @@ export function composer(chat) {
     input.focus();
   };
   input.onkeydown = (event) => {
-    if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
+    // An input method (pinyin) uses Enter to choose its word; Safari says so only by keyCode 229.
+    if (event.isComposing || event.keyCode === 229) return;
+    if (event.key === 'Enter' && !event.shiftKey) {
       event.preventDefault();
       form.requestSubmit();
     }

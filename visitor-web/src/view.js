@@ -40,7 +40,9 @@ export function buildView(chat) {
   document.body.append(main);
   document.addEventListener('visibilitychange', () => chat.render());
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape' && chat.embedded && !event.defaultPrevented) chat.transport.hide();
+    // Escape also cancels an input method's word: then it is not for the window.
+    const composing = event.isComposing || event.keyCode === 229;
+    if (event.key === 'Escape' && chat.embedded && !event.defaultPrevented && !composing) chat.transport.hide();
   });
   return { main, title, status, end, hide, banner, log, typing, notice, rating, leave, compose, input: compose.input };
 }

@@ -1,6 +1,7 @@
 //! Files sent in chats. Visitors upload with their visitor token, agents with their access token
 //! (naming the site); the answer's `attachment_token` goes into the `send` frame. Files are read
-//! back by agents of the tenant who see the site, and by visitors of the site.
+//! back by agents of the tenant who see the site, and by visitors of the site: the files agents
+//! sent, and their own.
 
 use axum::body::{Body, Bytes};
 use axum::extract::State;
@@ -120,9 +121,13 @@ async fn download(
         .await
         .map_err(storage_error)?
         .ok_or(ApiError::NotFound("no such file"))?;
+    // A visitor reads what agents of the site sent and their own uploads, never another visitor's.
     let allowed = match &caller {
         Caller::Agent(me) => me.sees(&file.site),
-        Caller::Visitor(claims) => claims.site == file.site,
+        Caller::Visitor(claims) => {
+            claims.site == file.site
+                && (file.uploader_party == Party::Agent || file.uploader == claims.visitor.0)
+        }
     };
     if !allowed {
         return Err(ApiError::NotFound("no such file"));

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
-use axum::http::header::{ORIGIN, USER_AGENT};
+use axum::http::header::{HOST, ORIGIN, USER_AGENT};
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{ConnId, ConversationId, SiteId, TenantId, VisitorId};
 use chat_core::protocol::{
@@ -40,7 +40,8 @@ pub(super) async fn upgrade(
     };
     let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
     let request = Request {
-        origin: header(ORIGIN).map(str::to_owned),
+        // The chat page Kefu serves itself (`/chat/{site_key}`) is at home on any site.
+        origin: header(ORIGIN).filter(|origin| !is_own(origin, header(HOST))).map(str::to_owned),
         user_agent: header(USER_AGENT).unwrap_or_default().to_owned(),
         ip,
     };
@@ -49,9 +50,15 @@ pub(super) async fn upgrade(
         .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, request)))
 }
 
+/// Whether `origin` is this server's own (the request's Host, under either scheme).
+fn is_own(origin: &str, host: Option<&str>) -> bool {
+    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    origin_host.is_some_and(|origin_host| host == Some(origin_host))
+}
+
 /// What the upgrade request told about the visitor.
 struct Request {
-    /// The embedding page's origin (browsers always send it).
+    /// The embedding page's origin (browsers always send it), unless it is Kefu's own.
     origin: Option<String>,
     user_agent: String,
     ip: IpAddr,

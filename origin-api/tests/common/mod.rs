@@ -377,7 +377,7 @@ pub async fn frames_for(client: &mut Client, period: Duration) -> Vec<ServerFram
 
 /// A raw WebSocket, for frames no well-behaved client sends.
 pub struct Raw {
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
+    pub socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<TcpStream>>,
 }
 
 /// What a raw socket read.
