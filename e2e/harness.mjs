@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import WebSocket from 'ws';
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bin = process.env.KEFU_BIN || join(root, 'target/debug/kefu');

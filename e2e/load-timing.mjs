@@ -1,7 +1,7 @@
 // Measures, in headless chromium on loopback, the time from the script tag to the visitor socket
 // being open and to the launcher being on screen, for a first visit (nothing cached) and a later
 // page (embed.js cached, visitor token kept). Results go to docs/benchmarks.md:
-//   node --experimental-websocket e2e/load-timing.mjs [loads]
+//   node e2e/load-timing.mjs [loads]
 
 import { launchBrowser, startKefu } from './harness.mjs';
 

@@ -1,6 +1,6 @@
 // Takes the screenshots in docs/screenshots/ (the widget closed, open, chatting, the offline form,
 // on a phone; in English and Chinese) from a real `kefu serve` in headless chromium:
-//   node --experimental-websocket e2e/screenshots.mjs
+//   node e2e/screenshots.mjs
 // Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 
 import { mkdirSync } from 'node:fs';
