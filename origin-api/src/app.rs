@@ -5,10 +5,12 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 
 use crate::auth::Keys;
 use crate::clock::now;
 use crate::config::Config;
+use crate::error::MAX_JSON_BODY_BYTES;
 use crate::files::{FileStorage, LocalFiles};
 use crate::live::Hub;
 use crate::live::ip::{IpLimits, SocketSlot};
@@ -58,7 +60,7 @@ impl AppState {
 /// (`/embed.js`, `/chat/…`, `/assets/…`, `/demo`).
 pub fn router(state: AppState) -> Router {
     Router::new()
-        .nest("/api/v1", api::router())
+        .nest("/api/v1", api::router().layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)))
         .merge(live::router())
         .merge(api::health::router())
         .merge(web::router())

@@ -3,7 +3,7 @@
 
 use chat_core::protocol::Role;
 
-use crate::auth::password;
+use crate::auth::{hashing, password};
 use crate::clock::now;
 use crate::store::{NewAgent, NewSite, Site, Store};
 use crate::validate::DEFAULT_CAPACITY;
@@ -48,7 +48,11 @@ pub async fn demo_if_empty(store: &dyn Store) -> anyhow::Result<Option<Demo>> {
         capacity: DEFAULT_CAPACITY,
         all_sites: true,
         sites: Vec::new(),
-        password_hash: password::hash(&password)?,
+        password_hash: hashing::run({
+            let password = password.clone();
+            move |memory| password::hash_in(memory, &password)
+        })
+        .await??,
     };
     store.create_agent(&tenant.id, owner, now).await?;
     Ok(Some(Demo { site, email: DEMO_EMAIL.into(), password }))

@@ -51,53 +51,61 @@ impl From<&str> for Secret {
     }
 }
 
-/// Settings given on the command line or in the environment; every one is optional.
+/// Where the records are: all the admin commands need (`kefu tenant`, `site`, `agent`, `export`, …).
 #[derive(Clone, Debug, Default, clap::Args)]
-pub struct ConfigArgs {
-    /// A TOML file with any of the settings below (names in snake_case).
+pub struct DatabaseArgs {
+    /// A TOML file with any of the settings (names in snake_case; see `kefu serve --help`).
     #[arg(long, global = true, env = "KEFU_CONFIG")]
     pub config: Option<PathBuf>,
-    /// Address to serve on [default: 127.0.0.1:8080].
-    #[arg(long, global = true, env = "KEFU_LISTEN")]
-    pub listen: Option<SocketAddr>,
     /// Where records live [default: sqlite:./kefu-data/kefu.db].
     #[arg(long, global = true, env = "KEFU_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<Secret>,
+}
+
+/// Settings given on the command line or in the environment; every one is optional.
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct ConfigArgs {
+    /// The configuration file and the database.
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    /// Address to serve on [default: 127.0.0.1:8080].
+    #[arg(long, env = "KEFU_LISTEN")]
+    pub listen: Option<SocketAddr>,
     /// Folder for files sent in chats (kept in its `files/`) [default: ./kefu-data].
-    #[arg(long, global = true, env = "KEFU_DATA_DIR")]
+    #[arg(long, env = "KEFU_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
     /// Largest file a visitor or agent may upload, in bytes [default: 10485760].
-    #[arg(long, global = true, env = "KEFU_MAX_UPLOAD_BYTES")]
+    #[arg(long, env = "KEFU_MAX_UPLOAD_BYTES")]
     pub max_upload_bytes: Option<u64>,
     /// Lifetime of agent access tokens, in seconds [default: 900].
-    #[arg(long, global = true, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
+    #[arg(long, env = "KEFU_ACCESS_TOKEN_TTL_SECS")]
     pub access_token_ttl_secs: Option<u64>,
     /// Lifetime of refresh tokens, in days [default: 30].
-    #[arg(long, global = true, env = "KEFU_REFRESH_TOKEN_TTL_DAYS")]
+    #[arg(long, env = "KEFU_REFRESH_TOKEN_TTL_DAYS")]
     pub refresh_token_ttl_days: Option<u64>,
     /// WebSockets one IP address may hold open [default: 200].
-    #[arg(long, global = true, env = "KEFU_MAX_SOCKETS_PER_IP")]
+    #[arg(long, env = "KEFU_MAX_SOCKETS_PER_IP")]
     pub max_sockets_per_ip: Option<u32>,
     /// Messages one IP address may send per second, sustained [default: 30].
-    #[arg(long, global = true, env = "KEFU_IP_SENDS_PER_SECOND")]
+    #[arg(long, env = "KEFU_IP_SENDS_PER_SECOND")]
     pub ip_sends_per_second: Option<u32>,
     /// Messages one IP address may send in a burst [default: 100].
-    #[arg(long, global = true, env = "KEFU_IP_SEND_BURST")]
+    #[arg(long, env = "KEFU_IP_SEND_BURST")]
     pub ip_send_burst: Option<u32>,
     /// New visitors (hellos without a visitor token) one IP address may bring per minute, also
     /// the burst [default: 120].
-    #[arg(long, global = true, env = "KEFU_IP_NEW_VISITORS_PER_MINUTE")]
+    #[arg(long, env = "KEFU_IP_NEW_VISITORS_PER_MINUTE")]
     pub ip_new_visitors_per_minute: Option<u32>,
     /// A reverse proxy in front of Kefu (repeat, or comma-separated in the environment): requests
     /// from it count against the address it names last in X-Forwarded-For [default: none].
-    #[arg(long = "trusted-proxy", global = true, env = "KEFU_TRUSTED_PROXIES", value_delimiter = ',')]
+    #[arg(long = "trusted-proxy", env = "KEFU_TRUSTED_PROXIES", value_delimiter = ',')]
     pub trusted_proxies: Vec<IpAddr>,
     /// Seconds a site's room stays in memory with nobody connected [default: 60].
-    #[arg(long, global = true, env = "KEFU_ROOM_IDLE_SECS")]
+    #[arg(long, env = "KEFU_ROOM_IDLE_SECS")]
     pub room_idle_secs: Option<u64>,
     /// Base64 of a 32-byte Ed25519 seed to sign tokens with; by default a key is generated once
     /// and kept in the database.
-    #[arg(long, global = true, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
+    #[arg(long, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<Secret>,
 }
 
@@ -156,7 +164,7 @@ pub struct Config {
 impl Config {
     /// Resolves the settings: flags and environment (already merged by clap) over the file over defaults.
     pub fn load(args: &ConfigArgs) -> anyhow::Result<Config> {
-        let file = match &args.config {
+        let file = match &args.database.config {
             Some(path) => {
                 let text = std::fs::read_to_string(path)
                     .with_context(|| format!("cannot read the configuration file {}", path.display()))?;
@@ -168,7 +176,12 @@ impl Config {
         let defaults = Config::with_database(DEFAULT_DATABASE_URL);
         Ok(Config {
             listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
-            database_url: args.database_url.clone().or(file.database_url).unwrap_or(defaults.database_url),
+            database_url: args
+                .database
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or(defaults.database_url),
             data_dir: args.data_dir.clone().or(file.data_dir).unwrap_or(defaults.data_dir),
             max_upload_bytes: args
                 .max_upload_bytes
@@ -228,6 +241,13 @@ impl Config {
     }
 }
 
+impl DatabaseArgs {
+    /// The settings with only these given: the configuration file still applies.
+    pub fn load(&self) -> anyhow::Result<Config> {
+        Config::load(&ConfigArgs { database: self.clone(), ..ConfigArgs::default() })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -237,7 +257,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kefu.toml");
         std::fs::write(&path, "listen = \"0.0.0.0:9000\"\nmax_sockets_per_ip = 5\n").unwrap();
-        let args = ConfigArgs { config: Some(path), max_sockets_per_ip: Some(7), ..ConfigArgs::default() };
+        let database = DatabaseArgs { config: Some(path), database_url: None };
+        let args = ConfigArgs { database, max_sockets_per_ip: Some(7), ..ConfigArgs::default() };
         let config = Config::load(&args).unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000".parse().unwrap());
         assert_eq!(config.max_sockets_per_ip, 7);
@@ -249,7 +270,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kefu.toml");
         std::fs::write(&path, "lisen = \"0.0.0.0:9000\"\n").unwrap();
-        let error = Config::load(&ConfigArgs { config: Some(path), ..ConfigArgs::default() }).unwrap_err();
+        let database = DatabaseArgs { config: Some(path), database_url: None };
+        let error = Config::load(&ConfigArgs { database, ..ConfigArgs::default() }).unwrap_err();
         assert!(format!("{error:#}").contains("unknown field `lisen`"), "{error:#}");
 
         let config = Config::with_database("mysql://kefu:hunter2@db/kefu");

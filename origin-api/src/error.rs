@@ -39,6 +39,9 @@ pub enum ApiError {
     /// A file of a kind that is not accepted.
     #[error("{0}")]
     UnsupportedType(String),
+    /// The server is too busy for this now (a flood of logins); try again shortly.
+    #[error("{0}")]
+    Busy(String),
     /// The server has no room left to keep it; nothing was kept.
     #[error("the server has no room to keep files right now; try again later")]
     StorageFull,
@@ -63,6 +66,7 @@ impl ApiError {
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::UnsupportedType(_) => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_type"),
             ApiError::StorageFull => (StatusCode::INSUFFICIENT_STORAGE, "storage_full"),
+            ApiError::Busy(_) => (StatusCode::SERVICE_UNAVAILABLE, "busy"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -93,8 +97,17 @@ impl From<StoreError> for ApiError {
     }
 }
 
+/// Largest JSON body the API reads (axum's default limit); larger ones are answered 413.
+pub const MAX_JSON_BODY_BYTES: usize = 2 * 1024 * 1024;
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::TooLarge(format!(
+                "request bodies are limited to {} MiB",
+                MAX_JSON_BODY_BYTES >> 20
+            ));
+        }
         ApiError::BadRequest(rejection.body_text())
     }
 }

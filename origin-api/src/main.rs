@@ -9,7 +9,7 @@ use chat_core::ids::TenantId;
 
 use clap::{Parser, Subcommand};
 use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
-use origin_api::config::{Config, ConfigArgs};
+use origin_api::config::{Config, ConfigArgs, DatabaseArgs};
 use origin_api::web::DEMO_SITE_KEY;
 use origin_api::{bootstrap, server, store, transfer};
 
@@ -26,27 +26,27 @@ enum Command {
     /// Serve the REST API, the WebSockets and the health check.
     Serve(ConfigArgs),
     /// Bring the database's schema up to date, then exit.
-    Migrate(ConfigArgs),
+    Migrate(DatabaseArgs),
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
         command: TenantCommand,
         #[command(flatten)]
-        config: ConfigArgs,
+        config: DatabaseArgs,
     },
     /// Manage sites.
     Site {
         #[command(subcommand)]
         command: SiteCommand,
         #[command(flatten)]
-        config: ConfigArgs,
+        config: DatabaseArgs,
     },
     /// Manage agents.
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
         #[command(flatten)]
-        config: ConfigArgs,
+        config: DatabaseArgs,
     },
     /// Write one tenant's records as JSON lines (to move them to another database with `import`).
     Export {
@@ -57,14 +57,14 @@ enum Command {
         #[arg(long)]
         output: Option<PathBuf>,
         #[command(flatten)]
-        config: ConfigArgs,
+        config: DatabaseArgs,
     },
     /// Read a tenant written by `export` into this database: all of it, or nothing.
     Import {
         /// The file to read [default: standard input].
         file: Option<PathBuf>,
         #[command(flatten)]
-        config: ConfigArgs,
+        config: DatabaseArgs,
     },
 }
 
@@ -87,7 +87,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
         Command::Migrate(args) => {
-            store::open(Config::load(&args)?.database_url.expose()).await?.close().await;
+            store::open(args.load()?.database_url.expose()).await?.close().await;
             println!("the database schema is up to date");
             Ok(())
         }
@@ -136,8 +136,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
     }
 }
 
-async fn open(args: &ConfigArgs) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
-    store::open(Config::load(args)?.database_url.expose()).await
+async fn open(args: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
+    store::open(args.load()?.database_url.expose()).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {

@@ -49,6 +49,9 @@ enum Line {
         #[serde(flatten)]
         agent: Agent,
         password_hash: String,
+        /// Sessions ended before the move stay ended (a server with the same signing key).
+        #[serde(default)]
+        token_generation: u64,
     },
     QuickReply(QuickReply),
     LeaveMessage(LeaveMessage),
@@ -87,7 +90,8 @@ pub async fn export(
             .await?
             .filter(|(found, _)| found.id == agent.id)
             .ok_or_else(|| anyhow!("the agent {} changed during the export; run it again", agent.id))?;
-        put(Line::Agent { agent: found, password_hash })?;
+        let token_generation = found.token_generation;
+        put(Line::Agent { agent: found, password_hash, token_generation })?;
         counts.agents += 1;
     }
     // Every agent's own replies and the shared ones (an id no agent has lists only those).
@@ -225,7 +229,8 @@ fn record(owner: &TenantId, line: &str) -> Result<TenantRecord, String> {
             let tenant = site.tenant.clone();
             (TenantRecord::Site(site), tenant)
         }
-        Line::Agent { agent, password_hash } => {
+        Line::Agent { mut agent, password_hash, token_generation } => {
+            agent.token_generation = token_generation;
             let tenant = agent.tenant.clone();
             (TenantRecord::Agent { agent, password_hash }, tenant)
         }

@@ -78,10 +78,21 @@ async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;
     let mut bystander = Raw::visitor(&server, &acme).await;
-    let mut raw = Raw::visitor(&server, &acme).await;
-    let huge = "x".repeat(MAX_FRAME_BYTES + 1);
-    raw.send_json(json!({"type": "send", "cid": "big", "body": huge})).await;
-    assert_eq!(raw.closed().await, Some(close::TOO_LARGE));
+    // Just over the limit, 100 KB and 1 MiB: each is answered and closed cleanly with 1009, on an
+    // open socket and before the hello.
+    for size in [MAX_FRAME_BYTES + 1, 100_000, 1024 * 1024] {
+        let mut raw = Raw::visitor(&server, &acme).await;
+        raw.send_json(json!({"type": "send", "cid": "big", "body": "x".repeat(size)})).await;
+        let refused = raw.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
+        assert!(
+            matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }),
+            "{size}: {refused:?}"
+        );
+        assert_eq!(raw.closed().await, Some(close::TOO_LARGE), "{size} bytes");
+        let mut early = Raw::connect(&server.ws("/ws/visitor")).await;
+        early.send(&"y".repeat(size)).await;
+        assert_eq!(early.closed().await, Some(close::TOO_LARGE), "{size} bytes before the hello");
+    }
 
     bystander.send_json(json!({"type": "send", "cid": "b1", "body": "still here"})).await;
     bystander.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
@@ -134,6 +145,7 @@ async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_co
             agent: acme.owner.id.clone(),
             role: Role::Owner,
             exp: Millis(1),
+            generation: 0,
         },
     );
     let foreign = token::sign_agent(
@@ -143,6 +155,7 @@ async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_co
             agent: acme.owner.id.clone(),
             role: Role::Owner,
             exp: Millis(u64::MAX),
+            generation: 0,
         },
     );
     for (access_token, code) in [
@@ -207,4 +220,20 @@ async fn another_tenants_sites_conversations_and_visitors_are_not_found_over_ws(
 
 fn server_keys(server: &TestServer) -> origin_api::auth::Keys {
     server.keys()
+}
+
+#[tokio::test]
+async fn a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_with_4000() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let points: Vec<_> = (0..=chat_core::limits::MAX_RESUME_POINTS)
+        .map(|n| json!({"conversation": format!("c_{n:032x}"), "last_seq": 12}))
+        .collect();
+    let hello = json!({"type": "visitor_hello", "v": 1, "site_key": acme.site.key, "page": {"url": "/"}, "resume": points});
+    assert!(hello.to_string().len() <= MAX_FRAME_BYTES, "{} bytes", hello.to_string().len());
+    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+    raw.send_json(hello).await;
+    let refused = raw.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
+    assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }), "{refused:?}");
+    assert_eq!(raw.closed().await, Some(close::BAD_HELLO));
 }

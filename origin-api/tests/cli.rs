@@ -197,3 +197,15 @@ fn admin_commands_refuse_bad_input_with_one_clear_sentence() {
     let listed = stdout(&kefu(dir.path(), &["tenant", "list"], ""));
     assert_eq!(listed.lines().count(), 1, "nothing else was created: {listed}");
 }
+
+#[test]
+fn each_command_lists_only_the_settings_it_takes() {
+    let dir = tempfile::tempdir().unwrap();
+    let admin = stdout(&kefu(dir.path(), &["tenant", "--help"], ""));
+    assert!(admin.contains("--database-url") && admin.contains("--config"), "{admin}");
+    for serving_only in ["--listen", "--max-sockets-per-ip", "--data-dir", "--signing-key"] {
+        assert!(!admin.contains(serving_only), "kefu tenant --help lists {serving_only}:\n{admin}");
+    }
+    let serve = stdout(&kefu(dir.path(), &["serve", "--help"], ""));
+    assert!(serve.contains("--listen") && serve.contains("--data-dir"), "{serve}");
+}

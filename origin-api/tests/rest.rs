@@ -297,9 +297,15 @@ async fn a_disabled_or_demoted_admin_loses_their_powers_at_once() {
     let admin = server.agent(&acme, "adm", Role::Admin, 5).await;
     let path = format!("/api/v1/agents/{}", admin.id);
     assert_eq!(server.patch(&path, &acme.owner.token, json!({"role": "agent"})).await.0, 200);
-    // The access token still says admin; the account says agent.
+    // The access token still says admin; it was issued before the new role, so it is over.
     let create = json!({"email": "x@acme.example", "name": "X", "password": "long enough pw"});
-    assert_eq!(server.post("/api/v1/agents", Some(&admin.token), create).await.0, 403);
+    assert_eq!(server.post("/api/v1/agents", Some(&admin.token), create.clone()).await.0, 401);
+    // Logged in again, as an agent now: managing is not theirs.
+    let (_, again) = server
+        .post("/api/v1/auth/login", None, json!({"email": admin.email, "password": common::PASSWORD}))
+        .await;
+    let token = again["tokens"]["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(server.post("/api/v1/agents", Some(&token), create).await.0, 403);
     assert_eq!(server.patch(&path, &acme.owner.token, json!({"disabled": true})).await.0, 200);
     assert_eq!(server.get("/api/v1/me", Some(&admin.token)).await.0, 403);
     assert_eq!(server.patch(&path, &admin.token, json!({"disabled": false})).await.0, 403);

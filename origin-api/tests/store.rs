@@ -335,6 +335,28 @@ async fn disabling_an_agent_or_a_new_password_ends_their_sessions(store: Arc<dyn
     assert_eq!(store.take_refresh_token("r2").await.unwrap(), None);
     let (_, hash) = store.agent_by_email_any_tenant("ana@acme.example").await.unwrap().unwrap();
     assert_eq!(hash, "new hash");
+
+    // Each end of sessions starts a new token generation: disabling, the new password, a new
+    // role, "log out everywhere".
+    let generation = |store: Arc<dyn Store>, agent: AgentId| async move {
+        store.session_states_any_tenant(&[agent]).await.unwrap().first().map(|(_, generation, _)| *generation)
+    };
+    assert_eq!(generation(store.clone(), ana.id.clone()).await, Some(2));
+    let promoted = AgentPatch { role: Some(Role::Admin), ..AgentPatch::default() };
+    store.update_agent(&acme.id, &ana.id, promoted).await.unwrap();
+    assert_eq!(generation(store.clone(), ana.id.clone()).await, Some(3));
+    let renamed = AgentPatch { name: Some("Ana L.".into()), ..AgentPatch::default() };
+    store.update_agent(&acme.id, &ana.id, renamed).await.unwrap();
+    assert_eq!(generation(store.clone(), ana.id.clone()).await, Some(3), "a new name keeps the sessions");
+    store.save_refresh_token(token(&ana.id, &acme.id, "r3", 10_000), Millis(5)).await.unwrap();
+    let (globex, _) = tenant_with_site(&store, "Globex").await;
+    assert!(!store.end_sessions(&globex.id, &ana.id).await.unwrap(), "another tenant's agent");
+    assert!(store.end_sessions(&acme.id, &ana.id).await.unwrap());
+    assert_eq!(store.take_refresh_token("r3").await.unwrap(), None);
+    let states = store.session_states_any_tenant(&[ana.id.clone(), AgentId::from("a_gone")]).await.unwrap();
+    assert_eq!(states, [(ana.id.clone(), 4, true)], "the one that exists, disabled");
+    assert_eq!(store.agent(&acme.id, &ana.id).await.unwrap().unwrap().token_generation, 4);
+    assert!(store.session_states_any_tenant(&[]).await.unwrap().is_empty());
 }
 
 async fn a_refresh_token_is_taken_once(store: Arc<dyn Store>) {
@@ -620,6 +642,7 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
             sites: vec![SiteId::from("s_moved")],
             disabled: false,
             created_at: Millis(9),
+            token_generation: 3,
         },
         password_hash: "moved hash".into(),
     };
@@ -657,6 +680,7 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     assert_eq!(store.site(&incoming.id, &site.id).await.unwrap(), Some(site.clone()), "with its secret");
     let (moved, hash) = store.agent_by_email_any_tenant("new@moved.example").await.unwrap().unwrap();
     assert_eq!((moved.sites, hash.as_str()), (vec![site.id.clone()], "moved hash"));
+    assert_eq!(moved.token_generation, 3, "tokens ended before the move stay ended");
     let stored = store.messages(&incoming.id, &all_messages("c_moved")).await.unwrap();
     assert_eq!(stored.len(), 1);
     // Once is all: the tenant exists now.

@@ -526,7 +526,11 @@ site: SiteId,
 /**
  * The conversation.
  */
-conversation: ConversationId, } | { "type": "invite", 
+conversation: ConversationId, } | { "type": "refresh", 
+/**
+ * The new token.
+ */
+access_token: string, } | { "type": "invite", 
 /**
  * The site.
  */
@@ -763,7 +767,11 @@ message: string,
 /**
  * The client id of the refused send, if it was one.
  */
-cid?: Cid | null, } | { "type": "pong", 
+cid?: Cid | null, } | { "type": "refreshed", 
+/**
+ * When the new token expires.
+ */
+expires_at: Millis, } | { "type": "pong", 
 /**
  * The `t` of the ping.
  */

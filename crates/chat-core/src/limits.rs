@@ -42,8 +42,9 @@ pub const MAX_UNCOMMITTED_WRITES: usize = 20_000;
 /// A client's outbox resends only unacknowledged messages, so a retry falls well within it.
 pub const CID_WINDOW: usize = 256;
 
-/// Resume points accepted in one hello. More: `bad_frame`.
-pub const MAX_RESUME_POINTS: usize = 500;
+/// Resume points accepted in one hello. More: `bad_frame` and close 4000. Chosen so that one more
+/// still fits in a frame of [`MAX_FRAME_BYTES`] (about 66 bytes each), so the refusal is reachable.
+pub const MAX_RESUME_POINTS: usize = 200;
 
 /// A visitor whose last socket closed is shown as left only after this long, so moving from page to
 /// page does not flash "left" and "arrived" at the agents.

@@ -26,6 +26,10 @@ pub struct AgentClaims {
     pub role: Role,
     /// Not valid at or after this time.
     pub exp: Millis,
+    /// The agent's token generation when it was issued: a new password, role, disabling or "log
+    /// out everywhere" start a new one, and a token of an older generation is refused.
+    #[serde(default)]
+    pub generation: u64,
 }
 
 /// What a visitor token says.
@@ -150,7 +154,13 @@ mod tests {
     }
 
     fn agent_claims(exp: u64) -> AgentClaims {
-        AgentClaims { tenant: "t1".into(), agent: "a1".into(), role: Role::Agent, exp: Millis(exp) }
+        AgentClaims {
+            tenant: "t1".into(),
+            agent: "a1".into(),
+            role: Role::Agent,
+            exp: Millis(exp),
+            generation: 0,
+        }
     }
 
     #[test]

@@ -103,3 +103,59 @@ fn every_error_code_and_close_code_is_documented() {
         assert!(DOC.contains(&format!("| {code} |")), "close code {code} is not in the table");
     }
 }
+
+#[test]
+fn the_limits_table_says_what_the_constants_are() {
+    use chat_core::identity::{MAX_IDENTITY_EMAIL_CHARS, MAX_IDENTITY_ID_CHARS, MAX_IDENTITY_NAME_CHARS};
+    use chat_core::limits::*;
+    let row = |constant: &str| {
+        DOC.lines()
+            .find(|line| line.starts_with('|') && line.contains(&format!("`{constant}`")))
+            .unwrap_or_else(|| panic!("docs/protocol.md has no limits row naming {constant}"))
+    };
+    // Each constant's value, as the table writes it, in the row that names it.
+    let thousands = |n: usize| {
+        let digits = n.to_string();
+        if n < 10_000 {
+            return digits;
+        }
+        let (head, tail) = digits.split_at(digits.len() - 3);
+        format!("{head},{tail}")
+    };
+    let cases = [
+        ("MAX_FRAME_BYTES", format!("{} KiB", MAX_FRAME_BYTES / 1024)),
+        ("MAX_MESSAGE_CHARS", thousands(MAX_MESSAGE_CHARS)),
+        ("MAX_CID_CHARS", format!("1–{MAX_CID_CHARS}")),
+        ("VISITOR_SENDS_PER_SECOND", format!("{VISITOR_SENDS_PER_SECOND}/s, bursts of {VISITOR_SEND_BURST}")),
+        ("AGENT_SENDS_PER_SECOND", format!("{AGENT_SENDS_PER_SECOND}/s, bursts of {AGENT_SEND_BURST}")),
+        ("FRAMES_PER_SECOND", format!("{FRAMES_PER_SECOND}/s, bursts of {FRAME_BURST}")),
+        ("MAX_VISITORS_PER_SITE", thousands(MAX_VISITORS_PER_SITE)),
+        ("MAX_CONVERSATIONS_PER_VISITOR", thousands(MAX_CONVERSATIONS_PER_VISITOR)),
+        ("MAX_VISITORS_IN_SITE_STATE", thousands(MAX_VISITORS_IN_SITE_STATE)),
+        ("AGENT_LEFT_GRACE_MS", format!("{} minutes", AGENT_LEFT_GRACE_MS / 60_000)),
+        ("MAX_UNCOMMITTED_WRITES", thousands(MAX_UNCOMMITTED_WRITES)),
+        ("MAX_RESUME_POINTS", format!("{MAX_RESUME_POINTS} (")),
+        (
+            "MAX_PREVIEW_CHARS",
+            format!("last {MAX_PREVIEW_CHARS} characters, one per {TYPING_PREVIEW_INTERVAL_MS} ms"),
+        ),
+        ("MAX_URL_CHARS", format!("{MAX_URL_CHARS}, {MAX_URL_CHARS}, {MAX_TITLE_CHARS} characters")),
+        ("MAX_RATING_COMMENT_CHARS", thousands(MAX_RATING_COMMENT_CHARS)),
+        (
+            "MAX_IDENTITY_ID_CHARS",
+            format!(
+                "1–{MAX_IDENTITY_ID_CHARS}, {MAX_IDENTITY_NAME_CHARS}, {MAX_IDENTITY_EMAIL_CHARS} characters"
+            ),
+        ),
+        ("SOCKET_QUEUE_FRAMES", format!("{SOCKET_QUEUE_FRAMES} frames")),
+        ("MAX_PAGE_MESSAGES", format!("{MAX_PAGE_MESSAGES} messages")),
+        ("CID_WINDOW", format!("latest {CID_WINDOW} stored")),
+    ];
+    for (constant, value) in cases {
+        let row = row(constant);
+        assert!(row.contains(&value), "docs/protocol.md says of {constant}: {row}\nbut it is {value}");
+    }
+    // A hello one resume point over the limit still fits in a frame, so its refusal can happen.
+    let point = r#"{"conversation":"c_0193f2a4b7c87d21b0e1a2b3c4d5e6f7","last_seq":123456},"#;
+    assert!(point.len() * (MAX_RESUME_POINTS + 1) + 300 <= MAX_FRAME_BYTES);
+}

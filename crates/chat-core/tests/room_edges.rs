@@ -15,7 +15,7 @@ use chat_core::protocol::{
     VisitorFrame, close,
 };
 use chat_core::room::{Effect, Input};
-use sim::{Sim, agent, conversation_of, errors, messages, send, site};
+use sim::{Sim, acks, agent, conversation_of, errors, messages, send, site};
 
 #[test]
 fn equal_client_ids_of_different_senders_are_different_messages() {
@@ -196,4 +196,46 @@ fn a_change_of_a_conversation_is_shown_only_once_stored() {
     sim.agent(a1, chat_core::protocol::AgentFrame::Close { site: "s1".into(), conversation: id.clone() });
     sim.commit_all();
     assert!(shown(&sim.take(back)));
+}
+
+#[test]
+fn a_retry_while_the_first_send_is_being_stored_gets_its_own_ack() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "https://shop.example/", vec![]);
+    sim.take(v1);
+    sim.visitor(v1, send("same", "Hello?"));
+    sim.visitor(v1, send("same", "Hello?"));
+    assert!(acks(&sim.take(v1)).is_empty(), "nothing before it is stored");
+    sim.commit_all();
+    assert_eq!(acks(&sim.take(v1)), [("same".to_owned(), 1), ("same".to_owned(), 1)], "one ack per send");
+    assert_eq!(sim.store.messages.values().next().map(Vec::len), Some(1), "stored once");
+}
+
+#[test]
+fn a_read_is_shown_to_the_other_side_only_and_conversation_frames_count_every_stored_message() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 3), vec![]);
+    let v1 = sim.visitor_joins("v1", "https://shop.example/", vec![]);
+    sim.visitor(v1, send("m1", "Hello?"));
+    sim.commit_all();
+    let to_visitor = sim.take(v1);
+    let id = conversation_of(&to_visitor);
+    // The message (1) and the assignment (2) are stored: the conversation frames say so.
+    let last = to_visitor.iter().rev().find_map(|f| match f {
+        ServerFrame::Conversation { conversation } => Some(conversation.last_seq),
+        _ => None,
+    });
+    assert_eq!(last, Some(2));
+    sim.take(a1);
+
+    sim.visitor(v1, VisitorFrame::Read { conversation: id.clone(), seq: 2 });
+    sim.commit_all();
+    let reads =
+        |frames: &[ServerFrame]| frames.iter().filter(|f| matches!(f, ServerFrame::Read { .. })).count();
+    assert_eq!(reads(&sim.take(v1)), 0, "not echoed to the reader");
+    assert_eq!(reads(&sim.take(a1)), 1);
+    sim.agent(a1, AgentFrame::Read { site: "s1".into(), conversation: id, seq: 2 });
+    sim.commit_all();
+    assert_eq!(reads(&sim.take(a1)), 0);
+    assert_eq!(reads(&sim.take(v1)), 1);
 }

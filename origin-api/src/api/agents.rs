@@ -108,7 +108,8 @@ async fn update(
     }
     let patch = AgentPatch {
         name: body.name.map(|name| name.trim().to_owned()),
-        role: body.role,
+        // The same role again changes nothing (and ends no session).
+        role: body.role.filter(|role| *role != target.role),
         capacity: body.capacity.map(check_capacity).transpose()?,
         all_sites: body.all_sites,
         sites: body.sites,

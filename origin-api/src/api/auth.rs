@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::ClientIp;
 use crate::app::AppState;
 use crate::auth::sessions::{self, TokenPair, refresh_hash};
-use crate::auth::{CurrentAgent, password};
+use crate::auth::{CurrentAgent, hashing, password};
 use crate::clock::now;
 use crate::error::{ApiError, ApiJson, ApiResult};
 use crate::store::Agent;
@@ -22,6 +22,7 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
+        .route("/auth/logout-everywhere", post(logout_everywhere))
         .route("/auth/public-key", get(public_key))
         .route("/me", get(me))
         .route("/me/password", post(change_password))
@@ -42,8 +43,7 @@ async fn login(
         return Err(ApiError::TooManyRequests("too many login attempts; wait a minute".into()));
     }
     let found = state.store.agent_by_email_any_tenant(body.email.trim()).await?;
-    let hash =
-        found.as_ref().map_or_else(|| password::unknown_account_hash().to_owned(), |(_, hash)| hash.clone());
+    let hash = found.as_ref().map(|(_, hash)| hash.clone());
     let matches = verify_blocking(hash, body.password).await?;
     let wrong = || ApiError::Unauthorized("wrong email or password".into());
     let Some((agent, _)) = found.filter(|_| matches) else { return Err(wrong()) };
@@ -111,14 +111,24 @@ async fn change_password(
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     let stored =
         state.store.agent_by_email_any_tenant(&agent.email).await?.map(|(_, hash)| hash).unwrap_or_default();
-    if !verify_blocking(stored, body.current_password).await? {
+    if !verify_blocking(Some(stored), body.current_password).await? {
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }
     let hash = hash_blocking(body.new_password).await?;
     state.store.set_password(&me.tenant, &me.agent, &hash).await?;
-    // Every socket of theirs closes (4001) and comes back with the new token.
+    // Every socket of theirs closes (4001) and comes back with the new token, of the new generation.
     state.hub.revoke_agent(&me.agent);
+    let agent = state.store.agent(&me.tenant, &me.agent).await?;
+    let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     Ok(Json(issue(&state, &agent).await?))
+}
+
+/// Ends every session of the agent, this one too: every token issued so far is refused, every
+/// socket closes.
+async fn logout_everywhere(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<StatusCode> {
+    state.store.end_sessions(&me.tenant, &me.agent).await?;
+    state.hub.revoke_agent(&me.agent);
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub(super) async fn issue(state: &AppState, agent: &Agent) -> ApiResult<TokenPair> {
@@ -135,32 +145,27 @@ pub(super) async fn issue(state: &AppState, agent: &Agent) -> ApiResult<TokenPai
     Ok(pair)
 }
 
-/// Hashes computed at once: each takes tens of milliseconds of CPU and 19 MiB, so a burst of
-/// logins queues here instead of taking the machine's memory.
-fn hashing() -> &'static tokio::sync::Semaphore {
-    static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
-    HASHING.get_or_init(|| {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get);
-        tokio::sync::Semaphore::new(cores)
+/// argon2 runs on the hashing threads, off the async ones. Without a hash (no such account) it
+/// checks against one nobody knows the password of, so the answer takes as long.
+async fn verify_blocking(hash: Option<String>, candidate: String) -> ApiResult<bool> {
+    hashing::run(move |memory| {
+        let hash = hash.as_deref().unwrap_or_else(|| password::unknown_account_hash());
+        password::verify_in(memory, hash, &candidate)
     })
+    .await
+    .map_err(busy)
 }
 
-/// argon2 runs off the async threads, a few at a time.
-async fn verify_blocking(hash: String, candidate: String) -> ApiResult<bool> {
-    let _permit = hashing().acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || password::verify(&hash, &candidate))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))
-}
-
-/// Hashes a new password off the async threads; a bad length is the client's to fix.
+/// Hashes a new password on the hashing threads; a bad length is the client's to fix.
 pub(super) async fn hash_blocking(new_password: String) -> ApiResult<String> {
-    let _permit = hashing().acquire().await.map_err(|e| ApiError::Internal(e.into()))?;
-    tokio::task::spawn_blocking(move || password::hash(&new_password))
-        .await
-        .map_err(|e| ApiError::Internal(e.into()))?
-        .map_err(|error| match error {
+    hashing::run(move |memory| password::hash_in(memory, &new_password)).await.map_err(busy)?.map_err(
+        |error| match error {
             password::PasswordError::Length => ApiError::Invalid(error.to_string()),
             password::PasswordError::Hash(_) => ApiError::Internal(error.into()),
-        })
+        },
+    )
+}
+
+fn busy(error: hashing::Busy) -> ApiError {
+    ApiError::Busy(error.to_string())
 }

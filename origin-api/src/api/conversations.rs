@@ -8,11 +8,11 @@ use chat_core::ids::{ConversationId, Seq, TenantId};
 use chat_core::protocol::MessageView;
 use serde::{Deserialize, Serialize};
 
-use super::Page;
+use super::{Page, page_limit};
 use crate::app::AppState;
 use crate::auth::{CurrentAgent, CurrentVisitor};
 use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
-use crate::store::{ConversationQuery, ConversationSummary, MessageRange, page_size};
+use crate::store::{ConversationQuery, ConversationSummary, MessageRange};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -28,7 +28,7 @@ async fn list(
     ApiQuery(mut query): ApiQuery<ConversationQuery>,
 ) -> ApiResult<Json<Page<ConversationSummary>>> {
     query.sites = me.sites.clone();
-    let limit = page_size(query.limit);
+    let limit = page_limit(query.limit)?;
     let items = state.store.list_conversations(&me.tenant, &query).await?;
     Ok(Json(Page::new(items, limit, |c| c.conversation.id.0.clone())))
 }
@@ -88,7 +88,7 @@ async fn page(
     query: &MessagesQuery,
     include_notes: bool,
 ) -> ApiResult<MessagesPage> {
-    let limit = page_size(query.limit);
+    let limit = page_limit(query.limit)?;
     let range = MessageRange {
         conversation: conversation.conversation.id.clone(),
         after_seq: query.after_seq,

@@ -9,12 +9,12 @@ use chat_core::token;
 use serde::Deserialize;
 
 use super::agents::check_email;
-use super::{ClientIp, Page, check_length};
+use super::{ClientIp, Page, check_length, page_limit};
 use crate::app::AppState;
 use crate::auth::CurrentAgent;
 use crate::clock::now;
 use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
-use crate::store::{LeaveMessage, LeaveMessageQuery, NewLeaveMessage, page_size};
+use crate::store::{LeaveMessage, LeaveMessageQuery, NewLeaveMessage};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -87,7 +87,7 @@ async fn list(
     ApiQuery(mut query): ApiQuery<LeaveMessageQuery>,
 ) -> ApiResult<Json<Page<LeaveMessage>>> {
     query.sites = me.sites.clone();
-    let limit = page_size(query.limit);
+    let limit = page_limit(query.limit)?;
     let items = state.store.list_leave_messages(&me.tenant, &query).await?;
     Ok(Json(Page::new(items, limit, |m| m.id.clone())))
 }

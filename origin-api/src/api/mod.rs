@@ -51,6 +51,16 @@ impl<T> Page<T> {
     }
 }
 
+/// A list's `?limit=`: 1 to [`MAX_PAGE`](crate::store::MAX_PAGE), the default if absent.
+fn page_limit(limit: Option<u32>) -> ApiResult<u32> {
+    use crate::store::{DEFAULT_PAGE, MAX_PAGE};
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(limit) if (1..=MAX_PAGE).contains(&limit) => Ok(limit),
+        Some(_) => Err(ApiError::Invalid(format!("limit is 1 to {MAX_PAGE}"))),
+    }
+}
+
 /// Checks a text field's length in characters.
 fn check_length(field: &str, value: &str, min: usize, max: usize) -> ApiResult<()> {
     crate::validate::length(field, value, min, max).map_err(ApiError::Invalid)

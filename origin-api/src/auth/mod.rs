@@ -1,10 +1,12 @@
 //! Who is asking: password hashing, the token signing key, sessions, and the request extractor.
 //!
 //! - [`password`] — argon2id hashes and the password rules.
+//! - [`hashing`] — the threads hashes are computed on, and their queue.
 //! - [`sessions`] — access + refresh token pairs.
 //! - [`CurrentAgent`] — the extractor every agent route takes.
 //! - [`CurrentVisitor`], [`Caller`] — routes a visitor's window calls with its visitor token.
 
+pub mod hashing;
 pub mod password;
 pub mod sessions;
 
@@ -69,6 +71,10 @@ impl Keys {
         &self.signing
     }
 }
+
+/// Why an unexpired access token is refused: it was issued before the agent's sessions ended.
+pub const SESSION_ENDED: &str =
+    "this session has ended (a new password, a new role or a log-out everywhere); log in again";
 
 /// The agent making a request: the `Authorization: Bearer` access token names them, and the
 /// account as stored now decides (a disabled, deleted or demoted agent loses their powers at once,
@@ -166,6 +172,9 @@ async fn current_agent(token: &str, state: &AppState) -> Result<CurrentAgent, Ap
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     if agent.disabled {
         return Err(ApiError::Forbidden("the account is disabled".into()));
+    }
+    if claims.generation != agent.token_generation {
+        return Err(ApiError::Unauthorized(SESSION_ENDED.into()));
     }
     let sites = (!agent.role.can_manage() && !agent.all_sites).then_some(agent.sites);
     Ok(CurrentAgent { tenant: agent.tenant, agent: agent.id, role: agent.role, sites })

@@ -38,6 +38,7 @@ pub async fn issue(
         agent: agent.id.clone(),
         role: agent.role,
         exp: now.plus(duration_ms(access_ttl)),
+        generation: agent.token_generation,
     };
     let access_token = token::sign_agent(keys.signing(), claims);
     let mut secret = [0u8; 32];

@@ -50,7 +50,7 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     let conn = state.hub.next_conn();
     // Registered before the account is read, so disabling it at any moment from here on closes
     // this socket; the guard leaves the rooms and unregisters however the task ends.
-    let revoked = state.hub.agent_connected(&claims.agent, conn);
+    let revoked = state.hub.agent_sessions.connected(&claims.agent, conn, claims.generation);
     let mut departure =
         Departure { state: state.clone(), agent: claims.agent.clone(), conn, rooms: HashMap::new() };
     let (agent, sites) = match Box::pin(accept(&state, &claims)).await {
@@ -88,9 +88,10 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
         }
     }
     let rooms = &departure.rooms;
-    let sender = Sender { conn, tenant: &agent.tenant, agent: &agent.id, ip };
+    let sender = Sender { conn, tenant: &agent.tenant, agent: &agent.id, generation: claims.generation, ip };
     let on_text = |text: &str| on_text(text, &sender, rooms, &state);
-    session::run(socket, queue, kill, Some(revoked), &state, &agent.tenant, on_text).await;
+    let access = session::Access { revoked, expires: claims.exp };
+    session::run(socket, queue, kill, Some(access), &state, &agent.tenant, on_text).await;
 }
 
 /// Leaves the rooms and unregisters the socket when the agent's task ends, however it ends.
@@ -103,9 +104,32 @@ struct Departure {
 
 impl Drop for Departure {
     fn drop(&mut self) {
-        self.state.hub.agent_disconnected(&self.agent, self.conn);
+        self.state.hub.agent_sessions.disconnected(&self.agent, self.conn);
         for room in self.rooms.values() {
             room.send(Input::Disconnected { conn: self.conn });
+        }
+    }
+}
+
+/// A fresh token for the socket: the same agent's, of the generation the socket was opened in.
+fn refresh(state: &AppState, sender: &Sender<'_>, access_token: &str) -> Reply {
+    match token::verify_agent(&state.keys.verifying, access_token, now()) {
+        Ok(claims)
+            if claims.agent == *sender.agent
+                && claims.tenant == *sender.tenant
+                && claims.generation == sender.generation =>
+        {
+            Reply::Renewed(claims.exp, ServerFrame::Refreshed { expires_at: claims.exp }.to_json())
+        }
+        Ok(_) => {
+            let message = "that token is not for this session; log in again";
+            Reply::frame(ServerFrame::error(ErrorCode::Unauthorized, message, None))
+        }
+        Err(TokenError::Expired) => {
+            Reply::frame(ServerFrame::error(ErrorCode::TokenExpired, "that token has expired already", None))
+        }
+        Err(_) => {
+            Reply::frame(ServerFrame::error(ErrorCode::Unauthorized, "the access token is not valid", None))
         }
     }
 }
@@ -136,6 +160,9 @@ async fn accept(state: &AppState, claims: &AgentClaims) -> Result<(Agent, Vec<Si
     if agent.disabled {
         return Err(Refusal::new(ErrorCode::Forbidden, "the account is disabled", close::FORBIDDEN));
     }
+    if claims.generation != agent.token_generation {
+        return Err(Refusal::new(ErrorCode::Unauthorized, crate::auth::SESSION_ENDED, close::UNAUTHORIZED));
+    }
     let sites = state.store.list_sites(&agent.tenant).await.map_err(session::unavailable)?;
     let sites = sites.into_iter().filter(|site| agent.serves(&site.id)).collect();
     Ok((agent, sites))
@@ -146,6 +173,8 @@ struct Sender<'a> {
     conn: ConnId,
     tenant: &'a TenantId,
     agent: &'a AgentId,
+    /// The token generation the socket was opened in.
+    generation: u64,
     ip: IpAddr,
 }
 
@@ -153,7 +182,7 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
     let Sender { conn, ip, .. } = *sender;
     let frame = match parse_agent_frame(text) {
         Ok(frame) => frame,
-        Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
+        Err(error) => return Reply::frame(error.into_frame()),
     };
     let cid = match &frame {
         AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
@@ -161,6 +190,7 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
     };
     match &frame {
         AgentFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
+        AgentFrame::Refresh { access_token } => return refresh(state, sender, access_token),
         AgentFrame::AgentHello(_) => {
             return Reply::frame(ServerFrame::error(
                 ErrorCode::BadFrame,

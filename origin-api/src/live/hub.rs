@@ -15,6 +15,7 @@ use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tokio_util::task::TaskTracker;
 
 use super::ConnLink;
+use super::agent_sessions::{self, AgentSessions};
 use super::room_task::{RoomMsg, RoomTask};
 use super::writer::Writer;
 use crate::clock::now;
@@ -53,8 +54,8 @@ pub struct Hub {
     room_tasks: TaskTracker,
     sockets: TaskTracker,
     room_idle: Duration,
-    /// Each connected agent's sockets, so disabling or deleting the account closes them.
-    agent_sockets: Mutex<HashMap<AgentId, Vec<(ConnId, CancellationToken)>>>,
+    /// Each connected agent's sockets, so ending their sessions closes them.
+    pub(crate) agent_sessions: AgentSessions,
 }
 
 impl Hub {
@@ -62,7 +63,7 @@ impl Hub {
     /// the writer.
     pub fn new(store: Arc<dyn Store>, room_idle: Duration) -> Arc<Hub> {
         let (writer, writer_task) = Writer::start(Arc::clone(&store));
-        Arc::new(Hub {
+        let hub = Arc::new(Hub {
             store,
             writer: Mutex::new(Some(writer)),
             writer_task: Mutex::new(Some(writer_task)),
@@ -73,8 +74,15 @@ impl Hub {
             room_tasks: TaskTracker::new(),
             sockets: TaskTracker::new(),
             room_idle,
-            agent_sockets: Mutex::new(HashMap::new()),
-        })
+            agent_sessions: AgentSessions::default(),
+        });
+        tokio::spawn(agent_sessions::watch(Arc::downgrade(&hub)));
+        hub
+    }
+
+    /// The records.
+    pub(crate) fn store(&self) -> &Arc<dyn Store> {
+        &self.store
     }
 
     pub(crate) fn room_idle(&self) -> Duration {
@@ -149,31 +157,10 @@ impl Hub {
         true
     }
 
-    /// Registers an agent's socket; the token is cancelled when the account is revoked.
-    pub(crate) fn agent_connected(&self, agent: &AgentId, conn: ConnId) -> CancellationToken {
-        let token = CancellationToken::new();
-        let mut sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
-        sockets.entry(agent.clone()).or_default().push((conn, token.clone()));
-        token
-    }
-
-    pub(crate) fn agent_disconnected(&self, agent: &AgentId, conn: ConnId) {
-        let mut sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some(conns) = sockets.get_mut(agent) {
-            conns.retain(|(c, _)| *c != conn);
-            if conns.is_empty() {
-                sockets.remove(agent);
-            }
-        }
-    }
-
     /// Closes every socket of an agent whose account was disabled, deleted or given a new
-    /// password: they must log in again.
+    /// password or role: they must log in again.
     pub fn revoke_agent(&self, agent: &AgentId) {
-        let sockets = self.agent_sockets.lock().unwrap_or_else(PoisonError::into_inner);
-        for (_, token) in sockets.get(agent).into_iter().flatten() {
-            token.cancel();
-        }
+        self.agent_sessions.revoke(agent);
     }
 
     /// Tells a running room its site was deleted: its sockets are sent away.

@@ -9,6 +9,7 @@
 //! - `ip` — per-address limits.
 
 mod agent;
+pub mod agent_sessions;
 pub mod hub;
 pub mod ip;
 mod room_task;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
-use chat_core::ids::TenantId;
+use chat_core::ids::{Millis, TenantId};
 use chat_core::limits::{
     FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
     SOCKET_QUEUE_FRAMES,
@@ -33,9 +33,10 @@ pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
         .max_frame_size(TRANSPORT_FRAME_BYTES)
 }
 
-/// Frames up to this size are read whole, so one over [`MAX_FRAME_BYTES`] can be answered and the
-/// socket closed cleanly with 1009; beyond it the connection is dropped mid-frame.
-const TRANSPORT_FRAME_BYTES: usize = 4 * MAX_FRAME_BYTES;
+/// Frames up to this size (1 MiB and a little) are read whole, so one over [`MAX_FRAME_BYTES`] can
+/// be answered and the socket closed cleanly with 1009; beyond it the connection is dropped
+/// mid-frame. Reading so much is brief, and sockets per address are limited.
+const TRANSPORT_FRAME_BYTES: usize = 1024 * 1024 + MAX_FRAME_BYTES;
 
 /// A socket's queue and the link rooms use to reach it.
 pub(crate) fn link() -> (ConnLink, mpsc::Receiver<Outgoing>) {
@@ -90,7 +91,7 @@ pub(crate) async fn read_hello<F>(
             Some(Ok(Message::Text(text))) => match parse(text.as_str()) {
                 Ok(frame) if is_hello(&frame) => return Some(frame),
                 Ok(_) => ServerFrame::error(ErrorCode::HelloRequired, "send the hello first", None),
-                Err(error) => ServerFrame::error(error.code, error.message, None),
+                Err(error) => error.into_frame(),
             },
             Some(Ok(Message::Binary(_))) => binary_refused(),
             Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
@@ -115,6 +116,18 @@ pub(crate) enum Reply {
     Text(String),
     /// Close with this code.
     Close(u16, &'static str),
+    /// The agent sent a fresh access token: the socket lasts until it expires; answer with the text.
+    Renewed(Millis, String),
+}
+
+/// What ends an agent's socket besides the agent: their sessions ending, or their access token
+/// expiring without a fresh one sent in a `refresh` frame.
+#[derive(Debug)]
+pub(crate) struct Access {
+    /// Cancelled when the agent's sessions end.
+    pub(crate) revoked: CancellationToken,
+    /// When the socket's access token expires.
+    pub(crate) expires: Millis,
 }
 
 impl Reply {
@@ -129,7 +142,7 @@ pub(crate) async fn run(
     mut socket: WebSocket,
     mut queue: mpsc::Receiver<Outgoing>,
     kill: CancellationToken,
-    revoked: Option<CancellationToken>,
+    access: Option<Access>,
     state: &AppState,
     tenant: &TenantId,
     mut on_text: impl FnMut(&str) -> Reply,
@@ -141,11 +154,14 @@ pub(crate) async fn run(
     let killed = kill.cancelled();
     let shutting_down = state.hub.shutting_down();
     let revoked = async {
-        match &revoked {
-            Some(token) => token.cancelled().await,
+        match &access {
+            Some(access) => access.revoked.cancelled().await,
             None => std::future::pending().await,
         }
     };
+    // Boxed: visitors' sockets, which have none, stay small.
+    let mut expiry =
+        access.as_ref().map(|access| Box::pin(tokio::time::sleep_until(instant_at(access.expires))));
     tokio::pin!(killed, shutting_down, revoked);
     loop {
         tokio::select! {
@@ -156,6 +172,12 @@ pub(crate) async fn run(
             }
             () = &mut revoked => {
                 close_with(&mut socket, close::UNAUTHORIZED, "the account changed; log in again").await;
+                break;
+            }
+            () = expired(&mut expiry) => {
+                let message = "the access token expired; send a fresh one in a refresh frame before it does";
+                send_text(&mut socket, ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json()).await;
+                close_with(&mut socket, close::UNAUTHORIZED, "token expired").await;
                 break;
             }
             () = &mut shutting_down => {
@@ -209,6 +231,14 @@ pub(crate) async fn run(
                         close_with(&mut socket, code, reason).await;
                         break;
                     }
+                    Reply::Renewed(until, text) => {
+                        if let Some(expiry) = expiry.as_mut() {
+                            expiry.as_mut().reset(instant_at(until));
+                        }
+                        if !send_text(&mut socket, text).await {
+                            break;
+                        }
+                    }
                 }
             }
             () = &mut idle => {
@@ -217,6 +247,19 @@ pub(crate) async fn run(
             }
         }
     }
+}
+
+/// Waits for the access token's expiry, if the socket has one.
+async fn expired(expiry: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
+    match expiry {
+        Some(expiry) => expiry.as_mut().await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The monotonic instant of a wall-clock time.
+fn instant_at(at: Millis) -> Instant {
+    Instant::now() + Duration::from_millis(at.since(now()))
 }
 
 /// Sends stored messages of a replay in pages. False if the socket or the database failed; the

@@ -213,7 +213,7 @@ fn on_text(
 ) -> Reply {
     let frame = match parse_visitor_frame(text) {
         Ok(frame) => frame,
-        Err(error) => return Reply::frame(ServerFrame::error(error.code, error.message, None)),
+        Err(error) => return Reply::frame(error.into_frame()),
     };
     let attachment = match &frame {
         VisitorFrame::Send { cid, attachment, .. } => {

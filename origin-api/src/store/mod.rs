@@ -121,8 +121,16 @@ pub trait AgentStore {
         agent: &AgentId,
         patch: AgentPatch,
     ) -> StoreResult<Option<Agent>>;
-    /// Sets a new password hash and ends every session (refresh token) of the agent.
+    /// Sets a new password hash and ends every session of the agent: refresh tokens go, and a new
+    /// token generation refuses every access token issued before.
     async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool>;
+    /// Ends every session of the agent (a new role, disabling, "log out everywhere"): refresh
+    /// tokens go and a new token generation begins; false if there is no such agent.
+    async fn end_sessions(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool>;
+    /// The token generation and disabled flag of these agents, whatever their tenant: what the
+    /// live sockets compare with the tokens they were opened with. Agents that no longer exist
+    /// are missing.
+    async fn session_states_any_tenant(&self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u64, bool)>>;
     /// Deletes an agent; false if there was none.
     async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool>;
     /// Stores a refresh token (by its hash), dropping the agent's expired ones.

@@ -41,6 +41,7 @@ use super::{
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "records", include_str!("../../migrations/mssql/0001_records.sql")),
     (2, "widget and files", include_str!("../../migrations/mssql/0002_widget_and_files.sql")),
+    (3, "token generations", include_str!("../../migrations/mssql/0003_token_generations.sql")),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -141,6 +142,24 @@ impl MssqlStore {
     /// Runs a statement on a connection of the pool; returns the rows it changed.
     async fn run(&self, sql: &str, params: Vec<Param>) -> StoreResult<u64> {
         self.pool.get().await?.execute(sql, params).await
+    }
+}
+
+impl MssqlStore {
+    /// Runs `change` (which starts a new token generation) and drops the agent's refresh tokens,
+    /// together.
+    async fn new_generation(
+        &self,
+        change: Statement,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> StoreResult<bool> {
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        let done = conn.run(change).await?;
+        conn.run(statements::delete_refresh_tokens(tenant, agent)).await?;
+        conn.commit().await?;
+        Ok(done > 0)
     }
 }
 
@@ -650,8 +669,10 @@ impl AgentStore for MssqlStore {
             (_, Some(sites)) => replace_sites(&mut conn, tenant, agent, &sorted_sites(sites)).await?,
             _ => {}
         }
-        if patch.disabled == Some(true) {
-            conn.execute("DELETE FROM refresh_tokens WHERE agent_id = ?", vec![text(agent.as_str())]).await?;
+        // Disabled or given another role: every session ends, the tokens already issued too.
+        if patch.disabled == Some(true) || patch.role.is_some() {
+            conn.run(statements::new_token_generation(tenant, agent)).await?;
+            conn.run(statements::delete_refresh_tokens(tenant, agent)).await?;
         }
         conn.commit().await?;
         drop(conn);
@@ -659,21 +680,16 @@ impl AgentStore for MssqlStore {
     }
 
     async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool> {
-        let mut conn = self.pool.get().await?;
-        conn.begin().await?;
-        let done = conn
-            .execute(
-                "UPDATE agents SET password_hash = ? WHERE tenant_id = ? AND id = ?",
-                vec![text(hash), text(tenant.as_str()), text(agent.as_str())],
-            )
-            .await?;
-        conn.execute(
-            "DELETE FROM refresh_tokens WHERE tenant_id = ? AND agent_id = ?",
-            vec![text(tenant.as_str()), text(agent.as_str())],
-        )
-        .await?;
-        conn.commit().await?;
-        Ok(done > 0)
+        self.new_generation(statements::set_password(tenant, agent, hash), tenant, agent).await
+    }
+
+    async fn end_sessions(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {
+        self.new_generation(statements::new_token_generation(tenant, agent), tenant, agent).await
+    }
+
+    async fn session_states_any_tenant(&self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u64, bool)>> {
+        let rows = self.fetch(statements::session_states(agents)).await?;
+        rows.iter().map(rows::session_state).collect()
     }
 
     async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {

@@ -126,7 +126,7 @@ pub(crate) fn site(row: &impl Columns) -> StoreResult<Site> {
 }
 
 pub(crate) const AGENT_COLUMNS: &str =
-    "id, tenant_id, email, name, role, capacity, all_sites, disabled, created_at";
+    "id, tenant_id, email, name, role, capacity, all_sites, disabled, created_at, token_generation";
 
 /// An agent without their sites (read apart).
 pub(crate) fn agent(row: &impl Columns) -> StoreResult<Agent> {
@@ -142,7 +142,13 @@ pub(crate) fn agent(row: &impl Columns) -> StoreResult<Agent> {
         sites: Vec::new(),
         disabled: row.flag("disabled")?,
         created_at: row.millis("created_at")?,
+        token_generation: row.seq("token_generation")?,
     })
+}
+
+/// An agent's session state, as the live sockets check it: id, token generation, disabled.
+pub(crate) fn session_state(row: &impl Columns) -> StoreResult<(AgentId, u64, bool)> {
+    Ok((AgentId(row.text("id")?), row.seq("token_generation")?, row.flag("disabled")?))
 }
 
 /// A conversation's columns (as `c`) and its last seq and last message time.

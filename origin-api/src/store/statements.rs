@@ -6,7 +6,7 @@ use chat_core::identity::IdentitySecret;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::protocol::Role;
 
-use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, json_list, sql_time};
+use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, json_list, sql_int, sql_time};
 use super::{
     Agent, AgentPatch, ConversationQuery, LeaveMessage, LeaveMessageQuery, QuickReply, QuickReplyPatch, Site,
     SitePatch, Tenant,
@@ -76,10 +76,15 @@ impl Statement {
 
     /// Appends ` AND column IN (?, …)`: an agent's sites.
     fn and_in_sites(&mut self, column: &str, sites: &[SiteId]) {
-        // No site has an empty id; it keeps `IN ()` valid when the agent has no site.
+        self.and_in(column, sites.iter().map(SiteId::as_str));
+    }
+
+    /// Appends ` AND column IN (?, …)`.
+    fn and_in<'a>(&mut self, column: &str, values: impl IntoIterator<Item = &'a str>) {
+        // No id is empty; it keeps `IN ()` valid when there are none.
         self.and_text(&format!(" AND {column} IN (?"), "");
-        for site in sites {
-            self.and_text(", ?", site.as_str());
+        for value in values {
+            self.and_text(", ?", value);
         }
         self.sql.push(')');
     }
@@ -147,8 +152,9 @@ pub(crate) fn update_site(tenant: &TenantId, site: &SiteId, patch: SitePatch) ->
 
 pub(crate) fn insert_agent(agent: &Agent, password_hash: &str) -> Statement {
     Statement::new(
-        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, created_at,
+             token_generation)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     )
     .text(agent.id.as_str())
     .text(agent.tenant.as_str())
@@ -160,6 +166,38 @@ pub(crate) fn insert_agent(agent: &Agent, password_hash: &str) -> Statement {
     .text(password_hash)
     .int(i64::from(agent.disabled))
     .int(sql_time(agent.created_at))
+    .int(sql_int(agent.token_generation))
+}
+
+/// A new password, in a new token generation: every access token issued before is refused.
+pub(crate) fn set_password(tenant: &TenantId, agent: &AgentId, hash: &str) -> Statement {
+    Statement::new(
+        "UPDATE agents SET password_hash = ?, token_generation = token_generation + 1 WHERE tenant_id = ? AND id = ?",
+    )
+    .text(hash)
+    .text(tenant.as_str())
+    .text(agent.as_str())
+}
+
+/// A new token generation: every access token issued before is refused.
+pub(crate) fn new_token_generation(tenant: &TenantId, agent: &AgentId) -> Statement {
+    Statement::new("UPDATE agents SET token_generation = token_generation + 1 WHERE tenant_id = ? AND id = ?")
+        .text(tenant.as_str())
+        .text(agent.as_str())
+}
+
+/// Ends an agent's sessions: their refresh tokens go.
+pub(crate) fn delete_refresh_tokens(tenant: &TenantId, agent: &AgentId) -> Statement {
+    Statement::new("DELETE FROM refresh_tokens WHERE tenant_id = ? AND agent_id = ?")
+        .text(tenant.as_str())
+        .text(agent.as_str())
+}
+
+/// The session state of these agents, whatever their tenant (the live sockets' check).
+pub(crate) fn session_states(agents: &[AgentId]) -> Statement {
+    let mut sql = Statement::new("SELECT id, token_generation, disabled FROM agents WHERE 1 = 1");
+    sql.and_in("id", agents.iter().map(AgentId::as_str));
+    sql
 }
 
 /// Changes an agent's own row; `all_sites` is the patch's, or `false` when it names sites alone.

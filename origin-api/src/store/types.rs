@@ -147,6 +147,10 @@ pub struct Agent {
     pub disabled: bool,
     /// When the account was created.
     pub created_at: Millis,
+    /// Access tokens name the generation they were issued in; a new password, a new role,
+    /// disabling and "log out everywhere" start a new one, and older tokens are refused at once.
+    #[serde(skip)]
+    pub token_generation: u64,
 }
 
 impl Agent {
@@ -189,6 +193,7 @@ impl NewAgent {
             sites: if self.all_sites { Vec::new() } else { sorted_sites(self.sites) },
             disabled: false,
             created_at: now,
+            token_generation: 0,
         };
         (agent, self.password_hash)
     }

@@ -174,6 +174,11 @@ pub enum AgentFrame {
         /// The conversation.
         conversation: ConversationId,
     },
+    /// A fresh access token (from `/auth/refresh`) for this socket, before its own expires.
+    Refresh {
+        /// The new token.
+        access_token: String,
+    },
     /// Start a conversation with a visitor on the site, with a first message.
     Invite {
         /// The site.
@@ -204,7 +209,10 @@ impl AgentFrame {
             | AgentFrame::Transfer { site, .. }
             | AgentFrame::Close { site, .. }
             | AgentFrame::Invite { site, .. } => Some(site),
-            AgentFrame::AgentHello(_) | AgentFrame::Status { .. } | AgentFrame::Ping { .. } => None,
+            AgentFrame::AgentHello(_)
+            | AgentFrame::Status { .. }
+            | AgentFrame::Refresh { .. }
+            | AgentFrame::Ping { .. } => None,
         }
     }
 }
@@ -214,5 +222,16 @@ pub const VISITOR_FRAME_TYPES: &[&str] =
     &["visitor_hello", "send", "typing", "read", "page", "rate", "close", "identify", "ping"];
 
 /// The `"type"` of every [`AgentFrame`].
-pub const AGENT_FRAME_TYPES: &[&str] =
-    &["agent_hello", "send", "typing", "read", "status", "accept", "transfer", "close", "invite", "ping"];
+pub const AGENT_FRAME_TYPES: &[&str] = &[
+    "agent_hello",
+    "send",
+    "typing",
+    "read",
+    "status",
+    "accept",
+    "transfer",
+    "close",
+    "refresh",
+    "invite",
+    "ping",
+];

@@ -17,6 +17,8 @@ pub use views::*;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 
+use crate::ids::Cid;
+
 /// The protocol version a hello must name.
 pub const PROTOCOL_VERSION: u32 = 1;
 
@@ -56,6 +58,15 @@ pub struct FrameError {
     pub code: ErrorCode,
     /// What to fix, for the developer of the client.
     pub message: String,
+    /// The frame's `cid`, when one could be read: the client drops that send from its outbox.
+    pub cid: Option<Cid>,
+}
+
+impl FrameError {
+    /// The `error` frame that answers it.
+    pub fn into_frame(self) -> ServerFrame {
+        ServerFrame::error(self.code, self.message, self.cid)
+    }
 }
 
 /// A hello refused: the error to send and the close code that follows it.
@@ -110,18 +121,68 @@ fn parse<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, FrameErro
 
 /// Tells a frame of an unknown type from a malformed one; runs only when parsing failed.
 fn classify(text: &str, known: &[&str], error: &serde_json::Error) -> FrameError {
+    /// The parts of any object a refusal can name: its type, and its `cid` if it is a string.
     #[derive(Deserialize)]
     struct Tagged {
-        #[serde(rename = "type")]
+        #[serde(rename = "type", default, deserialize_with = "text_or_nothing")]
         kind: Option<String>,
+        #[serde(default, deserialize_with = "text_or_nothing")]
+        cid: Option<String>,
     }
-    let bad = |message: String| FrameError { code: ErrorCode::BadFrame, message };
-    match serde_json::from_str::<Tagged>(text) {
-        Err(_) => bad(format!("not a JSON object: {error}")),
-        Ok(Tagged { kind: None }) => bad("the frame has no \"type\"".to_owned()),
-        Ok(Tagged { kind: Some(kind) }) if !known.contains(&kind.as_str()) => {
-            FrameError { code: ErrorCode::UnknownType, message: format!("unknown frame type {kind:?}") }
+    fn text_or_nothing<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
+        Ok(match serde_json::Value::deserialize(value)? {
+            serde_json::Value::String(text) => Some(text),
+            _ => None,
+        })
+    }
+    let Ok(Tagged { kind, cid }) = serde_json::from_str::<Tagged>(text) else {
+        return FrameError {
+            code: ErrorCode::BadFrame,
+            message: format!("not a JSON object: {error}"),
+            cid: None,
+        };
+    };
+    let cid = cid.map(Cid);
+    match kind {
+        None => {
+            FrameError { code: ErrorCode::BadFrame, message: "the frame has no \"type\"".to_owned(), cid }
         }
-        Ok(Tagged { kind: Some(kind) }) => bad(format!("bad {kind:?} frame: {error}")),
+        Some(kind) if !known.contains(&kind.as_str()) => {
+            FrameError { code: ErrorCode::UnknownType, message: format!("unknown frame type {kind:?}"), cid }
+        }
+        Some(kind) => {
+            FrameError { code: ErrorCode::BadFrame, message: format!("bad {kind:?} frame: {error}"), cid }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_frame_gives_back_its_cid_whenever_it_can_be_read() {
+        // (A send without a body parses, as a file may come alone; the room refuses it with its cid.)
+        for (text, parse) in [
+            (
+                r#"{"type":"send","cid":"x","body":["a"]}"#,
+                parse_visitor_frame as fn(&str) -> Result<VisitorFrame, FrameError>,
+            ),
+            (r#"{"type":"send","cid":"x","body":null}"#, parse_visitor_frame),
+            (r#"{"type":"sned","cid":"x","body":"hi"}"#, parse_visitor_frame),
+        ] {
+            let error = parse(text).unwrap_err();
+            assert_eq!(error.cid, Some(Cid::from("x")), "{text}");
+        }
+        let agent =
+            parse_agent_frame(r#"{"type":"send","cid":"y","conversation":"c1","body":"hi"}"#).unwrap_err();
+        assert_eq!((agent.code, agent.cid), (ErrorCode::BadFrame, Some(Cid::from("y"))), "no site");
+        let unknown = parse_visitor_frame(r#"{"type":"sned","cid":"x"}"#).unwrap_err();
+        assert_eq!(unknown.code, ErrorCode::UnknownType);
+        for text in [r#"{"type":"send","cid":7,"body":"hi"}"#, "not json", r#"{"cid":"z"}"#] {
+            let error = parse_visitor_frame(text).unwrap_err();
+            assert_eq!(error.code, ErrorCode::BadFrame, "{text}");
+            assert_eq!(error.cid.is_some(), text.contains(r#""z""#), "{text}");
+        }
     }
 }

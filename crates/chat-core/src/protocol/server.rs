@@ -6,7 +6,7 @@ use super::views::{
     AgentPresenceView, ConversationView, IdentityView, LiveVisitorView, MessageView, PageInfo, Party, Role,
     SiteSummary, WidgetView,
 };
-use crate::ids::{AgentId, Cid, ConversationId, Seq, SiteId, TenantId, VisitorId};
+use crate::ids::{AgentId, Cid, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 
 /// Everything the server sends, to visitors and agents alike.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -170,6 +170,11 @@ pub enum ServerFrame {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cid: Option<Cid>,
     },
+    /// The agent's fresh access token was taken: the socket lasts until it expires.
+    Refreshed {
+        /// When the new token expires.
+        expires_at: Millis,
+    },
     /// The answer to a `ping`.
     Pong {
         /// The `t` of the ping.
@@ -201,6 +206,7 @@ pub const SERVER_FRAME_TYPES: &[&str] = &[
     "conversation",
     "invited",
     "error",
+    "refreshed",
     "pong",
     "reconnect",
 ];

@@ -51,14 +51,15 @@ impl SiteRoom {
         now: Millis,
     ) {
         self.set_state(conversation, ConversationStatus::Open, Some(agent.clone()));
-        self.changed(conversation);
         let name = self.agent_name(agent);
         let body = match &event {
             ConversationEvent::Transferred { .. } => format!("The conversation was transferred to {name}"),
             ConversationEvent::Invited { .. } => format!("{name} started the conversation"),
             _ => format!("{name} joined the conversation"),
         };
+        // The event first: the conversation's new state, shown next, counts it in `last_seq`.
         self.system_event(conversation, event, body, now);
+        self.changed(conversation);
         self.announce_agent(agent);
     }
 

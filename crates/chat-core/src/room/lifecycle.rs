@@ -252,7 +252,8 @@ impl SiteRoom {
 
     /// Stores the conversation's state and, once stored, shows it to everyone in the room.
     pub(super) fn changed(&mut self, conversation: &ConversationId) {
-        let Some(view) = self.conversation(conversation).map(Conversation::view) else { return };
+        // Every seq handed out so far was written before this change: once it is stored, they are.
+        let Some(view) = self.conversation(conversation).map(Conversation::view_once_written) else { return };
         self.persist(conversation);
         let frame = ServerFrame::Conversation { conversation: view };
         self.after_last_write(AfterCommit::Announce { conversation: conversation.clone(), frame });

@@ -165,8 +165,8 @@ impl SiteRoom {
                 }
                 _ => None,
             })
-            && !waiting.ack_to.contains(&conn)
         {
+            // Every send gets its ack, a retry from the same socket too: once stored.
             waiting.ack_to.push(conn);
         }
         true
@@ -250,17 +250,21 @@ impl SiteRoom {
             for after in write.after {
                 match after {
                     AfterCommit::Deliver(pending) => self.deliver(pending),
-                    AfterCommit::Announce { conversation, frame } => {
-                        let to = self.everyone_in(&conversation);
-                        self.send(to, frame);
-                    }
-                    AfterCommit::ToVisitor { visitor, frame } => {
-                        let to = self.visitor_conns(&visitor);
-                        self.send(to, frame);
-                    }
+                    shown => self.show(shown),
                 }
             }
         }
+    }
+
+    /// Shows what waited for its write to be stored (or is shown without one).
+    pub(super) fn show(&mut self, after: AfterCommit) {
+        let (to, frame) = match after {
+            AfterCommit::Deliver(pending) => return self.deliver(pending),
+            AfterCommit::Announce { conversation, frame } => (self.everyone_in(&conversation), frame),
+            AfterCommit::ToVisitor { visitor, frame } => (self.visitor_conns(&visitor), frame),
+            AfterCommit::ToAgents { frame } => (self.agent_conns(), frame),
+        };
+        self.send(to, frame);
     }
 
     /// The sending sockets get the `ack` in the message's place (they hold its text); every other

@@ -196,6 +196,8 @@ enum AfterCommit {
     Announce { conversation: ConversationId, frame: ServerFrame },
     /// Show a frame to a visitor's sockets, as they are when the write is stored.
     ToVisitor { visitor: VisitorId, frame: ServerFrame },
+    /// Show a frame to the site's agents, as they are when the write is stored.
+    ToAgents { frame: ServerFrame },
 }
 
 #[derive(Debug)]
@@ -387,6 +389,8 @@ impl SiteRoom {
                 self.invite(conn, &agent, visitor, cid, body, fresh_id, now)
             }
             AgentFrame::Ping { t } => self.send_one(conn, ServerFrame::Pong { t }),
+            // The socket's token is the driver's: it never reaches a room.
+            AgentFrame::Refresh { .. } => {}
         }
     }
 

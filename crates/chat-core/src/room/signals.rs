@@ -124,16 +124,21 @@ impl SiteRoom {
             return;
         }
         *mark = seq;
+        let visitor = conv.record.visitor.clone();
         let frame =
             ServerFrame::Read { site: self.info.site.clone(), conversation: conversation.clone(), by, seq };
+        // Shown to the other side only: the reader knows what they read.
+        let shown = match by {
+            Party::Visitor => AfterCommit::ToAgents { frame },
+            _ => AfterCommit::ToVisitor { visitor, frame },
+        };
         // A read position is worth storing, not worth refusing anything for: with the database
         // behind, it is shown at once and the next one carries it to storage.
         if self.pending.len() < MAX_UNCOMMITTED_WRITES {
             self.persist(&conversation);
-            self.after_last_write(AfterCommit::Announce { conversation, frame });
+            self.after_last_write(shown);
         } else {
-            let to = self.everyone_in(&conversation);
-            self.send(to, frame);
+            self.show(shown);
         }
     }
 }

@@ -69,8 +69,14 @@ impl Conversation {
         }
     }
 
+    /// As it is stored now.
     pub(crate) fn view(&self) -> ConversationView {
         self.record.view(self.committed)
+    }
+
+    /// As it will be stored once the writes handed out so far are.
+    pub(crate) fn view_once_written(&self) -> ConversationView {
+        self.record.view(self.last_assigned)
     }
 
     pub(crate) fn id(&self) -> &ConversationId {

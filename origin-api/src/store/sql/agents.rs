@@ -8,7 +8,7 @@ use sqlx::{Any, Transaction};
 
 use super::{SqlStore, bound, conflict};
 use crate::store::rows::{self, AGENT_COLUMNS, Columns, sql_time};
-use crate::store::statements;
+use crate::store::statements::{self, Statement};
 use crate::store::{
     Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, sorted_sites,
 };
@@ -79,31 +79,26 @@ impl AgentStore for SqlStore {
             (_, Some(sites)) => replace_sites(&mut tx, tenant, agent, &sorted_sites(sites)).await?,
             _ => {}
         }
-        if patch.disabled == Some(true) {
-            sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ?")
-                .bind(agent.as_str())
-                .execute(&mut *tx)
-                .await?;
+        // Disabled or given another role: every session ends, the tokens already issued too.
+        if patch.disabled == Some(true) || patch.role.is_some() {
+            bound(&statements::new_token_generation(tenant, agent)).execute(&mut *tx).await?;
+            bound(&statements::delete_refresh_tokens(tenant, agent)).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         self.agent(tenant, agent).await
     }
 
     async fn set_password(&self, tenant: &TenantId, agent: &AgentId, hash: &str) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await?;
-        let done = sqlx::query("UPDATE agents SET password_hash = ? WHERE tenant_id = ? AND id = ?")
-            .bind(hash)
-            .bind(tenant.as_str())
-            .bind(agent.as_str())
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("DELETE FROM refresh_tokens WHERE tenant_id = ? AND agent_id = ?")
-            .bind(tenant.as_str())
-            .bind(agent.as_str())
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(done.rows_affected() > 0)
+        self.new_generation(statements::set_password(tenant, agent, hash), tenant, agent).await
+    }
+
+    async fn end_sessions(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {
+        self.new_generation(statements::new_token_generation(tenant, agent), tenant, agent).await
+    }
+
+    async fn session_states_any_tenant(&self, agents: &[AgentId]) -> StoreResult<Vec<(AgentId, u64, bool)>> {
+        let rows = bound(&statements::session_states(agents)).fetch_all(&self.pool).await?;
+        rows.iter().map(rows::session_state).collect()
     }
 
     async fn delete_agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<bool> {
@@ -220,4 +215,21 @@ pub(super) async fn insert_agent(
         .await
         .map_err(|e| conflict(e, EMAIL_TAKEN))?;
     Ok(())
+}
+
+impl SqlStore {
+    /// Runs `change` (which starts a new token generation) and drops the agent's refresh tokens,
+    /// together.
+    async fn new_generation(
+        &self,
+        change: Statement,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let done = bound(&change).execute(&mut *tx).await?;
+        bound(&statements::delete_refresh_tokens(tenant, agent)).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() > 0)
+    }
 }
