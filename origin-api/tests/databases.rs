@@ -312,3 +312,29 @@ async fn a_tenant_moves_from_sqlite_to_mariadb_and_its_agents_see_the_same_histo
     assert_eq!(globex_login.0, 401, "the other tenant was not moved");
     new.stop().await;
 }
+
+#[tokio::test]
+async fn with_the_database_hung_the_health_check_answers_without_waiting_for_the_pool() {
+    let mut db = TestDb::mariadb().await;
+    let proxy = Proxy::start(mysql_addr()).await;
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    db.url = format!("mysql://root@{}/{database}", proxy.addr);
+    let mut server = TestServer::start_on(db).await;
+    assert_eq!(server.get("/healthz", None).await.0, 200);
+    // The database takes every request and answers none: a health check must not wait for the
+    // connection pool's timeout (5 s) to say so.
+    proxy.set(ProxyMode::SwallowReplies);
+    let quick = server.http.get(server.url("/healthz")).timeout(Duration::from_secs(3)).send().await;
+    assert_eq!(quick.expect("answered while the database hangs").status().as_u16(), 503);
+    proxy.set(ProxyMode::Pass);
+    let mut back = false;
+    for _ in 0..50 {
+        if server.get("/healthz", None).await.0 == 200 {
+            back = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(back, "healthy again once the database answers");
+    server.stop().await;
+}

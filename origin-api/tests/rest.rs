@@ -338,3 +338,20 @@ async fn deleting_the_only_site_of_an_agent_leaves_them_with_none() {
     assert_eq!((&agent["all_sites"], &agent["sites"]), (&json!(false), &json!([])));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn page_sizes_and_body_sizes_outside_the_documented_limits_are_refused() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let token = &acme.owner.token;
+    for limit in ["0", "201", "100000"] {
+        let (status, body) = server.get(&format!("/api/v1/conversations?limit={limit}"), Some(token)).await;
+        assert_eq!((status, body["error"]["message"].as_str()), (422, Some("limit is 1 to 200")), "{limit}");
+        let (status, _) = server.get(&format!("/api/v1/leave-messages?limit={limit}"), Some(token)).await;
+        assert_eq!(status, 422, "{limit}");
+    }
+    assert_eq!(server.get("/api/v1/conversations?limit=200", Some(token)).await.0, 200);
+    let huge = json!({"name": "x".repeat(3 * 1024 * 1024)});
+    let (status, body) = server.post("/api/v1/sites", Some(token), huge).await;
+    assert_eq!((status, body["error"]["code"].as_str()), (413, Some("too_large")), "{body}");
+}

@@ -17,8 +17,17 @@ pub struct IpLimits {
     send_burst: u32,
     new_visitors_per_minute: u32,
     by_ip: Mutex<HashMap<IpAddr, IpState>>,
-    attempts: Mutex<HashMap<IpAddr, SendAllowance>>,
-    uploads: Mutex<HashMap<IpAddr, SendAllowance>>,
+    attempts: Mutex<Allowances>,
+    uploads: Mutex<Allowances>,
+}
+
+/// Per-minute allowances of the addresses seen lately, forgetting the longest known first when
+/// [`MAX_ATTEMPT_ADDRESSES`] are: an attacker with many addresses cannot wipe everyone's count.
+#[derive(Debug, Default)]
+struct Allowances {
+    by_ip: HashMap<IpAddr, SendAllowance>,
+    /// Addresses in the order they were first seen.
+    order: std::collections::VecDeque<IpAddr>,
 }
 
 /// Logins and leave-a-messages one address may make per minute, sustained.
@@ -66,8 +75,8 @@ impl IpLimits {
             send_burst: config.ip_send_burst,
             new_visitors_per_minute: config.ip_new_visitors_per_minute,
             by_ip: Mutex::new(HashMap::new()),
-            attempts: Mutex::new(HashMap::new()),
-            uploads: Mutex::new(HashMap::new()),
+            attempts: Mutex::new(Allowances::default()),
+            uploads: Mutex::new(Allowances::default()),
         })
     }
 
@@ -121,17 +130,22 @@ impl IpLimits {
 
 /// Takes one from `ip`'s allowance of `rate` a minute (bursts of `burst`).
 fn take_per_minute(
-    map: &Mutex<HashMap<IpAddr, SendAllowance>>,
+    allowances: &Mutex<Allowances>,
     ip: IpAddr,
     (rate, burst): (u32, u32),
     now: Millis,
 ) -> bool {
     let ip = limited_address(ip);
-    let mut map = map.lock().unwrap_or_else(PoisonError::into_inner);
-    if map.len() >= MAX_ATTEMPT_ADDRESSES && !map.contains_key(&ip) {
-        map.clear();
+    let mut allowances = allowances.lock().unwrap_or_else(PoisonError::into_inner);
+    let Allowances { by_ip, order } = &mut *allowances;
+    if !by_ip.contains_key(&ip) {
+        while by_ip.len() >= MAX_ATTEMPT_ADDRESSES {
+            let Some(oldest) = order.pop_front() else { break };
+            by_ip.remove(&oldest);
+        }
+        order.push_back(ip);
     }
-    map.entry(ip).or_insert_with(|| SendAllowance::per_minute(rate, burst, now)).take(now)
+    by_ip.entry(ip).or_insert_with(|| SendAllowance::per_minute(rate, burst, now)).take(now)
 }
 
 impl Drop for SocketSlot {
@@ -142,5 +156,32 @@ impl Drop for SocketSlot {
             // allowances. Addresses without sockets are forgotten when the map grows too big.
             state.sockets = state.sockets.saturating_sub(1);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_new_addresses_forget_the_oldest_not_everyone() {
+        let limits = IpLimits::new(&Config::with_database("sqlite::memory:"));
+        let now = Millis(1_000);
+        let busy: IpAddr = "198.51.100.7".parse().unwrap();
+        let recent: IpAddr = "198.51.100.8".parse().unwrap();
+        for _ in 0..ATTEMPT_BURST {
+            assert!(limits.allow_attempt(busy, now));
+        }
+        assert!(!limits.allow_attempt(busy, now), "out of attempts");
+        // An attacker brings fresh addresses until the oldest known ones are forgotten.
+        for n in 0..MAX_ATTEMPT_ADDRESSES as u32 - 2 {
+            limits.allow_attempt(IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + n)), now);
+        }
+        for _ in 0..ATTEMPT_BURST {
+            assert!(limits.allow_attempt(recent, now));
+        }
+        limits.allow_attempt(IpAddr::from(std::net::Ipv4Addr::from(0x0b00_0000)), now);
+        assert!(!limits.allow_attempt(recent, now), "a recent address keeps its count");
+        assert!(limits.allow_attempt(busy, now), "the oldest was forgotten, not everyone");
     }
 }
