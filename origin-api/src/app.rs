@@ -38,7 +38,7 @@ impl AppState {
     /// State over an opened store.
     pub fn new(store: Arc<dyn Store>, keys: Keys, config: Config) -> AppState {
         AppState {
-            hub: Hub::new(Arc::clone(&store), config.room_idle),
+            hub: Hub::new(Arc::clone(&store), config.room_idle, config.data_dir.clone()),
             ip_limits: IpLimits::new(&config),
             files: Arc::new(LocalFiles::new(config.data_dir.join("files"))),
             store,

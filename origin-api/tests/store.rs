@@ -411,7 +411,17 @@ async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried(store: Ar
     store.apply_writes(&[WriteOp::Conversation(hijack)]).await.unwrap();
     let summary = store.conversation(&acme.id, &ConversationId::from("c1")).await.unwrap().unwrap();
     assert_eq!(summary.conversation.status, ConversationStatus::Open);
-    assert_eq!(store.page_views(&acme.id, &VisitorId::from("v1"), 10).await.unwrap().len(), 2);
+    assert_eq!(
+        store.page_views(&acme.id, &VisitorId::from("v1"), 10).await.unwrap().len(),
+        1,
+        "the page view of a batch stored twice is one view"
+    );
+    // Two tabs opening the same page in the same millisecond: one view; another moment: another.
+    let twice =
+        [page_view(&acme.id, &site, "v1", "/cart", 1_600), page_view(&acme.id, &site, "v1", "/cart", 1_600)];
+    store.apply_writes(&twice).await.unwrap();
+    store.apply_writes(&[page_view(&acme.id, &site, "v1", "/cart", 1_700)]).await.unwrap();
+    assert_eq!(store.page_views(&acme.id, &VisitorId::from("v1"), 10).await.unwrap().len(), 3);
 }
 
 async fn a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids(store: Arc<dyn Store>) {

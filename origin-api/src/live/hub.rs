@@ -17,6 +17,7 @@ use tokio_util::task::TaskTracker;
 use super::ConnLink;
 use super::agent_sessions::{self, AgentSessions};
 use super::room_task::{RoomMsg, RoomTask};
+use super::set_aside::SetAside;
 use super::writer::Writer;
 use crate::clock::now;
 use crate::store::{Site, Store, StoreError, StoreResult};
@@ -60,9 +61,9 @@ pub struct Hub {
 
 impl Hub {
     /// A hub storing through `store` whose rooms stop after `room_idle` without sockets; starts
-    /// the writer.
-    pub fn new(store: Arc<dyn Store>, room_idle: Duration) -> Arc<Hub> {
-        let (writer, writer_task) = Writer::start(Arc::clone(&store));
+    /// the writer, which sets refused writes aside in `data_dir`.
+    pub fn new(store: Arc<dyn Store>, room_idle: Duration, data_dir: std::path::PathBuf) -> Arc<Hub> {
+        let (writer, writer_task) = Writer::start(Arc::clone(&store), SetAside::new(data_dir));
         let hub = Arc::new(Hub {
             store,
             writer: Mutex::new(Some(writer)),

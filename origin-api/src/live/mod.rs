@@ -7,6 +7,7 @@
 //! - `session` — what every socket does: hello, the frame loop, its queue, replays, closing.
 //! - `visitor`, `agent` — the two hellos and where their frames go.
 //! - `ip` — per-address limits.
+//! - [`set_aside`] — writes the database refuses for good, kept on disk instead of blocking.
 
 mod agent;
 pub mod agent_sessions;
@@ -14,6 +15,7 @@ pub mod hub;
 pub mod ip;
 mod room_task;
 mod session;
+pub mod set_aside;
 mod visitor;
 mod writer;
 

@@ -19,6 +19,7 @@ impl<'a> Batch<'a> {
     pub fn of(writes: &'a [WriteOp]) -> Self {
         let mut batch = Batch { conversations: Vec::new(), messages: Vec::new(), page_views: Vec::new() };
         let mut latest: HashMap<&ConversationId, usize> = HashMap::new();
+        let mut views = std::collections::HashSet::new();
         for write in writes {
             match write {
                 WriteOp::Conversation(record) => match latest.get(&record.id) {
@@ -29,11 +30,29 @@ impl<'a> Batch<'a> {
                     }
                 },
                 WriteOp::Message { tenant, message } => batch.messages.push((tenant, message)),
-                WriteOp::PageView(view) => batch.page_views.push(view),
+                // The same view twice (a visitor's two tabs in one millisecond) is one.
+                WriteOp::PageView(view) => {
+                    if views.insert(view_key(view)) {
+                        batch.page_views.push(view);
+                    }
+                }
             }
         }
         batch
     }
+}
+
+/// What makes a page view the same one again: its tenant, visitor, time and address. Stored
+/// with it under a unique index, so a batch stored again after its commit's answer was lost
+/// adds no second row.
+pub(crate) fn view_key(view: &PageViewRecord) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for part in [view.tenant.as_str(), view.visitor.as_str(), &view.at.0.to_string(), &view.page.url] {
+        hasher.update(part.as_bytes());
+        hasher.update([0]);
+    }
+    hasher.finalize()[..16].iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One row per visitor of some page views: when they were first seen among them, and their last

@@ -23,7 +23,7 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::batch::{Batch, visits};
+use super::batch::{Batch, view_key, visits};
 use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
     SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, attachment_json, event_json, sql_int, sql_time,
@@ -42,6 +42,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "records", include_str!("../../migrations/mssql/0001_records.sql")),
     (2, "widget and files", include_str!("../../migrations/mssql/0002_widget_and_files.sql")),
     (3, "token generations", include_str!("../../migrations/mssql/0003_token_generations.sql")),
+    (4, "page views once", include_str!("../../migrations/mssql/0004_page_views_once.sql")),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -269,9 +270,13 @@ impl From<tiberius::error::Error> for StoreError {
             Error::Io { .. } | Error::Tls(_) | Error::Routing { .. } => {
                 StoreError::Unavailable(error.to_string())
             }
-            // Deadlock victim, lock timeout, and Azure SQL's "try again" codes.
+            // Deadlock victim, lock timeout, a full data file or log (the operator frees space,
+            // then everything waiting is stored), and Azure SQL's "try again" codes.
             Error::Server(token)
-                if matches!(token.code(), 1205 | 1222 | 40197 | 40501 | 40613 | 49918 | 49919) =>
+                if matches!(
+                    token.code(),
+                    1105 | 1205 | 1222 | 9002 | 40197 | 40501 | 40613 | 49918 | 49919
+                ) =>
             {
                 StoreError::Unavailable(token.message().to_owned())
             }
@@ -926,7 +931,7 @@ async fn store_writes(conn: &mut Conn, writes: &[WriteOp]) -> StoreResult<()> {
     for rows in batch.messages.chunks(MAX_PARAMS / 13) {
         insert_messages(conn, rows).await?;
     }
-    for rows in batch.page_views.chunks(MAX_PARAMS / 8) {
+    for rows in batch.page_views.chunks(MAX_PARAMS / 9) {
         save_page_views(conn, rows).await?;
     }
     Ok(())
@@ -1019,11 +1024,14 @@ async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResu
             text(view.page.referrer.as_str()),
             opt_text(view.keywords.as_deref()),
             int(sql_time(view.at)),
+            text(view_key(view)),
         ]);
     }
+    let columns = "tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at, view_key";
     let sql = format!(
-        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at) VALUES {}",
-        value_rows(rows.len(), 8)
+        "INSERT INTO page_views ({columns}) SELECT {columns} FROM (VALUES {}) AS s ({columns})
+         WHERE NOT EXISTS (SELECT 1 FROM page_views p WHERE p.view_key = s.view_key)",
+        value_rows(rows.len(), 9)
     );
     conn.execute(&sql, params).await?;
     // One row per visitor: when this batch first and last saw them.

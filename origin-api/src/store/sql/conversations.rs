@@ -7,7 +7,7 @@ use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation,
 use sqlx::{Any, QueryBuilder, Transaction};
 
 use super::{Dialect, SqlStore, bound, paged};
-use crate::store::batch::{Batch, visits};
+use crate::store::batch::{Batch, view_key, visits};
 use crate::store::rows::{
     self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, attachment_json, event_json, sql_int, sql_time,
 };
@@ -244,7 +244,7 @@ async fn save_page_views(
     rows: &[&PageViewRecord],
 ) -> StoreResult<()> {
     let mut sql = QueryBuilder::<Any>::new(
-        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at) ",
+        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at, view_key) ",
     );
     sql.push_values(rows, |mut row, view| {
         row.push_bind(view.tenant.as_str())
@@ -254,8 +254,10 @@ async fn save_page_views(
             .push_bind(view.page.title.as_str())
             .push_bind(view.page.referrer.as_str())
             .push_bind(view.keywords.as_deref())
-            .push_bind(sql_time(view.at));
+            .push_bind(sql_time(view.at))
+            .push_bind(view_key(view));
     });
+    sql.push(dialect.skip_existing("view_key"));
     sql.build().execute(&mut **tx).await?;
     // One row per visitor: when this batch first and last saw them.
     let visits = visits(rows);

@@ -206,16 +206,17 @@ impl From<sqlx::Error> for StoreError {
     }
 }
 
-/// Errors that mean "try again": SQLite's busy and locked (with their extended codes); MySQL's
-/// too many connections, server shutting down, lock wait timeout, deadlock, and read-only (a
-/// failover in progress).
+/// Errors that mean "try again": SQLite's busy, locked and disk full (with their extended codes);
+/// MySQL's too many connections, server shutting down, lock wait timeout, deadlock, read-only (a
+/// failover in progress), disk full and table full. A full disk is the operator's to free, and
+/// then everything waiting is stored: it must not count as a write refused for good.
 fn transient(db: &dyn sqlx::error::DatabaseError) -> bool {
     if let Some(number) = mysql_number(db) {
-        return matches!(number, 1040 | 1053 | 1205 | 1213 | 1290 | 1836);
+        return matches!(number, 1021 | 1040 | 1053 | 1114 | 1205 | 1213 | 1290 | 1836);
     }
     let code = db.code().and_then(|code| code.parse::<u32>().ok());
     db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some()
-        && code.is_some_and(|c| matches!(c & 0xff, 5 | 6))
+        && code.is_some_and(|c| matches!(c & 0xff, 5 | 6 | 13))
 }
 
 impl Columns for AnyRow {

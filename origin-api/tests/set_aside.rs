@@ -1,0 +1,74 @@
+//! A write the database refuses for good is set aside — kept on disk, replaced by a stand-in of
+//! the same place — and does not block the writes behind it, of its room or any other.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use chat_core::protocol::ServerFrame;
+use common::{Raw, TestDb, TestServer};
+use origin_api::live::set_aside::STAND_IN_BODY;
+use serde_json::json;
+
+/// Makes the database refuse, every time, any message whose body mentions "poison".
+async fn poison(db: &TestDb) {
+    use sqlx::{Connection, Executor};
+    if db.name == "sqlite" {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        conn.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.body LIKE '%poison%'
+             BEGIN SELECT RAISE(ABORT, 'poisoned'); END",
+        )
+        .await
+        .unwrap();
+    } else {
+        let mut conn = sqlx::MySqlConnection::connect(&db.url).await.unwrap();
+        conn.execute(
+            "CREATE TRIGGER poison BEFORE INSERT ON messages FOR EACH ROW
+             BEGIN IF NEW.body LIKE '%poison%' THEN SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'poisoned'; END IF; END",
+        )
+        .await
+        .unwrap();
+    }
+}
+
+async fn a_refused_message_is_set_aside_and_the_rest_flows_on(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
+    poison(server.db()).await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+    let (mut visitor, _) = Raw::visitor_as(&server, &acme, None).await;
+    let (mut elsewhere, _) = Raw::visitor_as(&server, &globex, None).await;
+    for (cid, body) in [("1", "hello"), ("2", "a poison pill"), ("3", "still there?")] {
+        visitor.send_json(json!({"type": "send", "cid": cid, "body": body})).await;
+    }
+    elsewhere.send_json(json!({"type": "send", "cid": "g1", "body": "another site, meanwhile"})).await;
+    // Every send is acknowledged: the refused one is kept on the server's disk.
+    let mut acked = Vec::new();
+    while acked.len() < 3 {
+        if let ServerFrame::Ack { cid, seq, conversation } =
+            visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await
+        {
+            acked.push((cid.0, seq, conversation));
+        }
+    }
+    elsewhere.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    let conversation = acked[0].2.clone();
+    let history = server.history(&acme.owner.token, conversation.as_str()).await;
+    let bodies: Vec<_> = history
+        .iter()
+        .filter(|m| m["sender"]["party"] == "visitor")
+        .map(|m| m["body"].as_str().unwrap())
+        .collect();
+    assert_eq!(bodies, ["hello", STAND_IN_BODY, "still there?"], "in order, its place kept");
+    let seqs: Vec<_> = history.iter().map(|m| m["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, (1..=seqs.len() as u64).collect::<Vec<_>>(), "no gap");
+    let kept = std::fs::read_to_string(server.data_dir.path().join("set-aside.jsonl")).unwrap();
+    assert_eq!(kept.lines().count(), 1, "{kept}");
+    let line: serde_json::Value = serde_json::from_str(kept.lines().next().unwrap()).unwrap();
+    assert_eq!((line["type"].as_str(), line["body"].as_str()), (Some("message"), Some("a poison pill")));
+    assert!(line["error"].as_str().unwrap().contains("poisoned"), "{line}");
+    server.stop().await;
+}
+
+on_sqlite_and_mariadb!(a_refused_message_is_set_aside_and_the_rest_flows_on);
