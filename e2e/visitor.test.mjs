@@ -93,7 +93,8 @@ test('a picture and a PDF reach the agent; a file too large or not what its name
   assert.deepEqual([sent.attachment.type, sent.attachment.width, sent.attachment.height], ['image/png', 120, 80]);
   const shown = chat.getByRole('img', { name: 'Picture: lamp.png' });
   await shown.waitFor();
-  assert.ok((await shown.evaluate((img) => img.naturalWidth)) === 120, 'the picture is drawn');
+  // Drawn, once decoded, at its size.
+  assert.equal(await shown.evaluate((img) => img.decode().then(() => img.naturalWidth)), 120);
   const file = await kefu.server.api('GET', '/api/v1/files/' + sent.attachment.id, { token: agent.token });
   assert.equal(file.status, 200);
 

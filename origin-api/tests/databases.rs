@@ -14,7 +14,8 @@ use chat_client::Outgoing;
 use chat_core::ids::Millis;
 use chat_core::protocol::{MessageKind, ServerFrame};
 use common::{
-    PASSWORD, Proxy, ProxyMode, Raw, TestDb, TestServer, expect, frames_for, kefu, mysql_server_url, stdout,
+    PASSWORD, Proxy, ProxyMode, Raw, Read, TestDb, TestServer, expect, frames_for, kefu, mysql_server_url,
+    stdout,
 };
 use origin_api::store::{NewLeaveMessage, NewQuickReply};
 use serde_json::{Value, json};
@@ -336,5 +337,48 @@ async fn with_the_database_hung_the_health_check_answers_without_waiting_for_the
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert!(back, "healthy again once the database answers");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_agent_who_reads_is_not_dropped_when_a_commit_hands_them_a_thousand_messages_at_once() {
+    let mut db = TestDb::mariadb().await;
+    let proxy = Proxy::start(mysql_addr()).await;
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    db.url = format!("mysql://root@{}/{database}", proxy.addr);
+    let mut server = TestServer::start_on_with(db, |config| {
+        config.ip_sends_per_second = 100_000;
+        config.ip_send_burst = 100_000;
+        config.ip_new_visitors_per_minute = 100_000;
+    })
+    .await;
+    let acme = server.tenant("Acme").await;
+    let mut agent = Raw::agent(&server, &acme.owner).await;
+    let mut visitors = Vec::new();
+    for _ in 0..100 {
+        visitors.push(Raw::visitor(&server, &acme).await);
+    }
+    // The database goes away; 1,200 messages wait, then one commit stores them and the agent is
+    // handed them all at once: the server's own burst, which a reading agent takes.
+    proxy.set(ProxyMode::Cut);
+    for (v, visitor) in visitors.iter_mut().enumerate() {
+        for m in 0..12 {
+            visitor
+                .send_json(
+                    json!({"type": "send", "cid": format!("{v}-{m}"), "body": format!("message {v}-{m}")}),
+                )
+                .await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    proxy.set(ProxyMode::Pass);
+    let mut received = 0;
+    while received < 1_200 {
+        match agent.read().await {
+            Read::Frame(ServerFrame::Message(m)) if m.body.starts_with("message ") => received += 1,
+            Read::Frame(_) => {}
+            Read::Closed(code) => panic!("the agent was dropped ({code:?}) after {received} messages"),
+        }
+    }
     server.stop().await;
 }

@@ -80,9 +80,11 @@ pub const IDLE_TIMEOUT_MS: u64 = 75_000;
 /// How often clients ping an otherwise quiet socket.
 pub const CLIENT_PING_INTERVAL_MS: u64 = 25_000;
 
-/// Frames queued for one socket. A socket that falls this far behind is closed with
+/// Bytes of frames queued for one socket. A socket that falls this far behind is closed with
 /// [`crate::protocol::close::SLOW_CONSUMER`] and resumes, so a slow reader cannot grow memory.
-pub const SOCKET_QUEUE_FRAMES: usize = 512;
+/// Counted in bytes, not frames: a commit that hands an agent two thousand short messages at once
+/// is the server's own burst, not a slow reader.
+pub const SOCKET_QUEUE_BYTES: usize = 1024 * 1024;
 
 /// Messages one replay or one history page returns at most; a longer gap is replayed in pages.
 pub const MAX_PAGE_MESSAGES: u32 = 500;

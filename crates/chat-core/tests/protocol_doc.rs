@@ -147,7 +147,7 @@ fn the_limits_table_says_what_the_constants_are() {
                 "1–{MAX_IDENTITY_ID_CHARS}, {MAX_IDENTITY_NAME_CHARS}, {MAX_IDENTITY_EMAIL_CHARS} characters"
             ),
         ),
-        ("SOCKET_QUEUE_FRAMES", format!("{SOCKET_QUEUE_FRAMES} frames")),
+        ("SOCKET_QUEUE_BYTES", format!("{} MiB of frames", SOCKET_QUEUE_BYTES >> 20)),
         ("MAX_PAGE_MESSAGES", format!("{MAX_PAGE_MESSAGES} messages")),
         ("CID_WINDOW", format!("latest {CID_WINDOW} stored")),
     ];

@@ -19,6 +19,9 @@ pub mod set_aside;
 mod visitor;
 mod writer;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use axum::Router;
 use axum::extract::ws::Utf8Bytes;
 use axum::routing::get;
@@ -48,6 +51,16 @@ pub(crate) enum Outgoing {
     Close(u16, String),
 }
 
+impl Outgoing {
+    /// What it counts against the socket's queue ([`chat_core::limits::SOCKET_QUEUE_BYTES`]).
+    pub(crate) fn size(&self) -> usize {
+        match self {
+            Outgoing::Frame(text) => text.len(),
+            Outgoing::Replay(_) | Outgoing::Close(..) => 64,
+        }
+    }
+}
+
 /// See [`chat_core::room::Effect::Replay`].
 #[derive(Debug)]
 pub(crate) struct Replay {
@@ -60,10 +73,46 @@ pub(crate) struct Replay {
 /// How a room reaches a socket.
 #[derive(Clone, Debug)]
 pub(crate) struct ConnLink {
-    /// The socket's bounded queue.
-    pub(crate) tx: mpsc::Sender<Outgoing>,
+    /// The socket's queue, bounded by [`queued`](ConnLink::queued).
+    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
+    /// Bytes waiting in the queue.
+    pub(crate) queued: Arc<AtomicUsize>,
     /// Cancelled when the socket fell too far behind; the socket closes and the client resumes.
     pub(crate) kill: CancellationToken,
+}
+
+impl ConnLink {
+    /// Queues `item`; false (and nothing queued) if the socket is already
+    /// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES) behind.
+    pub(crate) fn push(&self, item: Outgoing) -> bool {
+        let size = item.size();
+        if self.queued.load(Ordering::Relaxed) + size > chat_core::limits::SOCKET_QUEUE_BYTES {
+            return false;
+        }
+        self.queued.fetch_add(size, Ordering::Relaxed);
+        // A closed queue means the socket task ended; its `Disconnected` is on the way.
+        if let Err(mpsc::error::SendError(item)) = self.tx.send(item) {
+            self.queued.fetch_sub(item.size(), Ordering::Relaxed);
+        }
+        true
+    }
+}
+
+/// A socket's end of its queue.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    pub(crate) rx: mpsc::UnboundedReceiver<Outgoing>,
+    pub(crate) queued: Arc<AtomicUsize>,
+    pub(crate) kill: CancellationToken,
+}
+
+impl Inbound {
+    /// The next item, no longer counted as waiting.
+    pub(crate) async fn next(&mut self) -> Option<Outgoing> {
+        let item = self.rx.recv().await?;
+        self.queued.fetch_sub(item.size(), Ordering::Relaxed);
+        Some(item)
+    }
 }
 
 /// The file an attachment token stands for, if it was made by this server for this sender in this

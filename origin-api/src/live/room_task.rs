@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::ws::Utf8Bytes;
 use chat_core::ids::{ConnId, Millis, SiteId};
 use chat_core::room::{Effect, Input, SiteRoom};
-use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 use super::hub::Hub;
@@ -141,11 +141,9 @@ impl RoomTask {
         }
     }
 
-    /// Queues an item for a socket; false if its queue is full.
+    /// Queues an item for a socket; false if it is too far behind.
     fn push(&self, conn: ConnId, item: Outgoing) -> bool {
-        let Some(link) = self.links.get(&conn) else { return true };
-        // A closed queue means the socket task ended; its `Disconnected` is on the way.
-        !matches!(link.tx.try_send(item), Err(TrySendError::Full(_)))
+        self.links.get(&conn).is_none_or(|link| link.push(item))
     }
 }
 

@@ -4,13 +4,14 @@
 //! One task per socket does both directions, so an idle connection costs one small task, one
 //! queue and the socket's buffers.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use chat_core::ids::{Millis, TenantId};
 use chat_core::limits::{
     FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
-    SOCKET_QUEUE_FRAMES,
 };
 use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
 use chat_core::rate::SendAllowance;
@@ -19,7 +20,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnLink, Outgoing, Replay};
+use super::{ConnLink, Inbound, Outgoing, Replay};
 use crate::app::AppState;
 use crate::clock::now;
 use crate::store::MessageRange;
@@ -39,9 +40,12 @@ pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 const TRANSPORT_FRAME_BYTES: usize = 1024 * 1024 + MAX_FRAME_BYTES;
 
 /// A socket's queue and the link rooms use to reach it.
-pub(crate) fn link() -> (ConnLink, mpsc::Receiver<Outgoing>) {
-    let (tx, rx) = mpsc::channel(SOCKET_QUEUE_FRAMES);
-    (ConnLink { tx, kill: CancellationToken::new() }, rx)
+pub(crate) fn link() -> (ConnLink, Inbound) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let kill = CancellationToken::new();
+    let link = ConnLink { tx, queued: Arc::clone(&queued), kill: kill.clone() };
+    (link, Inbound { rx, queued, kill })
 }
 
 /// A hello refused; see [`chat_core::protocol::HelloRefused`].
@@ -140,8 +144,7 @@ impl Reply {
 /// The socket's life after its hello. Returns when it closed, for any reason.
 pub(crate) async fn run(
     mut socket: WebSocket,
-    mut queue: mpsc::Receiver<Outgoing>,
-    kill: CancellationToken,
+    mut inbound: Inbound,
     access: Option<Access>,
     state: &AppState,
     tenant: &TenantId,
@@ -151,6 +154,7 @@ pub(crate) async fn run(
     tokio::pin!(idle);
     let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
     // Made once, not on every turn of the loop.
+    let kill = inbound.kill.clone();
     let killed = kill.cancelled();
     let shutting_down = state.hub.shutting_down();
     let revoked = async {
@@ -186,7 +190,7 @@ pub(crate) async fn run(
                 close_with(&mut socket, close::RESTARTING, "restarting").await;
                 break;
             }
-            item = queue.recv() => match item {
+            item = inbound.next() => match item {
                 Some(Outgoing::Frame(text)) => {
                     if !send(&mut socket, Message::Text(text)).await {
                         break;

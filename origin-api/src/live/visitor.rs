@@ -15,10 +15,7 @@ use chat_core::protocol::{
 use chat_core::room::Input;
 use chat_core::token::{self, VisitorClaims};
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
-
-use super::Outgoing;
+use super::Inbound;
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
@@ -69,19 +66,18 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, reques
     // The hello's checks hold big values for a moment; boxed, they leave the socket's task as
     // small as its long life needs (memory per idle visitor, docs/benchmarks.md).
     let Some(joined) = Box::pin(join(&mut socket, &state, request)).await else { return };
-    let Joined { room, conn, queue, kill, sender } = joined;
+    let Joined { room, conn, inbound, sender } = joined;
     let departure = Departure { room, conn };
     let from = (&sender.tenant, &sender.site, sender.visitor.as_str());
     let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip, from);
-    session::run(socket, queue, kill, None, &state, &sender.tenant, on_text).await;
+    session::run(socket, inbound, None, &state, &sender.tenant, on_text).await;
 }
 
 /// A visitor whose hello was accepted, in their site's room.
 struct Joined {
     room: RoomHandle,
     conn: ConnId,
-    queue: mpsc::Receiver<Outgoing>,
-    kill: CancellationToken,
+    inbound: Inbound,
     sender: Sender,
 }
 
@@ -110,8 +106,7 @@ async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Opt
         }
     };
     let conn = state.hub.next_conn();
-    let (link, queue) = session::link();
-    let kill = link.kill.clone();
+    let (link, inbound) = session::link();
     let hello = accepted.hello;
     let join = Input::VisitorJoined {
         conn,
@@ -126,7 +121,7 @@ async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Opt
         Ok(room) => {
             let sender =
                 Sender { tenant: accepted.site.tenant, site: accepted.site.id, visitor: accepted.visitor };
-            Some(Joined { room, conn, queue, kill, sender })
+            Some(Joined { room, conn, inbound, sender })
         }
         Err(error) => {
             session::refuse(socket, session::unavailable(error)).await;
