@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod world;
+
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
 use chat_core::identity::IdentitySecret;
