@@ -72,3 +72,75 @@ async fn a_refused_message_is_set_aside_and_the_rest_flows_on(db: TestDb) {
 }
 
 on_sqlite_and_mariadb!(a_refused_message_is_set_aside_and_the_rest_flows_on);
+
+/// A full disk is the database being away, not a refusal: nothing is acknowledged while it is
+/// full, nothing is set aside, and everything is stored once there is room again.
+#[tokio::test]
+async fn a_full_disk_holds_the_messages_until_there_is_room_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !mounted {
+        eprintln!("a full disk: skipped (mounting a small tmpfs needs root)");
+        return;
+    }
+    let _unmount = Unmount(dir.path().to_owned());
+    let url = format!("sqlite:{}", dir.path().join("kefu.db").display());
+    let data = dir.path().join("data");
+    let mut server =
+        TestServer::start_on_with(TestDb::at(&url), move |config| config.data_dir = data.clone()).await;
+    let acme = server.tenant("Acme").await;
+    let (mut visitor, _) = Raw::visitor_as(&server, &acme, None).await;
+    visitor.send_json(json!({"type": "send", "cid": "before", "body": "before the disk filled"})).await;
+    visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+
+    // Fill the disk to the last byte.
+    let filler = dir.path().join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.write_all(&[0u8; 512]);
+    }
+    const HELD: usize = 12;
+    let body = "x".repeat(3_000);
+    for n in 0..HELD {
+        visitor
+            .send_json(json!({"type": "send", "cid": format!("full-{n}"), "body": format!("{n} {body}")}))
+            .await;
+    }
+    let early = visitor.frames_for(std::time::Duration::from_secs(2)).await;
+    assert!(!early.iter().any(|f| matches!(f, ServerFrame::Ack { .. })), "acknowledged unstored: {early:?}");
+
+    std::fs::remove_file(&filler).unwrap();
+    let mut acked = 0;
+    while acked < HELD {
+        visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+        acked += 1;
+    }
+    assert!(!server.data_dir.path().join("set-aside.jsonl").exists());
+    assert!(!dir.path().join("data/set-aside.jsonl").exists(), "a full disk sets nothing aside");
+    let (_, list) = server.get("/api/v1/conversations", Some(&acme.owner.token)).await;
+    let id = list["items"][0]["id"].as_str().unwrap().to_owned();
+    let texts = server
+        .history(&acme.owner.token, &id)
+        .await
+        .iter()
+        .filter(|m| m["sender"]["party"] == "visitor")
+        .count();
+    assert_eq!(texts, HELD + 1, "every message stored");
+    server.stop().await;
+}
+
+/// Unmounts the small disk when the test ends, passing or failing.
+struct Unmount(std::path::PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}

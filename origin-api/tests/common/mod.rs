@@ -68,6 +68,11 @@ impl TestDb {
         TestDb { url, name: "sqlite", _dir: Some(dir), made: None }
     }
 
+    /// A SQLite file at `url`, in a folder the test owns.
+    pub fn at(url: &str) -> TestDb {
+        TestDb { url: url.to_owned(), name: "sqlite", _dir: None, made: None }
+    }
+
     /// A new, empty database on the MariaDB server.
     pub async fn mariadb() -> TestDb {
         use sqlx::{Connection, Executor};
@@ -434,6 +439,20 @@ impl Raw {
                 Read::Closed(code) => panic!("closed ({code:?}) before the expected frame"),
             }
         }
+    }
+
+    /// Every frame that arrives within `period`.
+    pub async fn frames_for(&mut self, period: Duration) -> Vec<ServerFrame> {
+        let deadline = tokio::time::Instant::now() + period;
+        let mut frames = Vec::new();
+        while let Ok(Some(Ok(Message::Text(text)))) =
+            tokio::time::timeout_at(deadline, self.socket.next()).await
+        {
+            if let Ok(frame) = parse_server_frame(text.as_str()) {
+                frames.push(frame);
+            }
+        }
+        frames
     }
 
     /// Reads until the socket closes; returns the close code.

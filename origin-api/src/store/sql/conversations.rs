@@ -4,7 +4,7 @@ use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, Vis
 use chat_core::limits::CID_WINDOW;
 use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
-use sqlx::{Any, QueryBuilder, Transaction};
+use sqlx::{Any, Connection, QueryBuilder, Transaction};
 
 use super::{Dialect, SqlStore, bound, paged};
 use crate::store::batch::{Batch, view_key, visits};
@@ -98,10 +98,21 @@ impl ConversationStore for SqlStore {
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        store_writes(&mut tx, self.dialect, writes).await?;
-        tx.commit().await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        let stored = async {
+            let mut tx = conn.begin().await?;
+            store_writes(&mut tx, self.dialect, writes).await?;
+            tx.commit().await?;
+            StoreResult::Ok(())
+        }
+        .await;
+        if stored.is_err() {
+            // A connection whose write failed may still hold its transaction (SQLite keeps the
+            // write lock after a COMMIT refused for a full disk), and the retry would wait behind
+            // it: close it rather than hand it back.
+            let _ = conn.detach().close().await;
+        }
+        stored
     }
 
     async fn page_views(
