@@ -172,3 +172,38 @@ async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry(db:
     assert_eq!(history.iter().filter(|m| m["body"] == "only once").count(), 1);
     server.stop().await;
 }
+
+/// A visitor who sends faster than allowed is turned away `rate_limited` for some messages; the
+/// client sends those again by itself, and the conversation ends up with all of them, in order.
+#[tokio::test]
+async fn messages_turned_away_for_now_are_sent_again_by_the_client() {
+    let mut server = TestServer::start_on(TestDb::sqlite()).await;
+    let acme = server.tenant("Acme").await;
+    let mut visitor = server.visitor(&acme, "https://shop.acme.example/");
+    expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
+    let bodies: Vec<String> = (1..=40).map(|n| format!("message {n}")).collect();
+    for body in &bodies {
+        visitor.send(Outgoing::Visitor { body: body.clone() });
+    }
+    let mut acked = 0;
+    let mut refused = 0;
+    let mut conversation = None;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while acked < bodies.len() {
+        match tokio::time::timeout_at(deadline, visitor.next_event()).await {
+            Ok(Some(Event::Frame(ServerFrame::Ack { conversation: c, .. }))) => {
+                acked += 1;
+                conversation = Some(c);
+            }
+            Ok(Some(Event::Frame(ServerFrame::Error { cid: Some(_), .. }))) => refused += 1,
+            Ok(Some(_)) => {}
+            other => panic!("{acked} of {} acknowledged, then {other:?}", bodies.len()),
+        }
+    }
+    assert!(refused > 0, "the burst was over the limit");
+    let conversation = conversation.unwrap();
+    let history = server.history(&acme.owner.token, conversation.as_str()).await;
+    let stored: Vec<&str> = history.iter().filter_map(|m| m["body"].as_str()).collect();
+    assert_eq!(stored, bodies);
+    server.stop().await;
+}

@@ -1,11 +1,15 @@
 //! A write the database refuses for good is set aside — kept on disk, replaced by a stand-in of
-//! the same place — and does not block the writes behind it, of its room or any other.
+//! the same place — and does not block the writes behind it, of its room or any other. A database
+//! that cannot write for now (its disk is full) is waited for, and loses nothing.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 
-use chat_core::protocol::ServerFrame;
+use std::time::Duration;
+
+use chat_core::limits::STORE_STALL_MS;
+use chat_core::protocol::{ErrorCode, ServerFrame};
 use common::{Raw, TestDb, TestServer};
 use origin_api::live::set_aside::STAND_IN_BODY;
 use serde_json::json;
@@ -74,7 +78,8 @@ async fn a_refused_message_is_set_aside_and_the_rest_flows_on(db: TestDb) {
 on_sqlite_and_mariadb!(a_refused_message_is_set_aside_and_the_rest_flows_on);
 
 /// A full disk is the database being away, not a refusal: nothing is acknowledged while it is
-/// full, nothing is set aside, and everything is stored once there is room again.
+/// full, sends are turned away `unavailable` once the room's writes have waited too long, nothing
+/// is set aside, and everything is stored once there is room again.
 #[tokio::test]
 async fn a_full_disk_holds_the_messages_until_there_is_room_again() {
     let dir = tempfile::tempdir().unwrap();
@@ -113,8 +118,14 @@ async fn a_full_disk_holds_the_messages_until_there_is_room_again() {
             .send_json(json!({"type": "send", "cid": format!("full-{n}"), "body": format!("{n} {body}")}))
             .await;
     }
-    let early = visitor.frames_for(std::time::Duration::from_secs(2)).await;
+    let early = visitor.frames_for(Duration::from_millis(STORE_STALL_MS + 500)).await;
     assert!(!early.iter().any(|f| matches!(f, ServerFrame::Ack { .. })), "acknowledged unstored: {early:?}");
+    visitor.send_json(json!({"type": "send", "cid": "late", "body": "sent while the disk is full"})).await;
+    let refused = visitor.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
+    assert!(
+        matches!(&refused, ServerFrame::Error { code: ErrorCode::Unavailable, cid: Some(c), .. } if c.0 == "late"),
+        "{refused:?}"
+    );
 
     std::fs::remove_file(&filler).unwrap();
     let mut acked = 0;
@@ -122,6 +133,9 @@ async fn a_full_disk_holds_the_messages_until_there_is_room_again() {
         visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
         acked += 1;
     }
+    // The client sends what was turned away again, and now it is taken.
+    visitor.send_json(json!({"type": "send", "cid": "late", "body": "sent while the disk is full"})).await;
+    visitor.expect(|f| matches!(f, ServerFrame::Ack { cid, .. } if cid.0 == "late")).await;
     assert!(!server.data_dir.path().join("set-aside.jsonl").exists());
     assert!(!dir.path().join("data/set-aside.jsonl").exists(), "a full disk sets nothing aside");
     let (_, list) = server.get("/api/v1/conversations", Some(&acme.owner.token)).await;
@@ -132,7 +146,7 @@ async fn a_full_disk_holds_the_messages_until_there_is_room_again() {
         .iter()
         .filter(|m| m["sender"]["party"] == "visitor")
         .count();
-    assert_eq!(texts, HELD + 1, "every message stored");
+    assert_eq!(texts, HELD + 2, "every message stored");
     server.stop().await;
 }
 

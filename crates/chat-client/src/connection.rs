@@ -1,9 +1,11 @@
-//! The task that owns the socket: connect, hello, resend the outbox after the welcome, keep the
-//! resume points, reconnect with backoff.
+//! The task that owns the socket: connect, hello, resend the outbox after the welcome, send a
+//! message the server turned away for now (`rate_limited`, `unavailable`) again after a backoff,
+//! keep the resume points, reconnect with backoff.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use chat_core::ids::Cid;
 use chat_core::protocol::{
     AgentFrame, AgentHello, DeviceInfo, PROTOCOL_VERSION, ResumePoint, ServerFrame, VisitorFrame,
     VisitorHello, close, parse_server_frame,
@@ -95,6 +97,10 @@ impl Connection {
         let mut ping = tokio::time::interval(self.options.ping_interval);
         ping.tick().await;
         let mut welcomed = false;
+        // Messages turned away for now, sent again at `resend_at`; `refusals` in a row set the wait.
+        let mut refused: Vec<Cid> = Vec::new();
+        let mut refusals: u32 = 0;
+        let mut resend_at: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
@@ -109,6 +115,21 @@ impl Connection {
                         return Ended::Stop;
                     }
                 },
+                () = tokio::time::sleep_until(resend_at.unwrap_or_else(tokio::time::Instant::now)), if resend_at.is_some() => {
+                    resend_at = None;
+                    let texts: Vec<String> = lock(&self.shared)
+                        .outbox
+                        .iter()
+                        .filter(|(cid, _)| refused.contains(cid))
+                        .map(|(_, text)| text.clone())
+                        .collect();
+                    refused.clear();
+                    for text in texts {
+                        if sink.send(Message::Text(text.into())).await.is_err() {
+                            return Ended::Retry;
+                        }
+                    }
+                }
                 _ = ping.tick() => {
                     if sink.send(Message::Text(r#"{"type":"ping"}"#.into())).await.is_err() {
                         return Ended::Retry;
@@ -130,9 +151,19 @@ impl Connection {
                                 }
                             }
                             ServerFrame::Reconnect { after_ms } => retry_after = Some(Duration::from_millis(*after_ms)),
+                            ServerFrame::Error { code, cid: Some(cid), .. } if code.retryable() => {
+                                refused.push(cid.clone());
+                                if resend_at.is_none() {
+                                    refusals = refusals.saturating_add(1);
+                                    resend_at = Some(tokio::time::Instant::now() + self.backoff(refusals));
+                                }
+                            }
                             _ => {}
                         }
                         self.remember(&frame);
+                        if matches!(frame, ServerFrame::Ack { .. }) && lock(&self.shared).outbox.is_empty() {
+                            refusals = 0;
+                        }
                         let _ = self.events.send(Event::Frame(frame));
                         if let Some(wait) = retry_after {
                             let _ = self.events.send(Event::Closed { code: Some(close::RESTARTING), last: false });

@@ -168,8 +168,9 @@ impl Client {
         }
     }
 
-    /// Sends a message: it goes into the outbox now and is sent (again after every reconnect)
-    /// until the server acknowledges it. Returns its client id.
+    /// Sends a message: it goes into the outbox now and is sent (again after every reconnect, and
+    /// after a backoff when the server turns it away for now) until the server acknowledges it or
+    /// refuses it for good. Returns its client id.
     pub fn send(&mut self, message: Outgoing) -> Cid {
         self.next_cid += 1;
         let cid = Cid(format!("{}-{}", self.cid_prefix, self.next_cid));

@@ -38,6 +38,11 @@ pub const MAX_VISITORS_PER_SITE: usize = 50_000;
 /// slow or down): sends get `unavailable`, which clients retry; nothing acknowledged is lost.
 pub const MAX_UNCOMMITTED_WRITES: usize = 20_000;
 
+/// How long a room's oldest write may wait to be stored before the room takes the store to be
+/// away (down, or its disk full) and refuses sends with `unavailable` until it catches up. Commits
+/// take milliseconds, a few hundred at saturation.
+pub const STORE_STALL_MS: u64 = 5_000;
+
 /// How many recent client ids per conversation the room remembers to recognise a retried send.
 /// A client's outbox resends only unacknowledged messages, so a retry falls well within it.
 pub const CID_WINDOW: usize = 256;

@@ -7,8 +7,8 @@ mod sim;
 
 use chat_core::ids::Cid;
 use chat_core::limits::{
-    AGENT_LEFT_GRACE_MS, CONVERSATION_IDLE_CLOSE_MS, MAX_CONVERSATIONS_PER_VISITOR, VISITOR_LEFT_GRACE_MS,
-    VISITOR_SEND_BURST,
+    AGENT_LEFT_GRACE_MS, CONVERSATION_IDLE_CLOSE_MS, MAX_CONVERSATIONS_PER_VISITOR, STORE_STALL_MS,
+    VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
 };
 use chat_core::protocol::{
     AgentFrame, ConversationEvent, ConversationStatus, ErrorCode, PageInfo, ResumePoint, ServerFrame,
@@ -112,6 +112,7 @@ fn page_changes_and_ratings_cost_what_messages_cost() {
     assert_eq!(shown, VISITOR_SEND_BURST as usize);
     assert_eq!(errors(&sim.take(v1)), vec![ErrorCode::RateLimited; 3]);
 
+    sim.commit_all();
     sim.advance(60_000);
     sim.visitor(v1, send("m", "hi"));
     sim.commit_all();
@@ -149,6 +150,7 @@ fn a_visitor_cannot_start_conversations_without_end() {
     for i in 0..MAX_CONVERSATIONS_PER_VISITOR {
         sim.visitor(v1, send(&format!("m{i}"), "hi"));
         sim.visitor(v1, VisitorFrame::Close);
+        sim.commit_all();
         sim.advance(1_000);
     }
     sim.take(v1);
@@ -238,4 +240,33 @@ fn a_read_is_shown_to_the_other_side_only_and_conversation_frames_count_every_st
     sim.commit_all();
     assert_eq!(reads(&sim.take(a1)), 0);
     assert_eq!(reads(&sim.take(v1)), 1);
+}
+
+#[test]
+fn a_store_that_stops_committing_turns_sends_away_until_it_catches_up() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor(v1, send("1", "stored late"));
+    sim.advance(STORE_STALL_MS - 1);
+    sim.visitor(v1, send("2", "taken while the store may still answer"));
+    sim.advance(1);
+    sim.visitor(v1, send("3", "turned away"));
+    let frames = sim.take(v1);
+    assert!(acks(&frames).is_empty(), "nothing is acknowledged before it is stored");
+    assert_eq!(errors(&frames), [ErrorCode::Unavailable]);
+    assert!(frames.iter().any(|f| matches!(f, ServerFrame::Error { cid: Some(c), .. } if c.0 == "3")));
+
+    // The store catches up: what it held is acknowledged, and sends are taken again.
+    sim.commit_all();
+    let frames = sim.take(v1);
+    let id = conversation_of(&frames);
+    let held: Vec<String> = acks(&frames).into_iter().map(|(cid, _)| cid).collect();
+    assert_eq!(held, ["1", "2"]);
+    sim.visitor(v1, send("3", "turned away"));
+    sim.commit_all();
+    assert_eq!(acks(&sim.take(v1)).len(), 1);
+    assert_eq!(
+        sim.store.bodies(&id),
+        ["stored late", "taken while the store may still answer", "turned away"]
+    );
 }

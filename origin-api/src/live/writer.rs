@@ -4,7 +4,7 @@
 //!
 //! A batch the database cannot take now (it is away, busy, full) is retried with backoff until it
 //! commits: nothing was acknowledged for it, rooms hold further writes meanwhile (and refuse sends
-//! once they hold too many), clients keep their outboxes. Inserts skip existing rows, so retrying
+//! once they hold too many, or have waited too long), clients keep their outboxes. Inserts skip existing rows, so retrying
 //! a batch that did commit stores nothing twice. A batch the database refuses outright is stored
 //! in halves until the refused writes are found; each, refused again, is set aside
 //! (`set_aside`) and the rest flows on.

@@ -23,7 +23,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::identity::IdentitySecret;
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
-use crate::limits::MAX_UNCOMMITTED_WRITES;
+use crate::limits::{MAX_UNCOMMITTED_WRITES, STORE_STALL_MS};
 use crate::protocol::{
     AgentFrame, AgentStatus, AttachmentView, DeviceInfo, ErrorCode, MessageView, PageInfo, ResumePoint,
     ServerFrame, VisitorFrame, VisitorIdentity, WidgetView, close,
@@ -203,6 +203,8 @@ enum AfterCommit {
 #[derive(Debug)]
 struct PendingWrite {
     id: WriteId,
+    /// When the room handed it to the driver.
+    at: Millis,
     after: Vec<AfterCommit>,
 }
 
@@ -280,6 +282,7 @@ impl SiteRoom {
 
     /// Carries out one input at time `now` and returns what the driver must do, in order.
     pub fn handle(&mut self, input: Input, now: Millis) -> Vec<Effect> {
+        self.clock_floor = self.clock_floor.max(now);
         match input {
             Input::VisitorJoined { conn, visitor, visitor_token, page, device, identity, resume } => {
                 let joining = presence::Joining { visitor, visitor_token, page, device, identity, resume };
@@ -428,14 +431,23 @@ impl SiteRoom {
 
     // --- helpers every part of the room uses ---
 
-    /// Refuses a change that must be stored when the room already waits on too many writes.
+    /// Refuses a change that must be stored when the store is behind: the room waits on too many
+    /// writes, or on one for too long (the database is away or its disk is full). A refused send
+    /// stays in its client's outbox, to be sent again; the room takes sends again once the store
+    /// catches up.
     fn refuse_when_backed_up(&mut self, conn: ConnId, cid: Option<&Cid>) -> bool {
-        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
+        if !self.store_behind() {
             return false;
         }
         let message = "changes cannot be stored right now; try again shortly";
         self.refuse(conn, ErrorCode::Unavailable, message, cid.cloned());
         true
+    }
+
+    /// The store is not keeping up: too many writes wait, or the oldest has waited too long.
+    fn store_behind(&self) -> bool {
+        self.pending.len() >= MAX_UNCOMMITTED_WRITES
+            || self.pending.front().is_some_and(|write| self.clock_floor.since(write.at) >= STORE_STALL_MS)
     }
 
     /// The visitor's current conversation (possibly closed), if the room holds one.
@@ -478,7 +490,7 @@ impl SiteRoom {
         let id = WriteId(self.next_write);
         self.next_write += 1;
         self.out.push(Effect::Write { id, op });
-        self.pending.push_back(PendingWrite { id, after: after.into_iter().collect() });
+        self.pending.push_back(PendingWrite { id, at: self.clock_floor, after: after.into_iter().collect() });
     }
 
     /// Adds something to do once the latest write is stored.

@@ -8,7 +8,7 @@ use crate::identity;
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{
     AGENT_LEFT_GRACE_MS, AGENT_SEND_BURST, AGENT_SENDS_PER_SECOND, CLOSED_RETENTION_MS,
-    CONVERSATION_IDLE_CLOSE_MS, MAX_RESUME_POINTS, MAX_TITLE_CHARS, MAX_UNCOMMITTED_WRITES, MAX_URL_CHARS,
+    CONVERSATION_IDLE_CLOSE_MS, MAX_RESUME_POINTS, MAX_TITLE_CHARS, MAX_URL_CHARS,
     MAX_VISITORS_IN_SITE_STATE, MAX_VISITORS_PER_SITE, VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
     VISITOR_SENDS_PER_SECOND,
 };
@@ -282,7 +282,7 @@ impl SiteRoom {
         now: Millis,
     ) {
         // Page views are a record, not a promise to anyone: with the database behind, skip them.
-        if self.pending.len() >= MAX_UNCOMMITTED_WRITES {
+        if self.store_behind() {
             return;
         }
         let record = PageViewRecord {

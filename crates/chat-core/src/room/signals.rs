@@ -5,7 +5,7 @@
 use super::state::TypingPreview;
 use super::{AfterCommit, SiteRoom};
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
-use crate::limits::{MAX_PREVIEW_CHARS, MAX_UNCOMMITTED_WRITES};
+use crate::limits::MAX_PREVIEW_CHARS;
 use crate::protocol::{ConversationStatus, ErrorCode, Party, ServerFrame};
 
 impl SiteRoom {
@@ -134,7 +134,7 @@ impl SiteRoom {
         };
         // A read position is worth storing, not worth refusing anything for: with the database
         // behind, it is shown at once and the next one carries it to storage.
-        if self.pending.len() < MAX_UNCOMMITTED_WRITES {
+        if !self.store_behind() {
             self.persist(&conversation);
             self.after_last_write(shown);
         } else {
