@@ -26,7 +26,7 @@
 /** Codes whose sends may succeed later (docs/protocol.md, rule 6). */
 const RETRYABLE = ['rate_limited', 'unavailable', 'internal'];
 const PING_MS = 25000;
-/** No pong within this after a ping: the connection is dead even if the socket has not noticed. */
+/** No pong within this after a ping (or no welcome after opening): the connection is dead even if the socket has not noticed. */
 const PONG_WAIT_MS = 10000;
 const RETRY_SEND_MS = 3000;
 
@@ -187,6 +187,11 @@ export class Connection {
       return this.#retry();
     }
     this.#ws = ws;
+    // A network that drops packets can leave the opening hanging: no welcome in time, try again.
+    const opened = Date.now();
+    setTimeout(() => {
+      if (this.#ws === ws && this.#lastHeard < opened) this.#drop();
+    }, PONG_WAIT_MS);
     ws.onopen = () => {
       const seen = this.#seen;
       /** @type {VisitorFrame} */

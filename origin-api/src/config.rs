@@ -157,6 +157,9 @@ pub struct Config {
     /// How long a site's room stays in memory with no socket and nothing to store; the next
     /// visitor starts it again from the database.
     pub room_idle: Duration,
+    /// A socket that sends nothing for this long is closed (4004): the protocol's 75 s
+    /// (`IDLE_TIMEOUT_MS`); not a setting, tests shorten it.
+    pub socket_idle: Duration,
     /// A fixed token signing key, if configured.
     pub signing_key: Option<Secret>,
 }
@@ -217,6 +220,7 @@ impl Config {
                 .room_idle_secs
                 .or(file.room_idle_secs)
                 .map_or(defaults.room_idle, Duration::from_secs),
+            socket_idle: defaults.socket_idle,
             signing_key: args.signing_key.clone().or(file.signing_key),
         })
     }
@@ -236,6 +240,7 @@ impl Config {
             ip_new_visitors_per_minute: 120,
             trusted_proxies: Vec::new(),
             room_idle: Duration::from_secs(60),
+            socket_idle: Duration::from_millis(chat_core::limits::IDLE_TIMEOUT_MS),
             signing_key: None,
         }
     }

@@ -207,3 +207,129 @@ async fn messages_turned_away_for_now_are_sent_again_by_the_client() {
     assert_eq!(stored, bodies);
     server.stop().await;
 }
+
+/// Reads a client's events until its connection is given up, failing on any frame: nothing passes
+/// a black hole. Returns when that was.
+async fn until_given_up(client: &mut Client, within: Duration) -> tokio::time::Instant {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match tokio::time::timeout_at(deadline, client.next_event()).await {
+            Ok(Some(Event::Closed { last: false, .. })) => return tokio::time::Instant::now(),
+            Ok(Some(Event::Frame(ServerFrame::Pong { .. }))) => {}
+            other => panic!("while nothing passes: {other:?}"),
+        }
+    }
+}
+
+/// A network that drops every packet for 30 s mid-conversation, closing nothing (no FIN, no RST).
+/// Both clients notice within their liveness times (a ping unanswered for 10 s; the clients here
+/// ping every 5 s), keep what they send meanwhile in their outboxes, reconnect once packets pass
+/// again, and nothing is lost, doubled or reordered. The server learns that the old sockets are
+/// gone as soon as the network passes that on.
+#[tokio::test]
+async fn a_network_that_drops_everything_for_30_s_loses_nothing() {
+    const HOLE: Duration = Duration::from_secs(30);
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let proxy = Proxy::start(server.addr).await;
+    let quick = chat_client::Options { ping_interval: Duration::from_secs(5), ..options() };
+    let mut agent = Client::agent(&proxy.ws("/ws/agent"), &acme.owner.token, quick.clone());
+    expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
+    let page = PageInfo { url: "/".into(), title: String::new(), referrer: String::new() };
+    let mut visitor = Client::visitor(&proxy.ws("/ws/visitor"), &acme.site.key, page, None, quick.clone());
+    expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
+
+    let (mut agent_held, mut visitor_held) = (BTreeMap::new(), BTreeMap::new());
+    let (mut visitor_own, mut agent_own) = (HashMap::new(), HashMap::new());
+    for i in 1..=3 {
+        let body = format!("before {i}");
+        visitor_own.insert(visitor.send(Outgoing::Visitor { body: body.clone() }), body);
+    }
+    let ours = |h: &BTreeMap<(ConversationId, u64), String>| {
+        h.values().filter(|b| ["before", "during", "agent"].iter().any(|p| b.starts_with(p))).count()
+    };
+    collect_until(&mut agent, &agent_own, &mut agent_held, |h| ours(h) == 3).await;
+    let conversation = agent_held.keys().next().unwrap().0.clone();
+    collect_until(&mut visitor, &visitor_own, &mut visitor_held, |h| ours(h) == 3).await;
+
+    proxy.set(ProxyMode::BlackHole);
+    let hole = tokio::time::Instant::now();
+    for i in 1..=3 {
+        let body = format!("during {i}");
+        visitor_own.insert(visitor.send(Outgoing::Visitor { body: body.clone() }), body);
+        let body = format!("agent {i}");
+        let cid = agent.send(Outgoing::Agent {
+            site: acme.site.id.clone(),
+            conversation: conversation.clone(),
+            body: body.clone(),
+            note: false,
+        });
+        agent_own.insert(cid, body);
+    }
+    let liveness = quick.ping_interval + quick.pong_wait + Duration::from_secs(1);
+    let visitor_noticed = until_given_up(&mut visitor, liveness).await;
+    let agent_noticed = until_given_up(&mut agent, liveness).await;
+    assert!(visitor_noticed - hole <= liveness && agent_noticed - hole <= liveness);
+    // Reconnecting into the hole goes nowhere either; the clients keep trying.
+    tokio::time::sleep_until(hole + HOLE).await;
+    assert_eq!((visitor.unacknowledged(), agent.unacknowledged()), (3, 3));
+    proxy.set(ProxyMode::Pass);
+
+    let complete = |h: &BTreeMap<(ConversationId, u64), String>| ours(h) == 9;
+    collect_until(&mut agent, &agent_own, &mut agent_held, complete).await;
+    collect_until(&mut visitor, &visitor_own, &mut visitor_held, complete).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!((visitor.unacknowledged(), agent.unacknowledged()), (0, 0));
+    assert_eq!(agent_held, visitor_held, "both sides hold the same conversation");
+
+    let history = server.history(&acme.owner.token, conversation.as_str()).await;
+    let texts: Vec<&str> =
+        history.iter().filter(|m| m["kind"] == "text").map(|m| m["body"].as_str().unwrap()).collect();
+    let from = |prefix: &str| texts.iter().filter(|t| t.starts_with(prefix)).copied().collect::<Vec<_>>();
+    assert_eq!(from("before"), ["before 1", "before 2", "before 3"]);
+    assert_eq!(from("during"), ["during 1", "during 2", "during 3"]);
+    assert_eq!(from("agent"), ["agent 1", "agent 2", "agent 3"]);
+    // Events included, the agent holds each stored message once.
+    let stored: BTreeMap<u64, &str> =
+        history.iter().map(|m| (m["seq"].as_u64().unwrap(), m["body"].as_str().unwrap())).collect();
+    let held: BTreeMap<u64, &str> = agent_held.iter().map(|((_, seq), body)| (*seq, body.as_str())).collect();
+    assert_eq!(held, stored);
+    server.stop().await;
+}
+
+/// The server's side of a dead network: a socket it hears nothing from is closed (4004) after the
+/// idle time (75 s; shortened here), though no FIN or RST ever came.
+#[tokio::test]
+async fn the_server_closes_a_socket_it_hears_nothing_from() {
+    let mut server = TestServer::start_with(|config| config.socket_idle = Duration::from_secs(1)).await;
+    let acme = server.tenant("Acme").await;
+    let proxy = Proxy::start(server.addr).await;
+    let mut raw = common::Raw::connect(&proxy.ws("/ws/visitor")).await;
+    raw.send_json(serde_json::json!({
+        "type": "visitor_hello", "v": 1, "site_key": acme.site.key,
+        "page": { "url": "/", "title": "", "referrer": "" },
+    }))
+    .await;
+    raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await;
+
+    proxy.set(ProxyMode::BlackHole);
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    proxy.set(ProxyMode::Pass);
+    // What the server sent into the hole arrives now: its close, from before the network came back.
+    assert_eq!(raw.closed().await, Some(chat_core::protocol::close::IDLE));
+
+    // A socket that pings in time stays open.
+    let mut raw = common::Raw::connect(&proxy.ws("/ws/visitor")).await;
+    raw.send_json(serde_json::json!({
+        "type": "visitor_hello", "v": 1, "site_key": acme.site.key,
+        "page": { "url": "/", "title": "", "referrer": "" },
+    }))
+    .await;
+    raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await;
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        raw.send_json(serde_json::json!({ "type": "ping", "t": 1 })).await;
+        raw.expect(|f| matches!(f, ServerFrame::Pong { .. })).await;
+    }
+    server.stop().await;
+}

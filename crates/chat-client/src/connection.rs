@@ -50,9 +50,11 @@ impl Connection {
     pub(crate) async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         let mut failures: u32 = 0;
         loop {
-            let ended = match tokio_tungstenite::connect_async(self.url.as_str()).await {
-                Ok((socket, _)) => self.session(socket, &mut commands, &mut failures).await,
-                Err(_) => Ended::Retry,
+            // A network that drops packets leaves a connect hanging: it gets as long as a ping.
+            let connecting = tokio_tungstenite::connect_async(self.url.as_str());
+            let ended = match tokio::time::timeout(self.options.pong_wait, connecting).await {
+                Ok(Ok((socket, _))) => self.session(socket, &mut commands, &mut failures).await,
+                Ok(Err(_)) | Err(_) => Ended::Retry,
             };
             let wait = match ended {
                 Ended::Stop => return,
@@ -96,6 +98,9 @@ impl Connection {
         }
         let mut ping = tokio::time::interval(self.options.ping_interval);
         ping.tick().await;
+        // Set while something is owed to this side (the welcome, a pong): nothing heard by then
+        // and the connection is dead, though no FIN or RST said so.
+        let mut hear_by = Some(tokio::time::Instant::now() + self.options.pong_wait);
         let mut welcomed = false;
         // Messages turned away for now, sent again at `resend_at`; `refusals` in a row set the wait.
         let mut refused: Vec<Cid> = Vec::new();
@@ -134,9 +139,15 @@ impl Connection {
                     if sink.send(Message::Text(r#"{"type":"ping"}"#.into())).await.is_err() {
                         return Ended::Retry;
                     }
+                    hear_by.get_or_insert(tokio::time::Instant::now() + self.options.pong_wait);
+                }
+                () = tokio::time::sleep_until(hear_by.unwrap_or_else(tokio::time::Instant::now)), if hear_by.is_some() => {
+                    let _ = self.events.send(Event::Closed { code: None, last: false });
+                    return Ended::Retry;
                 }
                 received = stream.next() => match received {
                     Some(Ok(Message::Text(text))) => {
+                        hear_by = None;
                         let Ok(frame) = parse_server_frame(text.as_str()) else { continue };
                         let mut retry_after = None;
                         match &frame {

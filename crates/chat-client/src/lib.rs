@@ -46,6 +46,9 @@ pub struct Options {
     pub max_backoff: Duration,
     /// How often to ping a quiet socket.
     pub ping_interval: Duration,
+    /// Hearing nothing for this long after a ping, or after opening a socket before the welcome
+    /// (or while opening it), the connection counts as dead and is replaced.
+    pub pong_wait: Duration,
 }
 
 impl Default for Options {
@@ -54,6 +57,7 @@ impl Default for Options {
             min_backoff: Duration::from_millis(250),
             max_backoff: Duration::from_secs(15),
             ping_interval: Duration::from_millis(chat_core::limits::CLIENT_PING_INTERVAL_MS),
+            pong_wait: Duration::from_millis(chat_core::limits::CLIENT_PONG_WAIT_MS),
         }
     }
 }

@@ -84,6 +84,10 @@ pub const HELLO_TIMEOUT_MS: u64 = 10_000;
 pub const IDLE_TIMEOUT_MS: u64 = 75_000;
 /// How often clients ping an otherwise quiet socket.
 pub const CLIENT_PING_INTERVAL_MS: u64 = 25_000;
+/// A client that hears nothing within this after a `ping`, or after opening a socket before its
+/// welcome, takes the connection for dead (a network that drops packets closes nothing), closes
+/// the socket and reconnects.
+pub const CLIENT_PONG_WAIT_MS: u64 = 10_000;
 
 /// Bytes of frames queued for one socket. A socket that falls this far behind is closed with
 /// [`crate::protocol::close::SLOW_CONSUMER`] and resumes, so a slow reader cannot grow memory.

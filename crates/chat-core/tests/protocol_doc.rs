@@ -148,6 +148,9 @@ fn the_limits_table_says_what_the_constants_are() {
                 "1–{MAX_IDENTITY_ID_CHARS}, {MAX_IDENTITY_NAME_CHARS}, {MAX_IDENTITY_EMAIL_CHARS} characters"
             ),
         ),
+        ("CLIENT_PING_INTERVAL_MS", format!("every {} s", CLIENT_PING_INTERVAL_MS / 1000)),
+        ("CLIENT_PONG_WAIT_MS", format!("within {} s", CLIENT_PONG_WAIT_MS / 1000)),
+        ("IDLE_TIMEOUT_MS", format!("{} s without a frame", IDLE_TIMEOUT_MS / 1000)),
         ("SOCKET_QUEUE_BYTES", format!("{} MiB of frames", SOCKET_QUEUE_BYTES >> 20)),
         ("MAX_PAGE_MESSAGES", format!("{MAX_PAGE_MESSAGES} messages")),
         ("CID_WINDOW", format!("latest {CID_WINDOW} stored")),

@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use chat_core::ids::{Millis, TenantId};
 use chat_core::limits::{
-    FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
+    FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
 };
 use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
 use chat_core::rate::SendAllowance;
@@ -141,6 +141,9 @@ impl Reply {
     }
 }
 
+/// How long a socket waits, when the server stops, for its room's last frames.
+const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
+
 /// The socket's life after its hello. Returns when it closed, for any reason.
 pub(crate) async fn run(
     mut socket: WebSocket,
@@ -150,7 +153,8 @@ pub(crate) async fn run(
     tenant: &TenantId,
     mut on_text: impl FnMut(&str) -> Reply,
 ) {
-    let idle = tokio::time::sleep(Duration::from_millis(IDLE_TIMEOUT_MS));
+    let idle_for = state.config.socket_idle;
+    let idle = tokio::time::sleep(idle_for);
     tokio::pin!(idle);
     let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
     // Made once, not on every turn of the loop.
@@ -185,6 +189,26 @@ pub(crate) async fn run(
                 break;
             }
             () = &mut shutting_down => {
+                // The room stores what it holds before it ends: its acks (and anything else it
+                // says until then) go out before the goodbye, so clients have less to send again.
+                let flushed = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+                    while let Some(item) = inbound.next().await {
+                        match item {
+                            Outgoing::Frame(text) => {
+                                if !send(&mut socket, Message::Text(text)).await {
+                                    return false;
+                                }
+                            }
+                            // The client resumes from the next server.
+                            Outgoing::Replay(_) => {}
+                            Outgoing::Close(..) => break,
+                        }
+                    }
+                    true
+                });
+                if flushed.await == Ok(false) {
+                    break;
+                }
                 let after_ms = reconnect_delay_ms();
                 send_text(&mut socket, ServerFrame::Reconnect { after_ms }.to_json()).await;
                 close_with(&mut socket, close::RESTARTING, "restarting").await;
@@ -208,7 +232,7 @@ pub(crate) async fn run(
                 None => break,
             },
             received = socket.recv() => {
-                idle.as_mut().reset(Instant::now() + Duration::from_millis(IDLE_TIMEOUT_MS));
+                idle.as_mut().reset(Instant::now() + idle_for);
                 let reply = match received {
                     Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
                         refuse_too_large(&mut socket).await;

@@ -500,7 +500,7 @@ impl Raw {
 }
 
 /// A TCP relay in front of the server that can stop passing the server's bytes to clients (so
-/// acknowledgements are lost) and can cut every connection.
+/// acknowledgements are lost), black-hole everything and cut every connection.
 pub struct Proxy {
     pub addr: SocketAddr,
     control: watch::Sender<ProxyMode>,
@@ -513,6 +513,10 @@ pub enum ProxyMode {
     SwallowReplies,
     /// Every open connection is closed.
     Cut,
+    /// Nothing passes either way and nothing is closed, as when a network drops every packet: bytes
+    /// wait in the relay (as TCP would retransmit them) and pass, in order, once it is `Pass` again.
+    /// New connections are accepted and wait too.
+    BlackHole,
 }
 
 impl Proxy {
@@ -548,15 +552,43 @@ async fn relay(client: TcpStream, server: TcpStream, mut mode: watch::Receiver<P
     let (mut server_read, mut server_write) = server.into_split();
     let mut up = [0u8; 16 * 1024];
     let mut down = [0u8; 16 * 1024];
+    // Waits out a black hole; false when the connection is to be cut.
+    async fn passing(mode: &mut watch::Receiver<ProxyMode>) -> bool {
+        loop {
+            match *mode.borrow_and_update() {
+                ProxyMode::Cut => return false,
+                ProxyMode::BlackHole => {}
+                ProxyMode::Pass | ProxyMode::SwallowReplies => return true,
+            }
+            if mode.changed().await.is_err() {
+                return false;
+            }
+        }
+    }
     loop {
+        if !passing(&mut mode).await {
+            return;
+        }
         tokio::select! {
             read = client_read.read(&mut up) => match read {
-                Ok(0) | Err(_) => return,
-                Ok(n) => if server_write.write_all(&up[..n]).await.is_err() { return },
+                Ok(0) | Err(_) => {
+                    // The client is gone: the server hears of it when the network passes it on.
+                    if passing(&mut mode).await {
+                        let _ = server_write.shutdown().await;
+                        let _ = server_read.read_to_end(&mut Vec::new()).await;
+                    }
+                    return;
+                }
+                Ok(n) => {
+                    if !passing(&mut mode).await || server_write.write_all(&up[..n]).await.is_err() { return }
+                }
             },
             read = server_read.read(&mut down) => match read {
                 Ok(0) | Err(_) => return,
                 Ok(n) => {
+                    if !passing(&mut mode).await {
+                        return;
+                    }
                     if *mode.borrow() == ProxyMode::SwallowReplies {
                         continue;
                     }
