@@ -70,7 +70,7 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     if !session::send_text(&mut socket, welcome.to_json()).await {
         return;
     }
-    let (link, inbound) = session::link();
+    let (link, inbound) = super::queue();
     let profile = AgentProfile { id: agent.id.clone(), name: agent.name.clone(), capacity: agent.capacity };
     for site in &sites {
         let join = Input::AgentJoined {
@@ -90,7 +90,7 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     let sender = Sender { conn, tenant: &agent.tenant, agent: &agent.id, generation: claims.generation, ip };
     let on_text = |text: &str| on_text(text, &sender, rooms, &state);
     let access = session::Access { revoked, expires: claims.exp };
-    session::run(socket, inbound, Some(access), &state, &agent.tenant, on_text).await;
+    session::run(&mut socket, inbound, Some(access), &state, &agent.tenant, on_text).await;
 }
 
 /// Leaves the rooms and unregisters the socket when the agent's task ends, however it ends.

@@ -19,17 +19,16 @@ pub mod set_aside;
 mod visitor;
 mod writer;
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::task::{Poll, Waker};
 
 use axum::Router;
 use axum::extract::ws::Utf8Bytes;
 use axum::routing::get;
 use chat_core::ids::{Cid, ConversationId, Seq, SiteId, TenantId};
-use chat_core::protocol::{AttachmentView, ErrorCode, ServerFrame};
+use chat_core::protocol::{AttachmentView, ErrorCode, ServerFrame, close};
 use chat_core::token;
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
 
 use crate::app::AppState;
 
@@ -70,15 +69,56 @@ pub(crate) struct Replay {
     pub(crate) include_notes: bool,
 }
 
-/// How a room reaches a socket.
-#[derive(Clone, Debug)]
+/// How a room reaches a socket: its queue.
+#[derive(Debug)]
 pub(crate) struct ConnLink {
-    /// The socket's queue, bounded by [`queued`](ConnLink::queued).
-    pub(crate) tx: mpsc::UnboundedSender<Outgoing>,
-    /// Bytes waiting in the queue.
-    pub(crate) queued: Arc<AtomicUsize>,
-    /// Cancelled when the socket fell too far behind; the socket closes and the client resumes.
-    pub(crate) kill: CancellationToken,
+    queue: Arc<Queue>,
+}
+
+/// A socket's end of its queue.
+#[derive(Debug)]
+pub(crate) struct Inbound {
+    queue: Arc<Queue>,
+}
+
+/// What rooms put for one socket, counted in bytes against
+/// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES). One small allocation per socket;
+/// its items' storage is given back whenever it empties, so an idle socket's queue holds nothing.
+#[derive(Debug, Default)]
+struct Queue {
+    state: Mutex<QueueState>,
+}
+
+#[derive(Debug, Default)]
+struct QueueState {
+    items: VecDeque<Outgoing>,
+    bytes: usize,
+    /// Links alive (rooms holding the socket); at none and empty, the socket's queue has ended.
+    links: usize,
+    /// The socket fell too far behind: it closes and the client resumes.
+    killed: bool,
+    /// The socket's end is gone.
+    closed: bool,
+    waker: Option<Waker>,
+}
+
+/// A socket's queue: the link rooms push to and the socket's end.
+pub(crate) fn queue() -> (ConnLink, Inbound) {
+    let queue = Arc::new(Queue::default());
+    lock(&queue.state).links = 1;
+    (ConnLink { queue: Arc::clone(&queue) }, Inbound { queue })
+}
+
+fn lock(state: &Mutex<QueueState>) -> MutexGuard<'_, QueueState> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+impl QueueState {
+    fn wake(&mut self) {
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
 }
 
 impl ConnLink {
@@ -86,32 +126,83 @@ impl ConnLink {
     /// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES) behind.
     pub(crate) fn push(&self, item: Outgoing) -> bool {
         let size = item.size();
-        if self.queued.load(Ordering::Relaxed) + size > chat_core::limits::SOCKET_QUEUE_BYTES {
+        let mut state = lock(&self.queue.state);
+        if state.bytes + size > chat_core::limits::SOCKET_QUEUE_BYTES {
             return false;
         }
-        self.queued.fetch_add(size, Ordering::Relaxed);
         // A closed queue means the socket task ended; its `Disconnected` is on the way.
-        if let Err(mpsc::error::SendError(item)) = self.tx.send(item) {
-            self.queued.fetch_sub(item.size(), Ordering::Relaxed);
+        if !state.closed {
+            state.bytes += size;
+            state.items.push_back(item);
+            state.wake();
         }
         true
     }
+
+    /// Closes the socket, which fell too far behind, ahead of anything still queued.
+    pub(crate) fn kill(&self) {
+        let mut state = lock(&self.queue.state);
+        state.killed = true;
+        state.wake();
+    }
 }
 
-/// A socket's end of its queue.
-#[derive(Debug)]
-pub(crate) struct Inbound {
-    pub(crate) rx: mpsc::UnboundedReceiver<Outgoing>,
-    pub(crate) queued: Arc<AtomicUsize>,
-    pub(crate) kill: CancellationToken,
+impl Clone for ConnLink {
+    fn clone(&self) -> Self {
+        lock(&self.queue.state).links += 1;
+        ConnLink { queue: Arc::clone(&self.queue) }
+    }
+}
+
+impl Drop for ConnLink {
+    fn drop(&mut self) {
+        let mut state = lock(&self.queue.state);
+        state.links -= 1;
+        if state.links == 0 {
+            state.wake();
+        }
+    }
 }
 
 impl Inbound {
-    /// The next item, no longer counted as waiting.
+    /// The next item, no longer counted as waiting; a close first if the socket was killed for
+    /// falling behind; `None` once no room holds the socket and nothing is left.
     pub(crate) async fn next(&mut self) -> Option<Outgoing> {
-        let item = self.rx.recv().await?;
-        self.queued.fetch_sub(item.size(), Ordering::Relaxed);
-        Some(item)
+        std::future::poll_fn(|cx| {
+            let mut state = lock(&self.queue.state);
+            if state.killed {
+                state.killed = false;
+                state.items = VecDeque::new();
+                state.bytes = 0;
+                let reason = "too far behind; reconnect and resume".to_owned();
+                return Poll::Ready(Some(Outgoing::Close(close::SLOW_CONSUMER, reason)));
+            }
+            if let Some(item) = state.items.pop_front() {
+                state.bytes -= item.size();
+                if state.items.is_empty() && state.items.capacity() > IDLE_QUEUE_CAPACITY {
+                    state.items = VecDeque::new();
+                }
+                return Poll::Ready(Some(item));
+            }
+            if state.links == 0 {
+                return Poll::Ready(None);
+            }
+            state.waker = Some(cx.waker().clone());
+            Poll::Pending
+        })
+        .await
+    }
+}
+
+/// Items a socket's emptied queue keeps room for; beyond, the storage is given back.
+const IDLE_QUEUE_CAPACITY: usize = 4;
+
+impl Drop for Inbound {
+    fn drop(&mut self) {
+        let mut state = lock(&self.queue.state);
+        state.closed = true;
+        state.items = VecDeque::new();
+        state.waker = None;
     }
 }
 

@@ -108,7 +108,7 @@ impl RoomTask {
             for effect in self.room.handle(input, now()) {
                 for slow in self.carry_out(effect) {
                     if let Some(link) = self.links.remove(&slow) {
-                        link.kill.cancel();
+                        link.kill();
                         inputs.push(Input::Disconnected { conn: slow });
                     }
                 }

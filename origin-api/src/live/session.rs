@@ -4,8 +4,7 @@
 //! One task per socket does both directions, so an idle connection costs one small task, one
 //! queue and the socket's buffers.
 
-use std::sync::Arc;
-use std::sync::atomic::AtomicUsize;
+use std::borrow::Cow;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -15,20 +14,21 @@ use chat_core::limits::{
 };
 use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
 use chat_core::rate::SendAllowance;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
 
-use super::{ConnLink, Inbound, Outgoing, Replay};
+use super::{Inbound, Outgoing, Replay};
 use crate::app::AppState;
 use crate::clock::now;
 use crate::store::MessageRange;
 
-/// Socket buffers kept small: most sockets are idle visitors.
+/// Socket buffers kept small: most sockets are idle visitors. The read buffer is filled whole on
+/// every read, so all of it is resident; 1 KiB holds a hello and most frames in one read, and
+/// grows for a larger frame.
 pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_message_size(TRANSPORT_FRAME_BYTES)
         .max_frame_size(TRANSPORT_FRAME_BYTES)
@@ -38,15 +38,6 @@ pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
 /// be answered and the socket closed cleanly with 1009; beyond it the connection is dropped
 /// mid-frame. Reading so much is brief, and sockets per address are limited.
 const TRANSPORT_FRAME_BYTES: usize = 1024 * 1024 + MAX_FRAME_BYTES;
-
-/// A socket's queue and the link rooms use to reach it.
-pub(crate) fn link() -> (ConnLink, Inbound) {
-    let (tx, rx) = mpsc::unbounded_channel();
-    let queued = Arc::new(AtomicUsize::new(0));
-    let kill = CancellationToken::new();
-    let link = ConnLink { tx, queued: Arc::clone(&queued), kill: kill.clone() };
-    (link, Inbound { rx, queued, kill })
-}
 
 /// A hello refused; see [`chat_core::protocol::HelloRefused`].
 pub(crate) type Refusal = HelloRefused;
@@ -146,7 +137,7 @@ const SHUTDOWN_FLUSH: Duration = Duration::from_secs(1);
 
 /// The socket's life after its hello. Returns when it closed, for any reason.
 pub(crate) async fn run(
-    mut socket: WebSocket,
+    socket: &mut WebSocket,
     mut inbound: Inbound,
     access: Option<Access>,
     state: &AppState,
@@ -158,129 +149,124 @@ pub(crate) async fn run(
     tokio::pin!(idle);
     let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
     // Made once, not on every turn of the loop.
-    let kill = inbound.kill.clone();
-    let killed = kill.cancelled();
     let shutting_down = state.hub.shutting_down();
-    let revoked = async {
-        match &access {
-            Some(access) => access.revoked.cancelled().await,
-            None => std::future::pending().await,
-        }
-    };
-    // Boxed: visitors' sockets, which have none, stay small.
+    // Boxed: visitors' sockets, which have neither, stay small.
+    let mut revoked = access.as_ref().map(|access| Box::pin(access.revoked.cancelled()));
     let mut expiry =
         access.as_ref().map(|access| Box::pin(tokio::time::sleep_until(instant_at(access.expires))));
-    tokio::pin!(killed, shutting_down, revoked);
-    loop {
-        tokio::select! {
+    tokio::pin!(shutting_down);
+    // Only the common path is awaited in the loop; how the socket ends is awaited after it, boxed,
+    // so an idle socket's task holds none of that (memory per idle visitor, docs/benchmarks.md).
+    let ending = loop {
+        // Each turn sends at most one frame, from one place: one send in the task's state.
+        let message = tokio::select! {
             biased;
-            () = &mut killed => {
-                close_with(&mut socket, close::SLOW_CONSUMER, "too far behind; reconnect and resume").await;
-                break;
+            () = some(&mut revoked) => {
+                break Ending::Close(close::UNAUTHORIZED, "the account changed; log in again".into());
             }
-            () = &mut revoked => {
-                close_with(&mut socket, close::UNAUTHORIZED, "the account changed; log in again").await;
-                break;
-            }
-            () = expired(&mut expiry) => {
-                let message = "the access token expired; send a fresh one in a refresh frame before it does";
-                send_text(&mut socket, ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json()).await;
-                close_with(&mut socket, close::UNAUTHORIZED, "token expired").await;
-                break;
-            }
-            () = &mut shutting_down => {
-                // The room stores what it holds before it ends: its acks (and anything else it
-                // says until then) go out before the goodbye, so clients have less to send again.
-                let flushed = tokio::time::timeout(SHUTDOWN_FLUSH, async {
-                    while let Some(item) = inbound.next().await {
-                        match item {
-                            Outgoing::Frame(text) => {
-                                if !send(&mut socket, Message::Text(text)).await {
-                                    return false;
-                                }
-                            }
-                            // The client resumes from the next server.
-                            Outgoing::Replay(_) => {}
-                            Outgoing::Close(..) => break,
-                        }
-                    }
-                    true
-                });
-                if flushed.await == Ok(false) {
-                    break;
-                }
-                let after_ms = reconnect_delay_ms();
-                send_text(&mut socket, ServerFrame::Reconnect { after_ms }.to_json()).await;
-                close_with(&mut socket, close::RESTARTING, "restarting").await;
-                break;
-            }
+            () = some(&mut expiry) => break Ending::Expired,
+            () = &mut shutting_down => break Ending::Restart,
             item = inbound.next() => match item {
-                Some(Outgoing::Frame(text)) => {
-                    if !send(&mut socket, Message::Text(text)).await {
-                        break;
-                    }
-                }
+                Some(Outgoing::Frame(text)) => Message::Text(text),
                 Some(Outgoing::Replay(replay)) => {
-                    if !Box::pin(send_replay(&mut socket, state, tenant, &replay)).await {
-                        break;
+                    if !Box::pin(send_replay(socket, state, tenant, &replay)).await {
+                        break Ending::Gone;
                     }
+                    continue;
                 }
-                Some(Outgoing::Close(code, reason)) => {
-                    close_with(&mut socket, code, &reason).await;
-                    break;
-                }
-                None => break,
+                Some(Outgoing::Close(code, reason)) => break Ending::Close(code, reason.into()),
+                None => break Ending::Gone,
             },
             received = socket.recv() => {
                 idle.as_mut().reset(Instant::now() + idle_for);
                 let reply = match received {
-                    Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => {
-                        refuse_too_large(&mut socket).await;
-                        break;
-                    }
+                    Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => break Ending::TooLarge,
                     Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::frame(too_many_frames()),
                     Some(Ok(Message::Text(text))) => on_text(text.as_str()),
                     Some(Ok(Message::Binary(_))) => Reply::frame(binary_refused()),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
-                    Some(Ok(Message::Close(_))) | None => break,
-                    Some(Err(error)) => {
-                        on_read_error(&mut socket, error).await;
-                        break;
-                    }
+                    Some(Ok(Message::Close(_))) | None => break Ending::Gone,
+                    Some(Err(error)) => break Ending::ReadError(error),
                 };
                 match reply {
-                    Reply::Nothing => {}
-                    Reply::Text(text) => {
-                        if !send_text(&mut socket, text).await {
-                            break;
-                        }
-                    }
-                    Reply::Close(code, reason) => {
-                        close_with(&mut socket, code, reason).await;
-                        break;
-                    }
+                    Reply::Nothing => continue,
+                    Reply::Text(text) => Message::Text(text.into()),
+                    Reply::Close(code, reason) => break Ending::Close(code, reason.into()),
                     Reply::Renewed(until, text) => {
                         if let Some(expiry) = expiry.as_mut() {
                             expiry.as_mut().reset(instant_at(until));
                         }
-                        if !send_text(&mut socket, text).await {
-                            break;
-                        }
+                        Message::Text(text.into())
                     }
                 }
             }
-            () = &mut idle => {
-                close_with(&mut socket, close::IDLE, "nothing received for too long").await;
-                break;
-            }
+            () = &mut idle => break Ending::Close(close::IDLE, "nothing received for too long".into()),
+        };
+        if !send(socket, message).await {
+            break Ending::Gone;
         }
+    };
+    Box::pin(finish(socket, &mut inbound, ending)).await;
+}
+
+/// How a socket's loop ended.
+enum Ending {
+    /// The client closed, or the socket failed: nothing more to say.
+    Gone,
+    Close(u16, Cow<'static, str>),
+    /// The agent's access token expired.
+    Expired,
+    /// The server is stopping.
+    Restart,
+    /// A frame over [`MAX_FRAME_BYTES`].
+    TooLarge,
+    ReadError(axum::Error),
+}
+
+/// Says goodbye as `ending` requires.
+async fn finish(socket: &mut WebSocket, inbound: &mut Inbound, ending: Ending) {
+    match ending {
+        Ending::Gone => {}
+        Ending::Close(code, reason) => close_with(socket, code, &reason).await,
+        Ending::Expired => {
+            let message = "the access token expired; send a fresh one in a refresh frame before it does";
+            send_text(socket, ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json()).await;
+            close_with(socket, close::UNAUTHORIZED, "token expired").await;
+        }
+        Ending::Restart => {
+            // The room stores what it holds before it ends: its acks (and anything else it says
+            // until then) go out before the goodbye, so clients have less to send again.
+            let flushed = tokio::time::timeout(SHUTDOWN_FLUSH, async {
+                while let Some(item) = inbound.next().await {
+                    match item {
+                        Outgoing::Frame(text) => {
+                            if !send(socket, Message::Text(text)).await {
+                                return false;
+                            }
+                        }
+                        // The client resumes from the next server.
+                        Outgoing::Replay(_) => {}
+                        Outgoing::Close(..) => break,
+                    }
+                }
+                true
+            });
+            if flushed.await == Ok(false) {
+                return;
+            }
+            let after_ms = reconnect_delay_ms();
+            send_text(socket, ServerFrame::Reconnect { after_ms }.to_json()).await;
+            close_with(socket, close::RESTARTING, "restarting").await;
+        }
+        Ending::TooLarge => refuse_too_large(socket).await,
+        Ending::ReadError(error) => on_read_error(socket, error).await,
     }
 }
 
-/// Waits for the access token's expiry, if the socket has one.
-async fn expired(expiry: &mut Option<std::pin::Pin<Box<tokio::time::Sleep>>>) {
-    match expiry {
-        Some(expiry) => expiry.as_mut().await,
+/// Waits for `future`, if there is one; forever if not.
+async fn some<F: std::future::Future<Output = ()> + Unpin>(future: &mut Option<F>) {
+    match future {
+        Some(future) => future.await,
         None => std::future::pending().await,
     }
 }

@@ -43,8 +43,9 @@ pub(super) async fn upgrade(
         ip,
     };
     let sockets = state.hub.sockets().clone();
-    session::configure(upgrade)
-        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, request)))
+    // One box for what the socket's task needs: moved as a pointer, not copied into each future.
+    let setup = Box::new(Setup { state, _slot: slot, request });
+    session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, setup)))
 }
 
 /// Whether `origin` is this server's own (the request's Host, under either scheme).
@@ -61,23 +62,33 @@ struct Request {
     ip: IpAddr,
 }
 
-async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, request: Request) {
-    let ip = request.ip;
+/// What a visitor socket's task holds for its life.
+struct Setup {
+    state: AppState,
+    _slot: SocketSlot,
+    request: Request,
+}
+
+async fn serve(mut socket: WebSocket, mut setup: Box<Setup>) {
+    let ip = setup.request.ip;
     // The hello's checks hold big values for a moment; boxed, they leave the socket's task as
     // small as its long life needs (memory per idle visitor, docs/benchmarks.md).
-    let Some(joined) = Box::pin(join(&mut socket, &state, request)).await else { return };
-    let Joined { room, conn, inbound, sender } = joined;
-    let departure = Departure { room, conn };
+    let Some(mut joined) = Box::pin(join(&mut socket, &setup.state, &mut setup.request)).await else {
+        return;
+    };
+    let Joined { departure, inbound, sender } = &mut *joined;
+    let Some(inbound) = inbound.take() else { return };
+    let state = &setup.state;
     let from = (&sender.tenant, &sender.site, sender.visitor.as_str());
-    let on_text = |text: &str| on_text(text, conn, &departure.room, &state, ip, from);
-    session::run(socket, inbound, None, &state, &sender.tenant, on_text).await;
+    let on_text = |text: &str| on_text(text, departure.conn, &departure.room, state, ip, from);
+    // The socket is lent, not moved: a future holds what is moved into it a second time.
+    session::run(&mut socket, inbound, None, state, &sender.tenant, on_text).await;
 }
 
 /// A visitor whose hello was accepted, in their site's room.
 struct Joined {
-    room: RoomHandle,
-    conn: ConnId,
-    inbound: Inbound,
+    departure: Departure,
+    inbound: Option<Inbound>,
     sender: Sender,
 }
 
@@ -90,8 +101,9 @@ struct Sender {
 
 /// Reads and checks the hello and joins the site's room; `None` if the socket was refused or went
 /// away (the socket was told why).
-async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Option<Joined> {
-    let Request { origin, user_agent, ip } = request;
+async fn join(socket: &mut WebSocket, state: &AppState, request: &mut Request) -> Option<Box<Joined>> {
+    let (origin, user_agent, ip) =
+        (request.origin.take(), std::mem::take(&mut request.user_agent), request.ip);
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
     let Some(VisitorFrame::VisitorHello(hello)) =
         session::read_hello(socket, state, parse_visitor_frame, is_hello).await
@@ -106,7 +118,7 @@ async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Opt
         }
     };
     let conn = state.hub.next_conn();
-    let (link, inbound) = session::link();
+    let (link, inbound) = super::queue();
     let hello = accepted.hello;
     let join = Input::VisitorJoined {
         conn,
@@ -121,7 +133,7 @@ async fn join(socket: &mut WebSocket, state: &AppState, request: Request) -> Opt
         Ok(room) => {
             let sender =
                 Sender { tenant: accepted.site.tenant, site: accepted.site.id, visitor: accepted.visitor };
-            Some(Joined { room, conn, inbound, sender })
+            Some(Box::new(Joined { departure: Departure { room, conn }, inbound: Some(inbound), sender }))
         }
         Err(error) => {
             session::refuse(socket, session::unavailable(error)).await;

@@ -216,7 +216,9 @@ const SWEEP_INTERVAL_MS: u64 = 1_000;
 pub struct SiteRoom {
     info: SiteInfo,
     conns: HashMap<ConnId, Peer>,
-    visitors: HashMap<VisitorId, LiveVisitor>,
+    // Boxed: a table of 10,000 visitors keeps a quarter or more of its slots empty, and an empty
+    // slot then costs a pointer, not a whole visitor.
+    visitors: HashMap<VisitorId, Box<LiveVisitor>>,
     /// Ordered by id so round-robin has a stable order.
     agents: BTreeMap<AgentId, AgentState>,
     conversations: HashMap<ConversationId, Conversation>,

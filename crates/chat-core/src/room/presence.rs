@@ -104,7 +104,7 @@ impl SiteRoom {
                     typing: TypingPreview::default(),
                 };
                 let view = live.view(&visitor, self.latest(&visitor).cloned());
-                self.visitors.insert(visitor.clone(), live);
+                self.visitors.insert(visitor.clone(), Box::new(live));
                 let to = self.agent_conns();
                 self.send(to, ServerFrame::VisitorArrived { site: self.info.site.clone(), visitor: view });
             }
