@@ -8,6 +8,8 @@ use serde_json::json;
 use tokio::net::TcpSocket;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::wire::{Incoming, PONG, Wire};
+
 #[derive(clap::Args)]
 pub struct IdleArgs {
     /// Visitors to hold open.
@@ -18,18 +20,19 @@ pub struct IdleArgs {
     server_pid: u32,
 }
 
-pub async fn run(ws: &str, site_key: &str, args: IdleArgs) -> anyhow::Result<()> {
+pub async fn run(ws: &str, site_key: &str, wire: Wire, args: IdleArgs) -> anyhow::Result<()> {
     let hello =
         json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/idle"}}).to_string();
-    let url = format!("{ws}/ws/visitor");
+    let hello = wire.encode(&hello);
+    let url = wire.url(ws, "/ws/visitor");
     let target: std::net::SocketAddr =
         ws.trim_start_matches("ws://").parse().context("--server must be http://IP:PORT")?;
     // One visitor first, so the site's room exists before the baseline.
-    let mut sockets = vec![connect(&url, target, 0, &hello).await?];
+    let mut sockets = vec![connect(&url, target, 0, wire, &hello).await?];
     tokio::time::sleep(Duration::from_secs(2)).await;
     let before = rss_kib(args.server_pid)?;
     for i in 1..args.visitors {
-        sockets.push(connect(&url, target, i, &hello).await?);
+        sockets.push(connect(&url, target, i, wire, &hello).await?);
     }
     // Let the server settle (welcome frames sent, page views stored).
     tokio::time::sleep(Duration::from_secs(5)).await;
@@ -40,27 +43,46 @@ pub async fn run(ws: &str, site_key: &str, args: IdleArgs) -> anyhow::Result<()>
         "{:.1} KiB per idle visitor connection",
         (after.saturating_sub(before)) as f64 / f64::from(added)
     );
-    drop(sockets);
+    for socket in sockets {
+        socket.abort();
+    }
     Ok(())
 }
 
-type Socket = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
-
-/// Connects from 127.0.0.(2 + i / 20000): each source address has its own ports.
-async fn connect(url: &str, target: std::net::SocketAddr, i: u32, hello: &str) -> anyhow::Result<Socket> {
+/// Connects from 127.0.0.(2 + i / 20000): each source address has its own ports. The socket is
+/// then read by a task of its own, which answers heartbeats and drops everything else.
+async fn connect(
+    url: &str,
+    target: std::net::SocketAddr,
+    i: u32,
+    wire: Wire,
+    hello: &str,
+) -> anyhow::Result<tokio::task::JoinHandle<()>> {
     let socket = TcpSocket::new_v4()?;
     let source = std::net::Ipv4Addr::new(127, 0, 0, 2 + u8::try_from(i / 20_000).unwrap_or(0));
     socket.bind((source, 0).into())?;
     let stream = socket.connect(target).await?;
     let (mut ws, _) = tokio_tungstenite::client_async(url, stream).await?;
+    wire.open(&mut ws).await?;
     ws.send(Message::Text(hello.to_owned().into())).await?;
     // Wait for the welcome, so the visitor is in the room before the next one comes.
-    while let Some(frame) = ws.next().await {
-        if matches!(frame?, Message::Text(text) if text.as_str().contains("\"welcome\"")) {
-            break;
+    loop {
+        match ws.next().await.context("closed before the welcome")?? {
+            Message::Text(text) if text.as_str().contains("\"welcome\"") => break,
+            Message::Close(frame) => anyhow::bail!("closed before the welcome: {frame:?}"),
+            _ => {}
         }
     }
-    Ok(ws)
+    Ok(tokio::spawn(async move {
+        while let Some(Ok(message)) = ws.next().await {
+            if let Message::Text(text) = message
+                && matches!(wire.decode(text.as_str()), Incoming::Ping)
+                && ws.send(Message::Text(PONG.into())).await.is_err()
+            {
+                return;
+            }
+        }
+    }))
 }
 
 fn rss_kib(pid: u32) -> anyhow::Result<u64> {

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::stats::Samples;
+use crate::wire::{Incoming, PONG, Wire};
 
 #[derive(clap::Args)]
 pub struct LoadArgs {
@@ -34,15 +35,17 @@ pub struct LoadArgs {
     agent_email: String,
     #[arg(long)]
     agent_password: String,
+    /// The server's process id: its CPU time over the sending window is reported.
+    #[arg(long)]
+    server_pid: Option<u32>,
 }
 
-pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow::Result<()> {
+pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArgs) -> anyhow::Result<()> {
     let token = login(http, &args.agent_email, &args.agent_password).await?;
-    let (agent, _) = tokio_tungstenite::connect_async(format!("{ws}/ws/agent")).await?;
-    let (mut agent_tx, mut agent_rx) = agent.split();
-    agent_tx
-        .send(Message::Text(json!({"type": "agent_hello", "v": 1, "access_token": token}).to_string().into()))
-        .await?;
+    let (mut agent, _) = tokio_tungstenite::connect_async(wire.url(ws, "/ws/agent")).await?;
+    wire.open(&mut agent).await?;
+    let hello = json!({"type": "agent_hello", "v": 1, "access_token": token}).to_string();
+    agent.send(Message::Text(wire.encode(&hello).into())).await?;
 
     let start = Instant::now();
     let (stop_agent, mut agent_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -51,13 +54,21 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow
         loop {
             let text = tokio::select! {
                 _ = &mut agent_stopped => break,
-                received = agent_rx.next() => match received {
+                received = agent.next() => match received {
                     Some(Ok(Message::Text(text))) => text,
                     Some(Ok(_)) => continue,
                     _ => break,
                 },
             };
-            let Ok(ServerFrame::Message(message)) = parse_server_frame(text.as_str()) else { continue };
+            let frame = match wire.decode(text.as_str()) {
+                Incoming::Frame(frame) => frame,
+                Incoming::Ping => {
+                    let _ = agent.send(Message::Text(PONG.into())).await;
+                    continue;
+                }
+                Incoming::Other => continue,
+            };
+            let Ok(ServerFrame::Message(message)) = parse_server_frame(frame) else { continue };
             if let Some(sent) = message.body.strip_prefix("t=").and_then(|t| t.parse::<u64>().ok()) {
                 latency.add(start.elapsed().saturating_sub(Duration::from_micros(sent)));
             }
@@ -69,8 +80,9 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow
     let interval = Duration::from_secs_f64(1.0 / per_visitor);
     let mut visitors = Vec::new();
     for i in 0..args.visitors {
-        let (socket, _) =
-            tokio_tungstenite::connect_async(format!("{ws}/ws/visitor")).await.context("visitor connect")?;
+        let (mut socket, _) =
+            tokio_tungstenite::connect_async(wire.url(ws, "/ws/visitor")).await.context("visitor connect")?;
+        wire.open(&mut socket).await?;
         visitors.push((i, socket));
     }
     println!("{} visitors connected in {:.1} s", args.visitors, start.elapsed().as_secs_f64());
@@ -83,8 +95,22 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow
         let acked = Arc::clone(&acked);
         // Spread the visitors' schedules over one interval.
         let first = begin + interval.mul_f64(f64::from(i) / f64::from(args.visitors));
-        tasks.push(tokio::spawn(visitor(socket, site_key, first, interval, stop, start, acked)));
+        tasks.push(tokio::spawn(visitor(socket, wire, site_key, first, interval, stop, start, acked)));
     }
+    let cpu_at_begin = match args.server_pid {
+        Some(pid) => {
+            tokio::time::sleep_until(begin).await;
+            Some(cpu_seconds(pid)?)
+        }
+        None => None,
+    };
+    let cpu_in_window = match (args.server_pid, cpu_at_begin) {
+        (Some(pid), Some(before)) => {
+            tokio::time::sleep_until(stop).await;
+            Some(cpu_seconds(pid)? - before)
+        }
+        _ => None,
+    };
     let mut ack_latency = Samples::default();
     let mut refused: HashMap<String, u64> = HashMap::new();
     for task in tasks {
@@ -102,18 +128,25 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: LoadArgs) -> anyhow
     let total_refused: u64 = refused.values().sum();
     println!("refused sends: {total_refused} {refused:?}");
     println!("send -> ack:            {}", ack_latency.summary());
+    if let Some(cpu) = cpu_in_window {
+        println!(
+            "server CPU in the window: {cpu:.2} s ({:.1} µs per acknowledged message)",
+            cpu * 1e6 / acks.max(1) as f64
+        );
+    }
     let _ = stop_agent.send(());
     let mut agent_latency = agent_task.await?;
     println!("send -> agent receives: {}", agent_latency.summary());
-    drop(agent_tx);
     Ok(())
 }
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// One visitor: hello, then a message every `interval` until `stop`; counts acks within the window.
+#[allow(clippy::too_many_arguments)]
 async fn visitor(
     socket: Socket,
+    wire: Wire,
     site_key: String,
     first: Instant,
     interval: Duration,
@@ -123,7 +156,7 @@ async fn visitor(
 ) -> anyhow::Result<(Samples, HashMap<String, u64>)> {
     let (mut tx, mut rx) = socket.split();
     let hello = json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/bench"}});
-    tx.send(Message::Text(hello.to_string().into())).await?;
+    tx.send(Message::Text(wire.encode(&hello.to_string()).into())).await?;
     let mut pending: HashMap<String, Instant> = HashMap::new();
     let mut latency = Samples::default();
     let mut refused: HashMap<String, u64> = HashMap::new();
@@ -137,7 +170,7 @@ async fn visitor(
                 let sent = next.duration_since(start).as_micros();
                 let frame = json!({"type": "send", "cid": cid, "body": format!("t={sent}")});
                 pending.insert(cid, next);
-                tx.send(Message::Text(frame.to_string().into())).await?;
+                tx.send(Message::Text(wire.encode(&frame.to_string()).into())).await?;
                 next += interval;
             }
             () = tokio::time::sleep_until(stop + Duration::from_secs(5)), if pending.is_empty() || next >= stop => {
@@ -145,7 +178,15 @@ async fn visitor(
             }
             received = rx.next() => {
                 let Some(Ok(Message::Text(text))) = received else { break };
-                match parse_server_frame(text.as_str()) {
+                let frame = match wire.decode(text.as_str()) {
+                    Incoming::Frame(frame) => frame,
+                    Incoming::Ping => {
+                        tx.send(Message::Text(PONG.into())).await?;
+                        continue;
+                    }
+                    Incoming::Other => continue,
+                };
+                match parse_server_frame(frame) {
                     Ok(ServerFrame::Ack { cid, .. }) => {
                         if let Some(scheduled) = pending.remove(cid.as_str()) {
                             latency.add(scheduled.elapsed());
@@ -180,4 +221,16 @@ async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String
         .json()
         .await?;
     response["tokens"]["access_token"].as_str().map(str::to_owned).context("login failed")
+}
+
+/// The CPU time (user and system) process `pid` has used, in seconds.
+pub fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let after_name = stat.rsplit_once(')').context("no command name")?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks: u64 =
+        fields.get(11..13).context("short stat")?.iter().map(|f| f.parse::<u64>().unwrap_or(0)).sum();
+    // Linux reports in USER_HZ, 100 a second on every architecture it runs here.
+    Ok(ticks as f64 / 100.0)
 }

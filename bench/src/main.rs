@@ -4,10 +4,13 @@
 //! - `load` — visitors sending at a fixed rate with an agent watching: stored messages per second
 //!   (acks come only after commit), send→ack and send→agent latency.
 //! - `idle` — many visitors connected and quiet: the server's memory per connection.
+//!
+//! The same scenarios run against the peers in `bench/peers/` (Node relays that store nothing).
 
 mod idle;
 mod load;
 mod stats;
+mod wire;
 
 use clap::{Parser, Subcommand};
 
@@ -20,6 +23,9 @@ struct Cli {
     /// The public key of the site to load.
     #[arg(long)]
     site_key: String,
+    /// Speak Socket.IO's framing (for the Socket.IO peer, bench/peers/socketio-relay.mjs).
+    #[arg(long)]
+    socketio: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -36,8 +42,9 @@ enum Command {
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let ws = cli.server.replacen("http", "ws", 1);
+    let wire = if cli.socketio { wire::Wire::SocketIo } else { wire::Wire::Kefu };
     match cli.command {
-        Command::Load(args) => load::run(&cli.server, &ws, &cli.site_key, args).await,
-        Command::Idle(args) => idle::run(&ws, &cli.site_key, args).await,
+        Command::Load(args) => load::run(&cli.server, &ws, &cli.site_key, wire, args).await,
+        Command::Idle(args) => idle::run(&ws, &cli.site_key, wire, args).await,
     }
 }
