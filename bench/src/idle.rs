@@ -20,13 +20,22 @@ pub struct IdleArgs {
     server_pid: u32,
 }
 
+/// The hello of a quiet visitor, on the wire.
+pub(crate) fn hello(site_key: &str, wire: Wire) -> String {
+    wire.encode(
+        &json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/idle"}}).to_string(),
+    )
+}
+
+/// The server's address, from ws://IP:PORT.
+pub(crate) fn target(ws: &str) -> anyhow::Result<std::net::SocketAddr> {
+    ws.trim_start_matches("ws://").parse().context("--server must be http://IP:PORT")
+}
+
 pub async fn run(ws: &str, site_key: &str, wire: Wire, args: IdleArgs) -> anyhow::Result<()> {
-    let hello =
-        json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/idle"}}).to_string();
-    let hello = wire.encode(&hello);
+    let hello = hello(site_key, wire);
     let url = wire.url(ws, "/ws/visitor");
-    let target: std::net::SocketAddr =
-        ws.trim_start_matches("ws://").parse().context("--server must be http://IP:PORT")?;
+    let target = target(ws)?;
     // One visitor first, so the site's room exists before the baseline.
     let mut sockets = vec![connect(&url, target, 0, wire, &hello).await?];
     tokio::time::sleep(Duration::from_secs(2)).await;
@@ -51,7 +60,7 @@ pub async fn run(ws: &str, site_key: &str, wire: Wire, args: IdleArgs) -> anyhow
 
 /// Connects from 127.0.0.(2 + i / 20000): each source address has its own ports. The socket is
 /// then read by a task of its own, which answers heartbeats and drops everything else.
-async fn connect(
+pub(crate) async fn connect(
     url: &str,
     target: std::net::SocketAddr,
     i: u32,

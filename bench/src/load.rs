@@ -35,12 +35,23 @@ pub struct LoadArgs {
     agent_email: String,
     #[arg(long)]
     agent_password: String,
+    /// Quiet visitors connected first and held open through the run (from 127.0.0.2 and up).
+    #[arg(long, default_value_t = 0)]
+    idle: u32,
     /// The server's process id: its CPU time over the sending window is reported.
     #[arg(long)]
     server_pid: Option<u32>,
 }
 
 pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArgs) -> anyhow::Result<()> {
+    let mut quiet = Vec::new();
+    let (hello, target) = (crate::idle::hello(site_key, wire), crate::idle::target(ws)?);
+    for i in 0..args.idle {
+        quiet.push(crate::idle::connect(&wire.url(ws, "/ws/visitor"), target, i, wire, &hello).await?);
+    }
+    if args.idle > 0 {
+        println!("{} quiet visitors connected", args.idle);
+    }
     let token = login(http, &args.agent_email, &args.agent_password).await?;
     let (mut agent, _) = tokio_tungstenite::connect_async(wire.url(ws, "/ws/agent")).await?;
     wire.open(&mut agent).await?;
@@ -137,6 +148,9 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
     let _ = stop_agent.send(());
     let mut agent_latency = agent_task.await?;
     println!("send -> agent receives: {}", agent_latency.summary());
+    for socket in quiet {
+        socket.abort();
+    }
     Ok(())
 }
 
