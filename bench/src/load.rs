@@ -35,6 +35,9 @@ pub struct LoadArgs {
     agent_email: String,
     #[arg(long)]
     agent_password: String,
+    /// Each visitor from its own address (127.0.100.2 and up), so per-address limits can stay on.
+    #[arg(long)]
+    spread: bool,
     /// Quiet visitors connected first and held open through the run (from 127.0.0.2 and up).
     #[arg(long, default_value_t = 0)]
     idle: u32,
@@ -91,8 +94,18 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
     let interval = Duration::from_secs_f64(1.0 / per_visitor);
     let mut visitors = Vec::new();
     for i in 0..args.visitors {
-        let (mut socket, _) =
-            tokio_tungstenite::connect_async(wire.url(ws, "/ws/visitor")).await.context("visitor connect")?;
+        let url = wire.url(ws, "/ws/visitor");
+        let (mut socket, _) = if args.spread {
+            let tcp = tokio::net::TcpSocket::new_v4()?;
+            let source =
+                std::net::Ipv4Addr::new(127, 0, 100 + u8::try_from(i / 200)?, 2 + u8::try_from(i % 200)?);
+            tcp.bind((source, 0).into())?;
+            let stream = tcp.connect(target).await.context("visitor connect")?;
+            tokio_tungstenite::client_async(url, tokio_tungstenite::MaybeTlsStream::Plain(stream)).await
+        } else {
+            tokio_tungstenite::connect_async(url).await
+        }
+        .context("visitor connect")?;
         wire.open(&mut socket).await?;
         visitors.push((i, socket));
     }
@@ -226,7 +239,7 @@ async fn visitor(
     Ok((latency, refused))
 }
 
-async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String> {
+pub(crate) async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String> {
     let response: serde_json::Value = reqwest::Client::new()
         .post(format!("{http}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))

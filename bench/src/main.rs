@@ -4,11 +4,15 @@
 //! - `load` — visitors sending at a fixed rate with an agent watching: stored messages per second
 //!   (acks come only after commit), send→ack and send→agent latency.
 //! - `idle` — many visitors connected and quiet: the server's memory per connection.
+//! - `flood` — one address opening sockets and sending as fast as it can.
+//! - `soak` — visitors coming and going for an hour: memory, files, sockets and rooms sampled.
 //!
 //! The same scenarios run against the peers in `bench/peers/` (Node relays that store nothing).
 
+mod flood;
 mod idle;
 mod load;
+mod soak;
 mod stats;
 mod wire;
 
@@ -36,6 +40,10 @@ enum Command {
     Load(load::LoadArgs),
     /// Visitors connect and stay quiet; the server's RSS is read before and after.
     Idle(idle::IdleArgs),
+    /// One address opens sockets and sends as fast as it can.
+    Flood(flood::FloodArgs),
+    /// Visitors arrive, chat, lose connections, leave, for an hour or more; the server sampled.
+    Soak(soak::SoakArgs),
 }
 
 #[tokio::main]
@@ -46,5 +54,7 @@ async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Load(args) => load::run(&cli.server, &ws, &cli.site_key, wire, args).await,
         Command::Idle(args) => idle::run(&ws, &cli.site_key, wire, args).await,
+        Command::Flood(args) => flood::run(&ws, &cli.site_key, args).await,
+        Command::Soak(args) => soak::run(&cli.server, &ws, &cli.site_key, args).await,
     }
 }

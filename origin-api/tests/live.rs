@@ -190,6 +190,30 @@ async fn deleting_a_site_sends_its_visitors_away() {
     server.stop().await;
 }
 
+/// An address that opens and closes sockets as fast as it can is refused before the upgrade once
+/// its burst is spent, though it never holds many open; it gets in again as its allowance refills.
+#[tokio::test]
+async fn an_address_opening_sockets_too_fast_is_refused_before_the_upgrade() {
+    let mut server = TestServer::start_with(|config| config.max_sockets_per_ip = 20).await;
+    let mut refused = 0;
+    for _ in 0..40 {
+        match tokio_tungstenite::connect_async(server.ws("/ws/visitor")).await {
+            Ok((socket, _)) => drop(socket),
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 429);
+                refused += 1;
+            }
+            Err(other) => panic!("{other}"),
+        }
+        // Long enough for the server to see each socket go: it is the opening that is refused.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(refused >= 10, "{refused} of 40 refused");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(tokio_tungstenite::connect_async(server.ws("/ws/visitor")).await.is_ok());
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn one_address_cannot_flood_a_site_with_new_visitors() {
     let mut server = TestServer::start_with(|config| config.ip_new_visitors_per_minute = 3).await;

@@ -21,7 +21,12 @@ pub fn router() -> Router<AppState> {
 
 async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ok", "sockets": state.hub.open_sockets() }))),
+        Ok(Ok(())) => (
+            StatusCode::OK,
+            Json(
+                json!({ "status": "ok", "sockets": state.hub.open_sockets(), "rooms": state.hub.running_rooms() }),
+            ),
+        ),
         failed => {
             let error =
                 failed.map_or_else(|_| "no answer in time".to_owned(), |result| format!("{result:?}"));

@@ -40,9 +40,15 @@ const UPLOADS_PER_MINUTE: u32 = 20;
 /// Addresses remembered for attempts and uploads; past this the memory starts over rather than grow.
 const MAX_ATTEMPT_ADDRESSES: usize = 100_000;
 
+/// Sockets one address may open per second, after a burst as large as the sockets it may hold: a
+/// page opens one, and an address opening and closing them as fast as it can is refused before
+/// the upgrade instead of costing a handshake and a hello each.
+pub const SOCKETS_OPENED_PER_SECOND: u32 = 10;
+
 #[derive(Debug)]
 struct IpState {
     sockets: u32,
+    opened: SendAllowance,
     sends: SendAllowance,
     new_visitors: SendAllowance,
 }
@@ -80,7 +86,7 @@ impl IpLimits {
         })
     }
 
-    /// A place for one more socket of `ip`, unless it holds the most it may.
+    /// A place for one more socket of `ip`, unless it holds the most it may or opens them too fast.
     pub fn open_socket(self: &Arc<Self>, ip: IpAddr, now: Millis) -> Option<SocketSlot> {
         let ip = limited_address(ip);
         let mut by_ip = self.by_ip.lock().unwrap_or_else(PoisonError::into_inner);
@@ -89,6 +95,7 @@ impl IpLimits {
         }
         let state = by_ip.entry(ip).or_insert_with(|| IpState {
             sockets: 0,
+            opened: SendAllowance::new(SOCKETS_OPENED_PER_SECOND, self.max_sockets, now),
             sends: SendAllowance::new(self.sends_per_second, self.send_burst, now),
             new_visitors: SendAllowance::per_minute(
                 self.new_visitors_per_minute,
@@ -96,7 +103,7 @@ impl IpLimits {
                 now,
             ),
         });
-        if state.sockets >= self.max_sockets {
+        if state.sockets >= self.max_sockets || !state.opened.take(now) {
             return None;
         }
         state.sockets += 1;

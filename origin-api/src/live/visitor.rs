@@ -169,6 +169,11 @@ async fn accept(
     ip: IpAddr,
 ) -> Result<Accepted, Refusal> {
     check_hello(hello.v, &hello.resume)?;
+    // Before the database is asked anything: a flood of new visitors costs it nothing.
+    if hello.visitor_token.is_none() && !state.ip_limits.allow_new_visitor(ip, now()) {
+        let message = "too many new visitors from this address; reconnect later";
+        return Err(Refusal::new(ErrorCode::RateLimited, message, close::TOO_MANY_SOCKETS));
+    }
     let site = state.store.site_by_key_any_tenant(&hello.site_key).await.map_err(session::unavailable)?;
     let Some(site) = site else {
         return Err(Refusal::new(ErrorCode::NotFound, "no site has this key", close::BAD_HELLO));
@@ -194,10 +199,6 @@ async fn accept(
             (claims.visitor, token.clone())
         }
         None => {
-            if !state.ip_limits.allow_new_visitor(ip, now()) {
-                let message = "too many new visitors from this address; reconnect later";
-                return Err(Refusal::new(ErrorCode::RateLimited, message, close::TOO_MANY_SOCKETS));
-            }
             let visitor = VisitorId(new_id("v"));
             let claims = VisitorClaims {
                 tenant: site.tenant.clone(),

@@ -98,7 +98,7 @@ impl ConversationStore for SqlStore {
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = self.writes.acquire().await?;
         let stored = async {
             let mut tx = conn.begin().await?;
             store_writes(&mut tx, self.dialect, writes).await?;

@@ -75,6 +75,9 @@ impl Dialect {
 #[derive(Debug, Clone)]
 pub struct SqlStore {
     pool: AnyPool,
+    /// The group commit's own connection: a crowd of reads (a login flood, a wave of hellos)
+    /// queued for the shared pool never holds a commit, and with it every `ack`, back.
+    writes: AnyPool,
     dialect: Dialect,
 }
 
@@ -96,24 +99,27 @@ impl SqlStore {
             if url.contains('?') || path == ":memory:" { url.to_owned() } else { format!("{url}?mode=rwc") };
         let options: AnyConnectOptions =
             url.parse().map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
-        let pool = AnyPoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .after_connect(|conn, _| {
-                Box::pin(async move {
-                    // The admin CLI writes to the same file while the server runs: wait for it.
-                    conn.execute(
-                        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
-                         PRAGMA busy_timeout = 10000",
-                    )
-                    .await?;
-                    Ok(())
+        let pool = |connections| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        // The admin CLI writes to the same file while the server runs: wait for it.
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;
+                             PRAGMA busy_timeout = 10000",
+                        )
+                        .await?;
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await
-            .map_err(|e| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e)))?;
-        let store = SqlStore { pool, dialect: Dialect::Sqlite };
+                .connect_with(options.clone())
+        };
+        let opened =
+            |e: sqlx::Error| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e));
+        let (pool, writes) = (pool(8).await.map_err(opened)?, pool(1).await.map_err(opened)?);
+        let store = SqlStore { pool, writes, dialect: Dialect::Sqlite };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         Ok(store)
     }
@@ -138,13 +144,16 @@ impl SqlStore {
                 let _ = conn.close().await;
             }
         }
-        let pool = AnyPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(ACQUIRE_TIMEOUT)
-            .connect_with(options)
-            .await
-            .map_err(|e| anyhow!("cannot connect to the database at {shown}: {}", StoreError::from(e)))?;
-        let store = SqlStore { pool, dialect: Dialect::MySql };
+        let pool = |connections| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .acquire_timeout(ACQUIRE_TIMEOUT)
+                .connect_with(options.clone())
+        };
+        let connected =
+            |e: sqlx::Error| anyhow!("cannot connect to the database at {shown}: {}", StoreError::from(e));
+        let (pool, writes) = (pool(16).await.map_err(connected)?, pool(1).await.map_err(connected)?);
+        let store = SqlStore { pool, writes, dialect: Dialect::MySql };
         store.migrate(&MYSQL_MIGRATIONS, &shown).await?;
         Ok(store)
     }
