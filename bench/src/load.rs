@@ -239,7 +239,7 @@ async fn visitor(
     Ok((latency, refused))
 }
 
-pub(crate) async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String> {
+async fn login(http: &str, email: &str, password: &str) -> anyhow::Result<String> {
     let response: serde_json::Value = reqwest::Client::new()
         .post(format!("{http}/api/v1/auth/login"))
         .json(&json!({"email": email, "password": password}))

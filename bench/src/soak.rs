@@ -48,8 +48,15 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: SoakArgs) -> anyhow
     let counts = Arc::new(Counts::default());
     let start = Instant::now();
     let end = start + Duration::from_secs(args.minutes * 60);
-    let token = crate::load::login(http, &args.agent_email, &args.agent_password).await?;
-    let agent = tokio::spawn(agent(format!("{ws}/ws/agent"), token, end, Arc::clone(&counts)));
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{http}/api/v1/auth/login"))
+        .json(&json!({"email": args.agent_email, "password": args.agent_password}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let agent =
+        tokio::spawn(agent(http.to_owned(), format!("{ws}/ws/agent"), tokens, end, Arc::clone(&counts)));
     let target = crate::idle::target(ws)?;
     let mut slots = Vec::new();
     for slot in 0..args.visitors {
@@ -105,7 +112,9 @@ pub async fn run(http: &str, ws: &str, site_key: &str, args: SoakArgs) -> anyhow
     for slot in slots {
         slot.await?;
     }
-    agent.await??;
+    if let Err(error) = agent.await? {
+        println!("the agent stopped early: {error}");
+    }
     // Everyone left; the room stops once idle (60 s by default), the visitors' grace ends first.
     tokio::time::sleep(Duration::from_secs(90)).await;
     println!("after everyone left and 90 s passed:");
@@ -183,16 +192,39 @@ async fn next_frame(ws: &mut Socket) -> anyhow::Result<Value> {
     }
 }
 
-/// The agent: reads everything, pings while quiet.
-async fn agent(url: String, token: String, end: Instant, counts: Arc<Counts>) -> anyhow::Result<()> {
+/// The agent: reads everything, pings while quiet, and keeps its session as a console does: a
+/// fresh access token from the refresh token, sent over the socket, before the old one expires.
+async fn agent(
+    http: String,
+    url: String,
+    tokens: Value,
+    end: Instant,
+    counts: Arc<Counts>,
+) -> anyhow::Result<()> {
+    let access = tokens["tokens"]["access_token"].as_str().context("login failed")?;
+    let mut refresh_token = tokens["tokens"]["refresh_token"].as_str().context("login failed")?.to_owned();
+    let lifetime = Duration::from_secs(tokens["tokens"]["expires_in"].as_u64().unwrap_or(900));
     let (mut ws, _) = tokio_tungstenite::connect_async(url).await?;
-    let hello = json!({"type": "agent_hello", "v": 1, "access_token": token});
+    let hello = json!({"type": "agent_hello", "v": 1, "access_token": access});
     ws.send(Message::Text(hello.to_string().into())).await?;
     let mut ping = tokio::time::interval(Duration::from_secs(25));
+    let mut renew = tokio::time::interval_at(Instant::now() + lifetime / 2, lifetime / 2);
     loop {
         tokio::select! {
             () = tokio::time::sleep_until(end + Duration::from_secs(30)) => break,
             _ = ping.tick() => ws.send(Message::Text(r#"{"type":"ping"}"#.into())).await?,
+            _ = renew.tick() => {
+                let pair: Value = reqwest::Client::new()
+                    .post(format!("{http}/api/v1/auth/refresh"))
+                    .json(&json!({"refresh_token": refresh_token}))
+                    .send()
+                    .await?
+                    .json()
+                    .await?;
+                refresh_token = pair["refresh_token"].as_str().context("refresh refused")?.to_owned();
+                let frame = json!({"type": "refresh", "access_token": pair["access_token"]});
+                ws.send(Message::Text(frame.to_string().into())).await?;
+            }
             message = ws.next() => match message {
                 Some(Ok(Message::Text(text))) => {
                     if text.as_str().starts_with("{\"type\":\"message\"") {
@@ -200,7 +232,7 @@ async fn agent(url: String, token: String, end: Instant, counts: Arc<Counts>) ->
                     }
                 }
                 Some(Ok(_)) => {}
-                _ => anyhow::bail!("the agent's socket closed"),
+                other => anyhow::bail!("the agent's socket closed: {other:?}"),
             },
         }
     }

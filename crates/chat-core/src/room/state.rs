@@ -90,29 +90,40 @@ impl Conversation {
 /// message still waiting for the database is never taken for a new message.
 #[derive(Debug, Default)]
 pub(crate) struct CidWindow {
-    seqs: HashMap<Cid, Vec<(String, Seq)>>,
-    order: VecDeque<(Cid, String, Seq)>,
+    /// Who wrote (the visitor, the agents), each named once: a conversation has few senders and
+    /// many messages, and the window is held for every conversation the room holds.
+    senders: Vec<String>,
+    /// The `seq` of each held send, by sender (an index into `senders`) and `cid`.
+    seqs: HashMap<(u32, Cid), Seq>,
+    /// Held sends, oldest first.
+    order: VecDeque<(u32, Cid, Seq)>,
 }
 
 impl CidWindow {
     /// The `seq` the sender's `cid` got, if the window holds it.
     pub(crate) fn get(&self, sender: &str, cid: &Cid) -> Option<Seq> {
-        let senders = self.seqs.get(cid)?;
-        senders.iter().find(|(by, _)| by == sender).map(|(_, seq)| *seq)
+        let by = self.senders.iter().position(|known| known == sender)?;
+        self.seqs.get(&(u32::try_from(by).ok()?, cid.clone())).copied()
     }
 
     /// Remembers a new send; forgets the oldest stored ones beyond the window.
     pub(crate) fn insert(&mut self, sender: String, cid: Cid, seq: Seq, committed: Seq) {
-        self.seqs.entry(cid.clone()).or_default().push((sender.clone(), seq));
-        self.order.push_back((cid, sender, seq));
+        let by = match self.senders.iter().position(|known| *known == sender) {
+            Some(by) => by,
+            None => {
+                self.senders.push(sender);
+                self.senders.len() - 1
+            }
+        };
+        let by = u32::try_from(by).unwrap_or(u32::MAX);
+        self.seqs.insert((by, cid.clone()), seq);
+        self.order.push_back((by, cid, seq));
         while self.order.len() > CID_WINDOW && self.order.front().is_some_and(|(_, _, seq)| *seq <= committed)
         {
-            let Some((cid, sender, _)) = self.order.pop_front() else { break };
-            if let Some(senders) = self.seqs.get_mut(&cid) {
-                senders.retain(|(by, _)| *by != sender);
-                if senders.is_empty() {
-                    self.seqs.remove(&cid);
-                }
+            let Some((by, cid, seq)) = self.order.pop_front() else { break };
+            let key = (by, cid);
+            if self.seqs.get(&key) == Some(&seq) {
+                self.seqs.remove(&key);
             }
         }
     }
