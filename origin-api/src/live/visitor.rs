@@ -73,11 +73,10 @@ async fn serve(mut socket: WebSocket, mut setup: Box<Setup>) {
     let ip = setup.request.ip;
     // The hello's checks hold big values for a moment; boxed, they leave the socket's task as
     // small as its long life needs (memory per idle visitor, docs/benchmarks.md).
-    let Some(mut joined) = Box::pin(join(&mut socket, &setup.state, &mut setup.request)).await else {
+    let Some((joined, inbound)) = Box::pin(join(&mut socket, &setup.state, &mut setup.request)).await else {
         return;
     };
-    let Joined { departure, inbound, sender } = &mut *joined;
-    let Some(inbound) = inbound.take() else { return };
+    let Joined { departure, sender } = &*joined;
     let state = &setup.state;
     let from = (&sender.tenant, &sender.site, sender.visitor.as_str());
     let on_text = |text: &str| on_text(text, departure.conn, &departure.room, state, ip, from);
@@ -88,7 +87,6 @@ async fn serve(mut socket: WebSocket, mut setup: Box<Setup>) {
 /// A visitor whose hello was accepted, in their site's room.
 struct Joined {
     departure: Departure,
-    inbound: Option<Inbound>,
     sender: Sender,
 }
 
@@ -101,7 +99,11 @@ struct Sender {
 
 /// Reads and checks the hello and joins the site's room; `None` if the socket was refused or went
 /// away (the socket was told why).
-async fn join(socket: &mut WebSocket, state: &AppState, request: &mut Request) -> Option<Box<Joined>> {
+async fn join(
+    socket: &mut WebSocket,
+    state: &AppState,
+    request: &mut Request,
+) -> Option<(Box<Joined>, Inbound)> {
     let (origin, user_agent, ip) =
         (request.origin.take(), std::mem::take(&mut request.user_agent), request.ip);
     let is_hello: fn(&VisitorFrame) -> bool = |frame| matches!(frame, VisitorFrame::VisitorHello(_));
@@ -133,7 +135,7 @@ async fn join(socket: &mut WebSocket, state: &AppState, request: &mut Request) -
         Ok(room) => {
             let sender =
                 Sender { tenant: accepted.site.tenant, site: accepted.site.id, visitor: accepted.visitor };
-            Some(Box::new(Joined { departure: Departure { room, conn }, inbound: Some(inbound), sender }))
+            Some((Box::new(Joined { departure: Departure { room, conn }, sender }), inbound))
         }
         Err(error) => {
             session::refuse(socket, session::unavailable(error)).await;

@@ -90,40 +90,37 @@ impl Conversation {
 /// message still waiting for the database is never taken for a new message.
 #[derive(Debug, Default)]
 pub(crate) struct CidWindow {
-    /// Who wrote (the visitor, the agents), each named once: a conversation has few senders and
-    /// many messages, and the window is held for every conversation the room holds.
-    senders: Vec<String>,
-    /// The `seq` of each held send, by sender (an index into `senders`) and `cid`.
-    seqs: HashMap<(u32, Cid), Seq>,
-    /// Held sends, oldest first.
-    order: VecDeque<(u32, Cid, Seq)>,
+    /// By sender (the visitor, the agents: few per conversation, each named once), the `seq` of
+    /// each held send. The window is held for every conversation the room holds.
+    by_sender: Vec<(String, HashMap<Cid, Seq>)>,
+    /// Held sends, oldest first: the sender's index in `by_sender`, the cid, its seq.
+    order: VecDeque<(usize, Cid, Seq)>,
 }
 
 impl CidWindow {
     /// The `seq` the sender's `cid` got, if the window holds it.
     pub(crate) fn get(&self, sender: &str, cid: &Cid) -> Option<Seq> {
-        let by = self.senders.iter().position(|known| known == sender)?;
-        self.seqs.get(&(u32::try_from(by).ok()?, cid.clone())).copied()
+        let (_, seqs) = self.by_sender.iter().find(|(known, _)| known == sender)?;
+        seqs.get(cid).copied()
     }
 
     /// Remembers a new send; forgets the oldest stored ones beyond the window.
     pub(crate) fn insert(&mut self, sender: String, cid: Cid, seq: Seq, committed: Seq) {
-        let by = match self.senders.iter().position(|known| *known == sender) {
+        let by = match self.by_sender.iter().position(|(known, _)| *known == sender) {
             Some(by) => by,
             None => {
-                self.senders.push(sender);
-                self.senders.len() - 1
+                self.by_sender.push((sender, HashMap::new()));
+                self.by_sender.len() - 1
             }
         };
-        let by = u32::try_from(by).unwrap_or(u32::MAX);
-        self.seqs.insert((by, cid.clone()), seq);
+        self.by_sender[by].1.insert(cid.clone(), seq);
         self.order.push_back((by, cid, seq));
         while self.order.len() > CID_WINDOW && self.order.front().is_some_and(|(_, _, seq)| *seq <= committed)
         {
             let Some((by, cid, seq)) = self.order.pop_front() else { break };
-            let key = (by, cid);
-            if self.seqs.get(&key) == Some(&seq) {
-                self.seqs.remove(&key);
+            let seqs = &mut self.by_sender[by].1;
+            if seqs.get(&cid) == Some(&seq) {
+                seqs.remove(&cid);
             }
         }
     }
