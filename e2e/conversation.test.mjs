@@ -151,6 +151,36 @@ test('a message typed while the server restarts arrives after the reconnect', as
   await page.context().close();
 });
 
+test('a burst over the limit arrives whole and in order, with a message written while it waits', async () => {
+  const agent = await kefu.server.agent(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/burst' });
+  await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'online');
+  await launcher(page).click();
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await box.waitFor();
+  // 25 messages at once (a paste split into lines, a stuck key): more than a socket may send at
+  // once (20), so some are turned away for now.
+  const burst = Array.from({ length: 25 }, (_, i) => `line ${i + 1}`);
+  await box.evaluate((input, lines) => {
+    for (const line of lines) {
+      input.value = line;
+      input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    }
+  }, burst);
+  // Written once the allowance is back, before the turned-away lines went again.
+  await page.waitForTimeout(1500);
+  await box.fill('written after the burst');
+  await box.press('Enter');
+  const last = await agent.waitFor((f) => f.type === 'message' && f.body === 'written after the burst', 'the message written after the burst');
+  await until(async () => (await chat.getByText('Not sent yet').count()) === 0, 'every line sent');
+  const texts = (await stored(agent.token, last.conversation)).filter((m) => m.kind === 'text').map((m) => m.body);
+  assert.deepEqual(texts, [...burst, 'written after the burst'], 'every line stored once, in the order written');
+  assert.equal(await chat.getByText('line 21', { exact: true }).count(), 1, 'shown once');
+  agent.close();
+  await page.context().close();
+});
+
 test('the badge counts replies while the window is closed, and the page can drive the widget', async () => {
   kefu.pages.extra['/api'] = `<script>
     window.replies = [];

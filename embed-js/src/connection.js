@@ -71,8 +71,11 @@ export class Connection {
   #memory = {};
   /** The storage refused a write: from then on memory is the truth. */
   #storeFailed = false;
-  /** Sends refused for now, with how often: they are tried again later, ever more slowly. @type {Map<string, number>} */
-  #retries = new Map();
+  /** Sends refused for now: the outbox goes again from the first of them, ever more slowly. @type {Set<string>} */
+  #refusedNow = new Set();
+  /** Set while they wait; new messages wait behind them (the order they were written in holds). @type {number | undefined} */
+  #hold;
+  #refusals = 0;
   /** @type {ConnectionState} */
   state = 'connecting';
   /** @type {Welcome | null} */
@@ -240,10 +243,13 @@ export class Connection {
         if (frame.conversation) this.#saw(frame.conversation.id, 0);
         this.#setState('open');
         this.#pinger = setInterval(() => this.#ping(), PING_MS);
+        clearTimeout(this.#hold);
+        this.#hold = undefined;
+        this.#refusedNow.clear();
         this.#flush();
         break;
       case 'ack':
-        this.#retries.delete(frame.cid);
+        if (!this.#hold) this.#refusals = 0;
         this.#dropFromOutbox(frame.cid);
         this.#saw(frame.conversation, frame.seq);
         break;
@@ -269,18 +275,16 @@ export class Connection {
    * @param {string} cid @param {string} code
    */
   #refused(cid, code) {
-    const item = this.outbox().find((i) => i.cid === cid);
-    if (!item) return;
     if (!RETRYABLE.includes(code)) return this.#dropFromOutbox(cid);
-    const tries = this.#retries.get(cid);
-    // One retry waiting per message; 3 s, 6 s, 12 s … up to a minute. A reconnect sends it anyway.
-    if (tries !== undefined && tries < 0) return;
-    this.#retries.set(cid, -1);
-    setTimeout(() => {
-      this.#retries.set(cid, (tries || 0) + 1);
-      const waiting = this.outbox().find((i) => i.cid === cid);
-      if (waiting) this.#transmit(waiting);
-    }, Math.min(60000, RETRY_SEND_MS * 2 ** (tries || 0)));
+    this.#refusedNow.add(cid);
+    // 3 s, 6 s, 12 s … up to a minute while refusals go on. A reconnect sends it all anyway.
+    this.#hold ??= setTimeout(() => {
+      const items = this.outbox();
+      const from = items.findIndex((i) => this.#refusedNow.has(i.cid));
+      this.#hold = undefined;
+      this.#refusedNow.clear();
+      for (const item of items.slice(Math.max(from, 0))) this.#transmit(item);
+    }, Math.min(60000, RETRY_SEND_MS * 2 ** this.#refusals++));
   }
 
   /** @param {number} code */
@@ -358,6 +362,7 @@ export class Connection {
 
   /** @param {OutboxItem} item */
   #transmit(item) {
+    if (this.#hold) return;
     /** @type {VisitorFrame} */
     const frame = { type: 'send', cid: item.cid, body: item.body };
     if (item.attachment) frame.attachment = item.attachment;

@@ -1,6 +1,7 @@
 //! The task that owns the socket: connect, hello, resend the outbox after the welcome, send a
-//! message the server turned away for now (`rate_limited`, `unavailable`) again after a backoff,
-//! keep the resume points, reconnect with backoff.
+//! message the server turned away for now (`rate_limited`, `unavailable`) again after a backoff —
+//! with every message after it, none ahead of it, so the conversation keeps their order — keep the
+//! resume points, reconnect with backoff.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -102,15 +103,17 @@ impl Connection {
         // and the connection is dead, though no FIN or RST said so.
         let mut hear_by = Some(tokio::time::Instant::now() + self.options.pong_wait);
         let mut welcomed = false;
-        // Messages turned away for now, sent again at `resend_at`; `refusals` in a row set the wait.
+        // Messages turned away for now: at `resend_at` the outbox goes again from the first of
+        // them on; until then new messages wait behind them. `refusals` in a row set the wait.
         let mut refused: Vec<Cid> = Vec::new();
         let mut refusals: u32 = 0;
         let mut resend_at: Option<tokio::time::Instant> = None;
         loop {
             tokio::select! {
                 command = commands.recv() => match command {
-                    Some(Command::Frame(text)) => {
-                        // Before the welcome, sends wait in the outbox and go out after it.
+                    // Before the welcome, or behind a refused message, it waits in the outbox.
+                    Some(Command::Send(text)) if !welcomed || resend_at.is_some() => drop(text),
+                    Some(Command::Send(text) | Command::Frame(text)) => {
                         if welcomed && sink.send(Message::Text(text.into())).await.is_err() {
                             return Ended::Retry;
                         }
@@ -122,12 +125,12 @@ impl Connection {
                 },
                 () = tokio::time::sleep_until(resend_at.unwrap_or_else(tokio::time::Instant::now)), if resend_at.is_some() => {
                     resend_at = None;
-                    let texts: Vec<String> = lock(&self.shared)
-                        .outbox
-                        .iter()
-                        .filter(|(cid, _)| refused.contains(cid))
-                        .map(|(_, text)| text.clone())
-                        .collect();
+                    // (Were they all acknowledged meanwhile, what waited behind them goes: all of it.)
+                    let texts: Vec<String> = {
+                        let outbox = &lock(&self.shared).outbox;
+                        let from = outbox.iter().position(|(cid, _)| refused.contains(cid)).unwrap_or(0);
+                        outbox[from..].iter().map(|(_, text)| text.clone()).collect()
+                    };
                     refused.clear();
                     for text in texts {
                         if sink.send(Message::Text(text.into())).await.is_err() {

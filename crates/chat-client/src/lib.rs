@@ -111,6 +111,9 @@ pub(crate) struct Shared {
 }
 
 pub(crate) enum Command {
+    /// A message, already in the outbox.
+    Send(String),
+    /// Any other frame, sent once.
     Frame(String),
     Stop,
 }
@@ -128,6 +131,7 @@ pub struct Client {
 impl std::fmt::Debug for Command {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
+            Command::Send(_) => "Send",
             Command::Frame(_) => "Frame",
             Command::Stop => "Stop",
         })
@@ -192,7 +196,7 @@ impl Client {
         };
         let text = frame.to_string();
         lock(&self.shared).outbox.push((cid, text.clone()));
-        let _ = self.commands.send(Command::Frame(text));
+        let _ = self.commands.send(Command::Send(text));
     }
 
     /// Sends any frame once (typing, read, status, accept, …); not kept if the socket is down.

@@ -31,6 +31,12 @@ pub const AGENT_SENDS_PER_SECOND: u32 = 20;
 /// Messages an agent socket may send in a burst.
 pub const AGENT_SEND_BURST: u32 = 60;
 
+/// How long a socket's later sends are refused, with the same code, after one of its sends was
+/// refused for now (`rate_limited`, `unavailable`): until that send comes again, or this long. A
+/// client that sends its outbox again in order then keeps its messages in the order they were
+/// written, though a burst had some taken and some refused.
+pub const RESEND_HOLD_MS: u64 = 10_000;
+
 /// Live visitors one site room holds. More: `site_full` and the socket is closed.
 pub const MAX_VISITORS_PER_SITE: usize = 50_000;
 

@@ -135,6 +135,7 @@ fn the_limits_table_says_what_the_constants_are() {
         ("AGENT_LEFT_GRACE_MS", format!("{} minutes", AGENT_LEFT_GRACE_MS / 60_000)),
         ("MAX_UNCOMMITTED_WRITES", thousands(MAX_UNCOMMITTED_WRITES)),
         ("STORE_STALL_MS", format!("{} s", STORE_STALL_MS / 1000)),
+        ("RESEND_HOLD_MS", format!("at most {} s", RESEND_HOLD_MS / 1000)),
         ("MAX_RESUME_POINTS", format!("{MAX_RESUME_POINTS} (")),
         (
             "MAX_PREVIEW_CHARS",

@@ -256,17 +256,21 @@ fn a_store_that_stops_committing_turns_sends_away_until_it_catches_up() {
     assert_eq!(errors(&frames), [ErrorCode::Unavailable]);
     assert!(frames.iter().any(|f| matches!(f, ServerFrame::Error { cid: Some(c), .. } if c.0 == "3")));
 
-    // The store catches up: what it held is acknowledged, and sends are taken again.
+    // The store catches up: what it held is acknowledged. A message written after the refused
+    // one waits for it, whose client sends it again first; then both are taken, in order.
     sim.commit_all();
     let frames = sim.take(v1);
     let id = conversation_of(&frames);
     let held: Vec<String> = acks(&frames).into_iter().map(|(cid, _)| cid).collect();
     assert_eq!(held, ["1", "2"]);
+    sim.visitor(v1, send("4", "written after"));
+    assert_eq!(errors(&sim.take(v1)), [ErrorCode::Unavailable]);
     sim.visitor(v1, send("3", "turned away"));
+    sim.visitor(v1, send("4", "written after"));
     sim.commit_all();
-    assert_eq!(acks(&sim.take(v1)).len(), 1);
+    assert_eq!(acks(&sim.take(v1)).len(), 2);
     assert_eq!(
         sim.store.bodies(&id),
-        ["stored late", "taken while the store may still answer", "turned away"]
+        ["stored late", "taken while the store may still answer", "turned away", "written after"]
     );
 }

@@ -6,7 +6,7 @@ mod sim;
 
 use chat_core::ids::{AgentId, Cid, ConversationId};
 use chat_core::limits::{
-    MAX_MESSAGE_CHARS, TYPING_PREVIEW_INTERVAL_MS, VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
+    MAX_MESSAGE_CHARS, RESEND_HOLD_MS, TYPING_PREVIEW_INTERVAL_MS, VISITOR_LEFT_GRACE_MS, VISITOR_SEND_BURST,
 };
 use chat_core::protocol::{
     AgentFrame, AgentStatus, ConversationEvent, ConversationStatus, ErrorCode, MessageKind, ResumePoint,
@@ -292,6 +292,72 @@ fn refused_sends_store_nothing() {
     sim.commit_all();
     let id = sim.store.messages.keys().next().cloned().unwrap();
     assert_eq!(sim.store.bodies(&id).len(), VISITOR_SEND_BURST as usize);
+}
+
+/// The cids of the refusals among `frames`, in order.
+fn refused(frames: &[ServerFrame]) -> Vec<String> {
+    frames
+        .iter()
+        .filter_map(|f| match f {
+            ServerFrame::Error { cid: Some(cid), .. } => Some(cid.0.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_burst_cut_by_the_limit_keeps_its_order_when_its_client_sends_it_again() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    let burst = VISITOR_SEND_BURST as usize;
+    for i in 0..burst + 1 {
+        sim.visitor(v1, send(&format!("m{i}"), &format!("message {i}")));
+    }
+    // The allowance comes back while the rest of the burst is on its way: the refused message
+    // holds back every later one, though there would be room for them now.
+    sim.advance(1_000);
+    for i in burst + 1..burst + 3 {
+        sim.visitor(v1, send(&format!("m{i}"), &format!("message {i}")));
+    }
+    let frames = sim.take(v1);
+    assert_eq!(refused(&frames), [burst, burst + 1, burst + 2].map(|i| format!("m{i}")));
+    assert_eq!(errors(&frames), vec![ErrorCode::RateLimited; 3]);
+
+    // The client sends what was refused again, in order, and all of it is taken.
+    for i in burst..burst + 3 {
+        sim.visitor(v1, send(&format!("m{i}"), &format!("message {i}")));
+    }
+    sim.commit_all();
+    let frames = sim.take(v1);
+    assert!(errors(&frames).is_empty(), "{frames:?}");
+    let id = conversation_of(&frames);
+    let expected: Vec<String> = (0..burst + 3).map(|i| format!("message {i}")).collect();
+    assert_eq!(sim.store.bodies(&id), expected);
+}
+
+#[test]
+fn a_refused_message_that_never_comes_again_holds_back_the_socket_for_a_while_only() {
+    let mut sim = Sim::new(site(true));
+    let v1 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor_over_address_limit(v1, send("first", "turned away at the address"));
+    sim.visitor(v1, send("second", "held back behind it"));
+    let frames = sim.take(v1);
+    assert_eq!(refused(&frames), ["first", "second"]);
+    assert_eq!(errors(&frames), [ErrorCode::RateLimited, ErrorCode::RateLimited]);
+    sim.advance(RESEND_HOLD_MS - 1);
+    sim.visitor(v1, send("second", "held back behind it"));
+    sim.commit_all();
+    assert_eq!(refused(&sim.take(v1)), ["second"]);
+    sim.advance(1);
+    sim.visitor(v1, send("second", "held back behind it"));
+    sim.commit_all();
+    assert_eq!(acks(&sim.take(v1)).len(), 1, "the hold lapsed");
+    // Another socket of the same visitor was never held.
+    let v2 = sim.visitor_joins("v1", "/", vec![]);
+    sim.visitor_over_address_limit(v1, send("third", "turned away"));
+    sim.visitor(v2, send("fourth", "from another tab"));
+    sim.commit_all();
+    assert_eq!(acks(&sim.take(v2)).len(), 1);
 }
 
 #[test]

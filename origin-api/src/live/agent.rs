@@ -183,10 +183,7 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
         Ok(frame) => frame,
         Err(error) => return Reply::frame(error.into_frame()),
     };
-    let cid = match &frame {
-        AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
-        _ => None,
-    };
+    let cid = frame.cid().cloned();
     match &frame {
         AgentFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
         AgentFrame::Refresh { access_token } => return refresh(state, sender, access_token),
@@ -204,6 +201,7 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
                     frame: frame.clone(),
                     fresh_id: ConversationId(String::new()),
                     attachment: None,
+                    over_address_limit: false,
                 });
             }
             return Reply::Nothing;
@@ -214,10 +212,6 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
     let Some(room) = frame.site().and_then(|site| rooms.get(site)) else {
         return Reply::frame(ServerFrame::error(ErrorCode::NotFound, "no such site", cid));
     };
-    if cid.is_some() && !state.ip_limits.allow_send(ip, now()) {
-        let message = "too many messages from this address; wait a moment";
-        return Reply::frame(ServerFrame::error(ErrorCode::RateLimited, message, cid));
-    }
     let attachment = match &frame {
         AgentFrame::Send { site, cid, attachment, .. } => {
             let sender = (sender.tenant, site, sender.agent.as_str());
@@ -230,7 +224,9 @@ fn on_text(text: &str, sender: &Sender<'_>, rooms: &HashMap<SiteId, RoomHandle>,
     };
     let fresh_id =
         ConversationId(if matches!(frame, AgentFrame::Invite { .. }) { new_id("c") } else { String::new() });
-    if room.send(Input::AgentFrame { conn, frame, fresh_id, attachment }) {
+    // The room refuses it, so that the socket's later sends wait for this one.
+    let over_address_limit = cid.is_some() && !state.ip_limits.allow_send(ip, now());
+    if room.send(Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit }) {
         Reply::Nothing
     } else {
         Reply::Close(close::INTERNAL, "the room stopped; reconnect")

@@ -236,14 +236,12 @@ fn on_text(
     };
     let fresh_id = match &frame {
         VisitorFrame::Ping { t } => return Reply::frame(ServerFrame::Pong { t: *t }),
-        VisitorFrame::Send { cid, .. } if !state.ip_limits.allow_send(ip, now()) => {
-            let message = "too many messages from this address; wait a moment";
-            return Reply::frame(ServerFrame::error(ErrorCode::RateLimited, message, Some(cid.clone())));
-        }
         VisitorFrame::Send { .. } => ConversationId(new_id("c")),
         _ => ConversationId(String::new()),
     };
-    if room.send(Input::VisitorFrame { conn, frame, fresh_id, attachment }) {
+    // The room refuses it, so that the socket's later sends wait for this one.
+    let over_address_limit = frame.cid().is_some() && !state.ip_limits.allow_send(ip, now());
+    if room.send(Input::VisitorFrame { conn, frame, fresh_id, attachment, over_address_limit }) {
         Reply::Nothing
     } else {
         Reply::Close(close::INTERNAL, "the room stopped; reconnect")

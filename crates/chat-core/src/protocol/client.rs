@@ -198,7 +198,25 @@ pub enum AgentFrame {
     },
 }
 
+impl VisitorFrame {
+    /// The client id of a frame that is stored under one (a `send`).
+    pub fn cid(&self) -> Option<&Cid> {
+        match self {
+            VisitorFrame::Send { cid, .. } => Some(cid),
+            _ => None,
+        }
+    }
+}
+
 impl AgentFrame {
+    /// The client id of a frame that is stored under one (a `send`, an `invite`).
+    pub fn cid(&self) -> Option<&Cid> {
+        match self {
+            AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid),
+            _ => None,
+        }
+    }
+
     /// The site whose room handles this frame; `None` for frames every room (or no room) handles.
     pub fn site(&self) -> Option<&SiteId> {
         match self {

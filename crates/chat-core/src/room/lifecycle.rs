@@ -21,7 +21,7 @@ impl SiteRoom {
             return true;
         }
         let message = "too many conversations in a short time; wait a few minutes";
-        self.refuse(conn, ErrorCode::RateLimited, message, Some(cid.clone()));
+        self.refuse_for_now(conn, ErrorCode::RateLimited, message, Some(cid));
         false
     }
 

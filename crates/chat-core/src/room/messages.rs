@@ -197,13 +197,23 @@ impl SiteRoom {
     /// cannot store more right now. Anything a client does that is stored and shown to others
     /// (messages, ratings, page changes) goes through here.
     pub(super) fn may_send(&mut self, conn: ConnId, cid: Option<&Cid>, now: Millis) -> bool {
+        let Some(peer) = self.conns.get_mut(&conn) else { return false };
+        if let Some(code) = cid.and_then(|cid| peer.sends().held_back(cid, now)) {
+            let message = "an earlier message was turned away for now; send it again first";
+            self.refuse(conn, code, message, cid.cloned());
+            return false;
+        }
         if self.refuse_when_backed_up(conn, cid) {
             return false;
         }
-        let allowed = self.conns.get_mut(&conn).is_some_and(|peer| peer.sends().take(now));
+        let allowed = self.conns.get_mut(&conn).is_some_and(|peer| peer.sends().allowance.take(now));
         if !allowed {
-            let message = "too many messages; wait a moment and send again";
-            self.refuse(conn, ErrorCode::RateLimited, message, cid.cloned());
+            self.refuse_for_now(
+                conn,
+                ErrorCode::RateLimited,
+                "too many messages; wait a moment and send again",
+                cid,
+            );
         }
         allowed
     }

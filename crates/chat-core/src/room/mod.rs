@@ -106,6 +106,8 @@ pub enum Input {
         fresh_id: ConversationId,
         /// The file of a `send`, from its attachment token as the driver verified it.
         attachment: Option<AttachmentView>,
+        /// The driver found the socket's address over its send limit: a send is refused for now.
+        over_address_limit: bool,
     },
     /// A frame from an agent socket that has joined.
     AgentFrame {
@@ -117,6 +119,8 @@ pub enum Input {
         fresh_id: ConversationId,
         /// The file of a `send`, from its attachment token as the driver verified it.
         attachment: Option<AttachmentView>,
+        /// As for a visitor's frame.
+        over_address_limit: bool,
     },
     /// A socket closed.
     Disconnected {
@@ -293,10 +297,16 @@ impl SiteRoom {
             Input::AgentJoined { conn, agent, status, resume } => {
                 self.agent_joined(conn, agent, status, resume, now)
             }
-            Input::VisitorFrame { conn, frame, fresh_id, attachment } => {
+            Input::VisitorFrame { conn, over_address_limit: true, frame, .. } => {
+                self.refuse_over_address_limit(conn, frame.cid())
+            }
+            Input::AgentFrame { conn, over_address_limit: true, frame, .. } => {
+                self.refuse_over_address_limit(conn, frame.cid())
+            }
+            Input::VisitorFrame { conn, frame, fresh_id, attachment, .. } => {
                 self.visitor_frame(conn, frame, fresh_id, attachment, now)
             }
-            Input::AgentFrame { conn, frame, fresh_id, attachment } => {
+            Input::AgentFrame { conn, frame, fresh_id, attachment, .. } => {
                 self.agent_frame(conn, frame, fresh_id, attachment, now)
             }
             Input::Disconnected { conn } => self.disconnected(conn, now),
@@ -368,11 +378,7 @@ impl SiteRoom {
         let Some(Peer::Agent { agent, .. }) = self.conns.get(&conn) else { return };
         let agent = agent.clone();
         if frame.site().is_some_and(|site| *site != self.info.site) {
-            let cid = match &frame {
-                AgentFrame::Send { cid, .. } | AgentFrame::Invite { cid, .. } => Some(cid.clone()),
-                _ => None,
-            };
-            return self.refuse(conn, ErrorCode::NotFound, "no such site", cid);
+            return self.refuse(conn, ErrorCode::NotFound, "no such site", frame.cid().cloned());
         }
         match frame {
             AgentFrame::AgentHello(_) => {
@@ -442,8 +448,24 @@ impl SiteRoom {
             return false;
         }
         let message = "changes cannot be stored right now; try again shortly";
-        self.refuse(conn, ErrorCode::Unavailable, message, cid.cloned());
+        self.refuse_for_now(conn, ErrorCode::Unavailable, message, cid);
         true
+    }
+
+    fn refuse_over_address_limit(&mut self, conn: ConnId, cid: Option<&Cid>) {
+        if cid.is_some() {
+            let message = "too many messages from this address; wait a moment";
+            self.refuse_for_now(conn, ErrorCode::RateLimited, message, cid);
+        }
+    }
+
+    /// Refuses a send its client is to make again later; the socket's later sends wait for it
+    /// (see [`Sends::held_back`]), so a burst cut in two keeps its order.
+    fn refuse_for_now(&mut self, conn: ConnId, code: ErrorCode, message: &str, cid: Option<&Cid>) {
+        if let (Some(cid), Some(peer)) = (cid, self.conns.get_mut(&conn)) {
+            peer.sends().refused(cid, code, self.clock_floor);
+        }
+        self.refuse(conn, code, message, cid.cloned());
     }
 
     /// The store is not keeping up: too many writes wait, or the oldest has waited too long.

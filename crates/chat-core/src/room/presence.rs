@@ -2,7 +2,7 @@
 //! status and leaving; typing and read receipts; and the periodic sweep.
 
 use super::SiteRoom;
-use super::state::{AgentState, LiveVisitor, Peer, TypingPreview};
+use super::state::{AgentState, LiveVisitor, Peer, Sends, TypingPreview};
 use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
 use crate::identity;
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
@@ -57,7 +57,7 @@ impl SiteRoom {
                 }
             }
         }
-        let sends = SendAllowance::new(VISITOR_SENDS_PER_SECOND, VISITOR_SEND_BURST, now);
+        let sends = Sends::new(SendAllowance::new(VISITOR_SENDS_PER_SECOND, VISITOR_SEND_BURST, now));
         self.conns.insert(conn, Peer::Visitor { visitor: visitor.clone(), sends });
         let page = clip_page(page);
         let keywords = search_keywords(&page.referrer);
@@ -143,7 +143,7 @@ impl SiteRoom {
         now: Millis,
     ) {
         let was_online = self.any_agent_online();
-        let sends = SendAllowance::new(AGENT_SENDS_PER_SECOND, AGENT_SEND_BURST, now);
+        let sends = Sends::new(SendAllowance::new(AGENT_SENDS_PER_SECOND, AGENT_SEND_BURST, now));
         self.conns.insert(conn, Peer::Agent { agent: profile.id.clone(), sends });
         let agent = self.agents.entry(profile.id.clone()).or_insert_with(|| AgentState {
             name: profile.name.clone(),

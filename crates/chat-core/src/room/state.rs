@@ -3,9 +3,10 @@
 use std::collections::{HashMap, VecDeque};
 
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, VisitorId};
-use crate::limits::{CID_WINDOW, TYPING_PREVIEW_INTERVAL_MS};
+use crate::limits::{CID_WINDOW, RESEND_HOLD_MS, TYPING_PREVIEW_INTERVAL_MS};
 use crate::protocol::{
-    AgentPresenceView, AgentStatus, ConversationView, DeviceInfo, IdentityView, LiveVisitorView, PageInfo,
+    AgentPresenceView, AgentStatus, ConversationView, DeviceInfo, ErrorCode, IdentityView, LiveVisitorView,
+    PageInfo,
 };
 use crate::rate::SendAllowance;
 use crate::records::{ConversationRecord, StoredConversation};
@@ -13,14 +14,47 @@ use crate::records::{ConversationRecord, StoredConversation};
 /// Who is on the other end of a socket.
 #[derive(Debug)]
 pub(crate) enum Peer {
-    Visitor { visitor: VisitorId, sends: SendAllowance },
-    Agent { agent: AgentId, sends: SendAllowance },
+    Visitor { visitor: VisitorId, sends: Sends },
+    Agent { agent: AgentId, sends: Sends },
 }
 
 impl Peer {
-    pub(crate) fn sends(&mut self) -> &mut SendAllowance {
+    pub(crate) fn sends(&mut self) -> &mut Sends {
         match self {
             Peer::Visitor { sends, .. } | Peer::Agent { sends, .. } => sends,
+        }
+    }
+}
+
+/// What a socket may send: its allowance, and the send refused for now that must come again
+/// before a later one is taken ([`RESEND_HOLD_MS`]).
+#[derive(Debug)]
+pub(crate) struct Sends {
+    pub(crate) allowance: SendAllowance,
+    /// The refused send's cid, the code it got, and when the hold lapses.
+    first_refused: Option<Box<(Cid, ErrorCode, Millis)>>,
+}
+
+impl Sends {
+    pub(crate) fn new(allowance: SendAllowance) -> Self {
+        Sends { allowance, first_refused: None }
+    }
+
+    /// The code to refuse `cid` with because an earlier send was refused and has not come again.
+    /// That send itself, or any send once the hold lapsed, ends the hold.
+    pub(crate) fn held_back(&mut self, cid: &Cid, now: Millis) -> Option<ErrorCode> {
+        let (first, code, until) = self.first_refused.as_deref()?;
+        if first != cid && now < *until {
+            return Some(*code);
+        }
+        self.first_refused = None;
+        None
+    }
+
+    /// `cid` was refused for now: later sends wait for it.
+    pub(crate) fn refused(&mut self, cid: &Cid, code: ErrorCode, now: Millis) {
+        if self.first_refused.is_none() {
+            self.first_refused = Some(Box::new((cid.clone(), code, now.plus(RESEND_HOLD_MS))));
         }
     }
 }

@@ -211,7 +211,13 @@ impl Sim {
         attachment: Option<AttachmentView>,
     ) {
         let fresh_id = self.fresh_id();
-        self.input(Input::VisitorFrame { conn, frame, fresh_id, attachment });
+        self.input(Input::VisitorFrame { conn, frame, fresh_id, attachment, over_address_limit: false });
+    }
+
+    /// A visitor frame from an address the driver found over its send limit.
+    pub fn visitor_over_address_limit(&mut self, conn: ConnId, frame: VisitorFrame) {
+        let fresh_id = self.fresh_id();
+        self.input(Input::VisitorFrame { conn, frame, fresh_id, attachment: None, over_address_limit: true });
     }
 
     pub fn agent(&mut self, conn: ConnId, frame: AgentFrame) {
@@ -221,7 +227,7 @@ impl Sim {
     /// An agent frame with the file its attachment token stood for.
     pub fn agent_attaching(&mut self, conn: ConnId, frame: AgentFrame, attachment: Option<AttachmentView>) {
         let fresh_id = self.fresh_id();
-        self.input(Input::AgentFrame { conn, frame, fresh_id, attachment });
+        self.input(Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit: false });
     }
 
     pub fn disconnect(&mut self, conn: ConnId) {
