@@ -1,11 +1,12 @@
 // Takes the screenshots in docs/screenshots/ (the widget closed, open, chatting, the offline form,
-// on a phone; in English and Chinese) from a real `kefu serve` in headless chromium:
+// on a phone; the agent console's login, its live visitors with a conversation open, on a phone;
+// in English and Chinese) from a real `kefu serve` in headless chromium:
 //   node e2e/screenshots.mjs
 // Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chatWindow, launchBrowser, launcher, openSite, root, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, root, startKefu, until } from './harness.mjs';
 
 const out = join(root, 'docs/screenshots');
 mkdirSync(out, { recursive: true });
@@ -59,6 +60,88 @@ for (const [lang, text] of Object.entries(words)) {
   await shot(phone, 'phone');
   await phone.context().close();
   agent.close();
+}
+
+// The console: a few visitors on the site (one from a search, one logged in on the shop), one
+// of them chatting and typing.
+const visits = {
+  en: [
+    { path: '/lamps?title=Oak%20table%20lamp', referer: 'https://www.google.com/search?q=oak+table+lamp' },
+    { path: '/?title=Acme%20shop', referer: '' },
+    { path: '/checkout?title=Checkout', referer: 'https://news.example/best-lamps-2026', name: 'Maria Olsen' },
+  ],
+  'zh-CN': [
+    { path: '/lamps?title=%E6%A9%A1%E6%9C%A8%E5%8F%B0%E7%81%AF', referer: 'https://www.baidu.com/s?wd=%E6%A9%A1%E6%9C%A8%E5%8F%B0%E7%81%AF' },
+    { path: '/?title=Acme%20%E5%95%86%E5%BA%97', referer: '' },
+    { path: '/checkout?title=%E7%BB%93%E7%AE%97', referer: 'https://news.example/best-lamps-2026', name: '王芳' },
+  ],
+};
+for (const [lang, text] of Object.entries(words)) {
+  const locale = lang === 'en' ? 'en-US' : 'zh-CN';
+  const shot = (page, name) => page.screenshot({ path: join(out, `${lang}-${name}.png`) });
+  const open = async (viewport, shotLogin) => {
+    const context = await browser.newContext({ viewport, locale });
+    const page = await context.newPage();
+    await page.goto(kefu.server.address + '/console/');
+    await page.locator('input[name=email]').waitFor();
+    if (shotLogin) await shot(page, 'console-login');
+    await page.locator('input[name=email]').fill(kefu.email);
+    await page.locator('input[name=password]').fill(PASSWORD);
+    await page.locator('button[type=submit]').click();
+    await page.locator('.state.open').waitFor();
+    return page;
+  };
+  // Earlier conversations end first, so the agent has room for the new one.
+  const closer = await kefu.server.agent(kefu.email);
+  for (const status of ['open', 'waiting']) {
+    const { body } = await kefu.server.api('GET', `/api/v1/conversations?status=${status}`, { token: closer.token });
+    for (const c of body.items) closer.send({ type: 'close', site: c.site, conversation: c.id });
+  }
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  closer.close();
+  const login = await open({ width: 1400, height: 860 }, true);
+
+  const visitors = [];
+  for (const visit of visits[lang]) {
+    const context = await browser.newContext({ locale, viewport: { width: 1280, height: 800 } });
+    const page = await context.newPage();
+    if (visit.name) {
+      kefu.pages.extra[visit.path.split('?')[0]] = `<script>Kefu('identify', {id: 'u-7', name: '${visit.name}', email: 'maria@example.com'})</script>`;
+    }
+    await page.goto(kefu.pages.origin + visit.path, visit.referer ? { referer: visit.referer } : {});
+    await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'online');
+    visitors.push(page);
+  }
+  const chatting = visitors[0];
+  await launcher(chatting).click();
+  const box = chatWindow(chatting).locator('textarea#kefu-message');
+  await box.fill(text.ask);
+  await box.press('Enter');
+  // Round-robin gives it to the agent: it is in their list ("Mine").
+  await login.locator('.tabs button').nth(1).click();
+  await login.locator('.items .item').first().click();
+  const panel = login.locator('section.chat');
+  await panel.getByText(text.ask).waitFor();
+  const reply = panel.locator('textarea');
+  await reply.fill(text.answer);
+  await reply.press('Enter');
+  await chatWindow(chatting).getByText(text.answer).waitFor();
+  await box.pressSequentially(lang === 'en' ? 'And do you have it in walnut' : '有胡桃木的吗', { delay: 15 });
+  await panel.locator('.preview:not([hidden])').waitFor();
+  await login.waitForTimeout(300);
+  await shot(login, 'console');
+
+  const phone = await open({ width: 390, height: 844 });
+  await phone.locator('.tabs button').nth(1).click();
+  await phone.locator('section.visitors tbody tr').first().waitFor();
+  await shot(phone, 'console-phone-list');
+  await phone.locator('.items .item').first().click();
+  await phone.locator('section.chat .m').first().waitFor();
+  await phone.waitForTimeout(300);
+  await shot(phone, 'console-phone-chat');
+  await phone.context().close();
+  for (const page of visitors) await page.context().close();
+  await login.context().close();
 }
 
 await browser.close();

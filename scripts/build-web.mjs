@@ -2,9 +2,11 @@
 //   embed-js/dist/embed.js       the loader (one IIFE, one global)
 //   visitor-web/dist/chat.js     the chat window
 //   visitor-web/dist/chat.css
+//   agent-desktop/ui/dist/console.js   the agent console (also the desktop app's window)
+//   agent-desktop/ui/dist/console.css
 // and prints their gzipped sizes against the budgets (the loader 5 KB, the window 30 KB with its
-// HTML). `--check` builds in memory and fails when a committed file differs or a budget is
-// exceeded, so what is served is always what the sources say.
+// HTML, the console 60 KB). `--check` builds in memory and fails when a committed file differs or
+// a budget is exceeded, so what is served is always what the sources say.
 
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -36,6 +38,8 @@ const outputs = [
   ['embed-js/dist/embed.js', await bundle('embed-js/src/embed.js', 'js')],
   ['visitor-web/dist/chat.js', await bundle('visitor-web/src/chat.js', 'js')],
   ['visitor-web/dist/chat.css', await bundle('visitor-web/src/chat.css', 'css')],
+  ['agent-desktop/ui/dist/console.js', await bundle('agent-desktop/ui/src/console.js', 'js')],
+  ['agent-desktop/ui/dist/console.css', await bundle('agent-desktop/ui/src/console.css', 'css')],
 ];
 
 const gzipped = (/** @type {string} */ text) => gzipSync(Buffer.from(text), { level: 9 }).length;
@@ -44,9 +48,11 @@ const html = readFileSync(join(root, 'origin-api/src/web/chat.html'), 'utf8');
 const sizes = Object.fromEntries(outputs.map(([path, text]) => [path, gzipped(text)]));
 const loader = sizes['embed-js/dist/embed.js'];
 const window = sizes['visitor-web/dist/chat.js'] + sizes['visitor-web/dist/chat.css'] + gzipped(html);
+const agentConsole = sizes['agent-desktop/ui/dist/console.js'] + sizes['agent-desktop/ui/dist/console.css'];
 const budgets = [
   ['embed.js (the loader)', loader, 5 * KB],
   ['the chat window (HTML + CSS + JS)', window, 30 * KB],
+  ['the agent console (CSS + JS)', agentConsole, 60 * KB],
 ];
 
 let failed = false;

@@ -232,3 +232,90 @@ async fn one_address_cannot_flood_a_site_with_new_visitors() {
     Raw::visitor_as(&server, &acme, Some(&token)).await;
     server.stop().await;
 }
+
+/// The sites named in a socket's `agent_welcome`.
+async fn welcomed_sites(raw: &mut Raw) -> Vec<String> {
+    match raw.expect(|f| matches!(f, ServerFrame::AgentWelcome { .. })).await {
+        ServerFrame::AgentWelcome { sites, .. } => sites.into_iter().map(|s| s.id.0).collect(),
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test]
+async fn the_live_endpoints_name_the_agents_sites_and_a_socket_may_carry_one_site() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+    let (status, outlet) = server
+        .post("/api/v1/sites", Some(&acme.owner.token), json!({"name": "Acme outlet", "greeting": "Hi"}))
+        .await;
+    assert_eq!(status, 201, "{outlet}");
+    let outlet = outlet["id"].as_str().unwrap().to_owned();
+    let shop = acme.site_id().0.clone();
+    let (status, _) = server
+        .post(
+            "/api/v1/agents",
+            Some(&acme.owner.token),
+            json!({"email": "bo@acme.example", "name": "Bo", "password": common::PASSWORD, "sites": [shop]}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, login) = server
+        .post("/api/v1/auth/login", None, json!({"email": "bo@acme.example", "password": common::PASSWORD}))
+        .await;
+    let bo = login["tokens"]["access_token"].as_str().unwrap().to_owned();
+
+    let endpoints = |body: &serde_json::Value| {
+        body["endpoints"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let mut sites: Vec<String> =
+                    e["sites"].as_array().unwrap().iter().map(|s| s.as_str().unwrap().to_owned()).collect();
+                sites.sort();
+                (e["url"].as_str().unwrap().to_owned(), sites)
+            })
+            .collect::<Vec<_>>()
+    };
+    let (status, owner) = server.get("/api/v1/live", Some(&acme.owner.token)).await;
+    assert_eq!(status, 200);
+    let mut both = vec![shop.clone(), outlet.clone()];
+    both.sort();
+    assert_eq!(endpoints(&owner), [("/ws/agent".to_owned(), both)]);
+    let (_, limited) = server.get("/api/v1/live", Some(&bo)).await;
+    assert_eq!(endpoints(&limited), [("/ws/agent".to_owned(), vec![shop.clone()])]);
+    assert_eq!(server.get("/api/v1/live", None).await.0, 401);
+
+    // A socket for one site gets that site's state and nothing of the other's.
+    let hello = json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token});
+    let mut one = Raw::connect(&server.ws(&format!("/ws/agent?site={outlet}"))).await;
+    one.send_json(hello.clone()).await;
+    assert_eq!(welcomed_sites(&mut one).await, [outlet.as_str()]);
+    let states: Vec<String> = one
+        .frames_for(Duration::from_millis(500))
+        .await
+        .into_iter()
+        .filter_map(|f| match f {
+            ServerFrame::SiteState { site, .. } => Some(site.0),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(states, [outlet.as_str()]);
+    let mut visitor = Raw::visitor(&server, &acme).await;
+    visitor.send_json(json!({"type": "send", "cid": "m1", "body": "on the shop"})).await;
+    visitor.expect(|f| matches!(f, ServerFrame::Ack { .. })).await;
+    let seen = one.frames_for(Duration::from_millis(500)).await;
+    assert!(
+        seen.iter().all(|f| !matches!(f, ServerFrame::VisitorArrived { .. } | ServerFrame::Message(_))),
+        "{seen:?}"
+    );
+
+    // Another tenant's site, or one the agent does not serve, is simply not among the socket's.
+    for (token, site) in [(&acme.owner.token, globex.site_id().0.clone()), (&bo, outlet.clone())] {
+        let mut other = Raw::connect(&server.ws(&format!("/ws/agent?site={site}"))).await;
+        other.send_json(json!({"type": "agent_hello", "v": 1, "access_token": token})).await;
+        assert_eq!(welcomed_sites(&mut other).await, Vec::<String>::new());
+    }
+    server.stop().await;
+}

@@ -7,6 +7,7 @@ mod conversations;
 mod files;
 pub mod health;
 mod leave_messages;
+mod live;
 mod quick_replies;
 mod sites;
 
@@ -31,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .merge(conversations::router())
         .merge(leave_messages::router())
         .merge(files::router())
+        .merge(live::router())
 }
 
 /// A page of a list, and the cursor for the next one.

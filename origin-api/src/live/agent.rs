@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 use std::net::IpAddr;
 
-use axum::extract::State;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId, TenantId};
 use chat_core::protocol::{
@@ -13,6 +13,7 @@ use chat_core::protocol::{
 };
 use chat_core::room::{AgentProfile, Input};
 use chat_core::token::{self, AgentClaims, TokenError};
+use serde::Deserialize;
 
 use super::hub::RoomHandle;
 use super::ip::SocketSlot;
@@ -24,19 +25,29 @@ use crate::error::ApiError;
 use crate::live;
 use crate::store::{Agent, Site, new_id};
 
+/// `/ws/agent?site=s_…` opens a socket for that one site (as the edge's endpoints are); without
+/// it, for every site the agent serves.
+#[derive(Deserialize)]
+pub(super) struct AgentQuery {
+    site: Option<SiteId>,
+}
+
 pub(super) async fn upgrade(
     upgrade: WebSocketUpgrade,
     ClientIp(ip): ClientIp,
+    Query(query): Query<AgentQuery>,
     State(state): State<AppState>,
 ) -> Response {
     let Some(slot) = state.open_socket(ip) else {
         return ApiError::TooManyRequests("too many connections from this address".into()).into_response();
     };
     let sockets = state.hub.sockets().clone();
-    session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, ip)))
+    let only = query.site;
+    session::configure(upgrade)
+        .on_upgrade(move |socket| sockets.track_future(serve(socket, state, slot, ip, only)))
 }
 
-async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr) {
+async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: IpAddr, only: Option<SiteId>) {
     let is_hello: fn(&AgentFrame) -> bool = |frame| matches!(frame, AgentFrame::AgentHello(_));
     let Some(AgentFrame::AgentHello(hello)) =
         session::read_hello(&mut socket, &state, parse_agent_frame, is_hello).await
@@ -53,10 +64,14 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     let revoked = state.hub.agent_sessions.connected(&claims.agent, conn, claims.generation);
     let mut departure =
         Departure { state: state.clone(), agent: claims.agent.clone(), conn, rooms: HashMap::new() };
-    let (agent, sites) = match Box::pin(accept(&state, &claims)).await {
+    let (agent, mut sites) = match Box::pin(accept(&state, &claims)).await {
         Ok(accepted) => accepted,
         Err(refusal) => return session::refuse(&mut socket, refusal).await,
     };
+    // A site the agent does not serve, or another tenant's, is simply not among them.
+    if let Some(only) = &only {
+        sites.retain(|site| site.id == *only);
+    }
     let welcome = ServerFrame::AgentWelcome {
         tenant: agent.tenant.clone(),
         agent: agent.id.clone(),

@@ -1,5 +1,6 @@
 //! The browser code, embedded at compile time (`cargo run` needs no Node): built by
-//! `npm run build` into `embed-js/dist/` and `visitor-web/dist/`, checked fresh by the tests.
+//! `npm run build` into `embed-js/dist/`, `visitor-web/dist/` and `agent-desktop/ui/dist/`, checked
+//! fresh by the tests.
 //! Each is gzipped once, on first use, and answers `If-None-Match` with 304.
 
 use std::sync::LazyLock;
@@ -76,4 +77,12 @@ pub static CHAT_JS: LazyLock<Asset> = LazyLock::new(|| {
 /// The chat window's style sheet.
 pub static CHAT_CSS: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new("text/css; charset=utf-8", include_bytes!("../../../visitor-web/dist/chat.css"))
+});
+/// The agent console's script.
+pub static CONSOLE_JS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new("text/javascript; charset=utf-8", include_bytes!("../../../agent-desktop/ui/dist/console.js"))
+});
+/// The agent console's style sheet.
+pub static CONSOLE_CSS: LazyLock<Asset> = LazyLock::new(|| {
+    Asset::new("text/css; charset=utf-8", include_bytes!("../../../agent-desktop/ui/dist/console.css"))
 });

@@ -11,12 +11,12 @@ mod pages;
 use axum::Router;
 use axum::extract::Query;
 use axum::http::{HeaderMap, HeaderValue};
-use axum::response::Response;
+use axum::response::{Redirect, Response};
 use axum::routing::get;
 use serde::Deserialize;
 
 use crate::app::AppState;
-use assets::{Asset, CHAT_CSS, CHAT_JS, EMBED_JS};
+use assets::{Asset, CHAT_CSS, CHAT_JS, CONSOLE_CSS, CONSOLE_JS, EMBED_JS};
 
 /// The server-key name under which the first start keeps the demo site's public key.
 pub const DEMO_SITE_KEY: &str = "demo-site-key";
@@ -29,6 +29,10 @@ pub fn router() -> Router<AppState> {
         .route("/assets/chat.css", get(|q, h| versioned(&CHAT_CSS, q, h)))
         .route("/chat/{site_key}", get(pages::chat))
         .route("/demo", get(pages::demo))
+        .route("/console", get(|| async { Redirect::permanent("/console/") }))
+        .route("/console/", get(pages::console))
+        .route("/console/console.js", get(|q, h| versioned(&CONSOLE_JS, q, h)))
+        .route("/console/console.css", get(|q, h| versioned(&CONSOLE_CSS, q, h)))
 }
 
 /// The loader's URL never changes, so browsers keep it only a few minutes: a new Kefu reaches

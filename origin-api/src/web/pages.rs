@@ -7,12 +7,13 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use super::DEMO_SITE_KEY;
-use super::assets::{CHAT_CSS, CHAT_JS};
+use super::assets::{CHAT_CSS, CHAT_JS, CONSOLE_CSS, CONSOLE_JS};
 use crate::app::AppState;
 use crate::error::{ApiError, ApiPath};
 use crate::store::Site;
 
 const CHAT_HTML: &str = include_str!("chat.html");
+const CONSOLE_HTML: &str = include_str!("console.html");
 
 #[derive(Deserialize)]
 pub(super) struct ChatQuery {
@@ -67,6 +68,22 @@ pub(super) async fn chat(
     );
     fence(&mut response, &policy);
     Ok(response)
+}
+
+/// `/console/`: the agents' console. It talks only to this server, and no page may frame it.
+pub(super) async fn console(headers: HeaderMap) -> Response {
+    let page = CONSOLE_HTML
+        .replace("{css_version}", &CONSOLE_CSS.version)
+        .replace("{js_version}", &CONSOLE_JS.version);
+    let mut response = Html(page).into_response();
+    let own = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|host| is_host(host));
+    let sockets = own.map(|host| format!(" ws://{host} wss://{host}")).unwrap_or_default();
+    let policy = format!(
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
+         connect-src 'self'{sockets}; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    );
+    fence(&mut response, &policy);
+    response
 }
 
 #[derive(Deserialize)]

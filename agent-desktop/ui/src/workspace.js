@@ -1,0 +1,198 @@
+// The agent's workplace once logged in: the header (connection, status, language, log out), the
+// conversation lists, the live visitors and the open conversations side by side.
+
+import { ChatPanel } from './chat.js';
+import { button, el } from './dom.js';
+import { currentLanguage, setLanguage, t } from './i18n.js';
+import { Live } from './live.js';
+import { Model } from './model.js';
+import { visitorsPanel } from './visitors.js';
+
+/** @typedef {import('./api.js').Api} Api */
+/** @typedef {import('./model.js').SiteVisitor} SiteVisitor */
+/** @typedef {'waiting' | 'mine' | 'all'} ListName */
+
+/** Panels open side by side at most; opening one more closes the oldest. */
+const MAX_PANELS = 3;
+
+/**
+ * @param {HTMLElement} root @param {Api} api
+ * @param {{loggedOut: (notice?: string) => void, relanguage: () => void}} on
+ */
+export function showWorkspace(root, api, on) {
+  const model = new Model();
+  /** @type {Map<string, ChatPanel>} */
+  const panels = new Map();
+  /** Visitors this agent invited, whose conversation opens when it starts. @type {Set<string>} */
+  const invited = new Set();
+  /** @type {ListName} */
+  let list = 'waiting';
+  let scheduled = false;
+
+  const live = new Live(api, {
+    frame: (frame) => {
+      if (model.apply(frame) || frame.type === 'ack' || frame.type === 'error') changed();
+      if (frame.type === 'conversation') {
+        const c = frame.conversation;
+        if (invited.delete(Model.key(c.site, c.visitor))) open(c.id);
+      }
+    },
+    state: () => changed(),
+    ended: () => on.loggedOut(t('sessionEnded')),
+  });
+
+  // --- header ---
+  const header = el('header', 'top');
+  const brand = el('h1', '', t('product'));
+  const state = el('span', 'state');
+  state.setAttribute('role', 'status');
+  const statusLabel = el('label', 'status');
+  const status = el('select');
+  for (const value of /** @type {const} */ (['online', 'away', 'offline'])) {
+    const option = el('option', '', t(value));
+    option.value = value;
+    status.append(option);
+  }
+  status.onchange = () => {
+    live.send({ type: 'status', status: /** @type {'online' | 'away' | 'offline'} */ (status.value) });
+    changed();
+  };
+  statusLabel.append(el('span', '', t('status')), status);
+  const languageLabel = el('label', 'language');
+  const language = el('select');
+  for (const [value, name] of [['zh-CN', '中文'], ['en', 'English']]) {
+    const option = el('option', '', name);
+    option.value = value;
+    language.append(option);
+  }
+  language.value = currentLanguage();
+  language.onchange = () => {
+    localStorage.setItem('kefu.console.language', language.value);
+    setLanguage(/** @type {'en' | 'zh-CN'} */ (language.value));
+    live.stop();
+    on.relanguage();
+  };
+  languageLabel.append(el('span', '', t('language')), language);
+  const me = el('span', 'me');
+  const logout = button(t('logout'));
+  logout.onclick = async () => {
+    live.stop();
+    await api.logout();
+    on.loggedOut();
+  };
+  header.append(brand, state, statusLabel, languageLabel, me, logout);
+
+  // --- conversation lists ---
+  const side = el('nav', 'lists');
+  side.setAttribute('aria-label', t('conversations'));
+  const tabs = el('div', 'tabs');
+  tabs.setAttribute('role', 'tablist');
+  /** @type {Record<ListName, HTMLButtonElement>} */
+  const tabButtons = { waiting: button(''), mine: button(''), all: button('') };
+  for (const [name, tab] of Object.entries(tabButtons)) {
+    tab.setAttribute('role', 'tab');
+    tab.onclick = () => {
+      list = /** @type {ListName} */ (name);
+      changed();
+    };
+    tabs.append(tab);
+  }
+  const items = el('ul', 'items');
+  const none = el('p', 'empty', t('noConversations'));
+  side.append(tabs, items, none);
+
+  // --- visitors and chats ---
+  const visitors = visitorsPanel(model, { open, invite });
+  const chats = el('div', 'chats');
+  const hint = el('p', 'empty hint', t('choose'));
+  chats.append(hint);
+  const main = el('main');
+  main.append(visitors.node, chats);
+  root.replaceChildren(header, side, main);
+
+  /** @param {string} id */
+  function open(id) {
+    let panel = panels.get(id);
+    if (!panel) {
+      panel = new ChatPanel(id, { model, live, close: () => closePanel(id), changed });
+      panels.set(id, panel);
+      chats.append(panel.node);
+      if (panels.size > MAX_PANELS) closePanel(panels.keys().next().value || '');
+    }
+    changed();
+    panel.focus();
+  }
+
+  /** @param {string} id */
+  function closePanel(id) {
+    panels.get(id)?.node.remove();
+    panels.delete(id);
+    changed();
+  }
+
+  /** @param {SiteVisitor} v */
+  function invite(v) {
+    invited.add(Model.key(v.site, v.visitor));
+    const cid = crypto.getRandomValues(new Uint32Array(4)).join('-');
+    live.send({ type: 'invite', site: v.site, visitor: v.visitor, cid, body: t('inviteText') });
+  }
+
+  function changed() {
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(render);
+  }
+
+  function render() {
+    scheduled = false;
+    state.textContent = t(live.state === 'open' ? 'connected' : live.state);
+    state.className = 'state ' + live.state;
+    status.value = live.status;
+    me.textContent = model.me?.name || '';
+    const manager = model.me?.role === 'owner' || model.me?.role === 'admin';
+    tabButtons.all.hidden = !manager;
+    if (!manager && list === 'all') list = 'waiting';
+    for (const [name, tab] of Object.entries(tabButtons)) {
+      const n = model.list(/** @type {ListName} */ (name)).length;
+      tab.textContent = `${t(/** @type {ListName} */ (name))} (${n})`;
+      tab.setAttribute('aria-selected', String(name === list));
+    }
+    const shown = model.list(list);
+    none.hidden = shown.length > 0;
+    items.replaceChildren(
+      ...shown.map((c) => {
+        const li = el('li');
+        const pick = button('', 'item');
+        pick.dataset.conversation = c.id;
+        const visitor = model.visitorOf(c);
+        pick.append(el('strong', '', visitor?.identity?.name || t('anonymous', { id: c.visitor.slice(-4) })));
+        const last = model.log(c.id).filter((m) => m.kind !== 'event').at(-1);
+        const draft = model.preview(c.site, c.visitor);
+        pick.append(el('small', draft ? 'draft' : '', draft ? t('typingShort') : last?.body || model.sites.get(c.site) || ''));
+        if (model.unread(c)) pick.append(el('span', 'unread', String(c.last_seq - c.agent_read_seq)));
+        if (panels.has(c.id)) pick.classList.add('open');
+        pick.onclick = () => open(c.id);
+        li.append(pick);
+        return li;
+      }),
+    );
+    visitors.render();
+    hint.hidden = panels.size > 0;
+    for (const panel of panels.values()) panel.render();
+  }
+
+  // Times on site and typing previews age: redraw now and then.
+  const ticker = setInterval(changed, 5_000);
+  // The network came back or the computer woke up: do not wait for the backoff.
+  const wake = () => live.reconnectNow();
+  window.addEventListener('online', wake);
+  document.addEventListener('visibilitychange', wake);
+  changed();
+  live.start().catch(() => on.loggedOut(t('serverDown')));
+  return () => {
+    clearInterval(ticker);
+    window.removeEventListener('online', wake);
+    document.removeEventListener('visibilitychange', wake);
+    live.stop();
+  };
+}
