@@ -30,6 +30,7 @@ export class Api {
   /** @type {string | null} */ #access = null;
   /** When the access token expires, in ms since the epoch. */ #expiresAt = 0;
   /** @type {Promise<string> | null} */ #refreshing = null;
+  /** A password change under way. @type {Promise<void>} */ #changing = Promise.resolve();
   /** Called when the session is over (refresh refused): the console shows the login again. */
   onEnded = () => {};
 
@@ -79,6 +80,24 @@ export class Api {
     if (kept) await this.#fetch('POST', '/auth/logout', { refresh_token: kept.refresh_token }, null).catch(() => {});
   }
 
+  /**
+   * Changes the password; the answer is a new token pair (the other sessions end).
+   * @param {string} current @param {string} next
+   */
+  changePassword(current, next) {
+    const changing = (async () => {
+      const body = { current_password: current, new_password: next };
+      /** @type {Tokens} */
+      const tokens = await this.#fetch('POST', '/me/password', body, await this.accessToken());
+      this.#take(tokens);
+      const kept = this.kept;
+      if (kept) this.kept = { ...kept, refresh_token: tokens.refresh_token };
+    })();
+    // The change ends every session, this one's sockets too: their refresh waits for the new tokens.
+    this.#changing = changing.catch(() => {});
+    return changing;
+  }
+
   /** An access token good for at least another minute, refreshed when needed. */
   async accessToken() {
     if (this.#access && this.#expiresAt - Date.now() > 60_000) return this.#access;
@@ -94,6 +113,7 @@ export class Api {
   refresh() {
     this.#refreshing ??= (async () => {
       try {
+        await this.#changing;
         const kept = this.kept;
         if (!kept) throw new ApiError(401, 'unauthorized', 'not logged in');
         /** @type {Tokens} */
@@ -120,35 +140,61 @@ export class Api {
    * @param {'GET' | 'POST' | 'PATCH' | 'DELETE'} method @param {string} path under /api/v1
    * @param {unknown} [body]
    */
-  async request(method, path, body) {
-    const token = await this.accessToken();
+  request(method, path, body) {
+    return this.#asAgent((token) => this.#fetch(method, path, body, token));
+  }
+
+  /**
+   * Uploads a file's bytes (`POST /files?…`); answers what the server said.
+   * @param {string} path @param {Blob} file
+   */
+  upload(path, file) {
+    return this.#asAgent((token) => this.#fetch('POST', path, file, token));
+  }
+
+  /**
+   * A file's bytes, as the agent may see them.
+   * @param {string} path @returns {Promise<Blob>}
+   */
+  blob(path) {
+    return this.#asAgent((token) => this.#fetch('GET', path, undefined, token, true));
+  }
+
+  /**
+   * @template T
+   * @param {(token: string) => Promise<T>} call
+   */
+  async #asAgent(call) {
     try {
-      return await this.#fetch(method, path, body, token);
+      return await call(await this.accessToken());
     } catch (error) {
       if (!(error instanceof ApiError) || error.status !== 401) throw error;
-      return this.#fetch(method, path, body, await this.refresh());
+      return call(await this.refresh());
     }
   }
 
   /**
-   * @param {string} method @param {string} path @param {unknown} body @param {string | null} token
+   * @param {string} method @param {string} path @param {unknown} body JSON, or a Blob sent as is
+   * @param {string | null} token @param {boolean} [asBlob] answer the bytes
    * @returns {Promise<any>}
    */
-  async #fetch(method, path, body, token) {
+  async #fetch(method, path, body, token, asBlob = false) {
     /** @type {Record<string, string>} */
     const headers = {};
     if (token) headers.authorization = 'Bearer ' + token;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    const raw = body instanceof Blob;
+    if (body !== undefined && !raw) headers['content-type'] = 'application/json';
     let response;
     try {
       response = await fetch(this.base + '/api/v1' + path, {
         method,
         headers,
-        body: body === undefined ? undefined : JSON.stringify(body),
+        body: body === undefined ? undefined : raw ? body : JSON.stringify(body),
       });
     } catch (_) {
       throw new ApiError(0, 'unreachable', 'the server cannot be reached');
     }
+    if (response.ok && asBlob) return response.blob();
     if (response.status === 204) return null;
     const answer = await response.json().catch(() => null);
     if (!response.ok) {

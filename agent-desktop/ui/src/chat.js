@@ -2,12 +2,14 @@
 // draft as they type, read marks, and the reply box. Several panels sit side by side.
 
 import { button, clock, el } from './dom.js';
+import { attachmentView, upload } from './files.js';
 import { currentLanguage, t } from './i18n.js';
 
 /** @typedef {import('./model.js').Model} Model */
 /** @typedef {import('./live.js').Live} Live */
 /** @typedef {import('../../../crates/chat-core/bindings/protocol').MessageView} MessageView */
 /** @typedef {import('../../../crates/chat-core/bindings/protocol').ConversationView} ConversationView */
+/** @typedef {{id: string, title: string, body: string, agent: string | null}} QuickReply */
 
 const TYPING_EVERY_MS = 3_000;
 
@@ -23,9 +25,16 @@ export class ChatPanel {
   #typingSent = 0;
   #rendered = '';
 
+  #transfer = el('select');
+  #replies = el('ul', 'replies');
+  #problem = el('p', 'problem');
+  /** The quick replies offered now, and the one chosen. @type {QuickReply[]} */ #offered = [];
+  #chosen = 0;
+
   /**
    * @param {string} id the conversation
-   * @param {{model: Model, live: Live, close: () => void, changed: () => void}} ctx
+   * @param {{model: Model, live: Live, close: () => void, changed: () => void,
+   *   quickReplies: () => QuickReply[]}} ctx
    */
   constructor(id, ctx) {
     this.id = id;
@@ -56,21 +65,56 @@ export class ChatPanel {
     noteLabel.append(this.#note, el('span', '', t('note')));
     const send = el('button', 'primary', t('send'));
     send.type = 'submit';
+    const attach = button(t('attach'), 'attach');
+    const picker = el('input');
+    picker.type = 'file';
+    picker.hidden = true;
+    picker.setAttribute('aria-label', t('attach'));
+    attach.onclick = () => picker.click();
+    picker.onchange = () => {
+      const file = picker.files?.[0];
+      picker.value = '';
+      if (file) this.#sendFile(file);
+    };
     const row = el('div', 'row');
-    row.append(noteLabel, send);
-    form.append(label, this.#input, row);
+    row.append(noteLabel, attach, picker, send);
+    this.#replies.setAttribute('role', 'listbox');
+    this.#replies.setAttribute('aria-label', t('quickReplies'));
+    this.#replies.hidden = true;
+    this.#problem.setAttribute('role', 'alert');
+    this.#input.setAttribute('aria-autocomplete', 'list');
+    form.append(label, this.#replies, this.#input, this.#problem, row);
     form.onsubmit = (event) => {
       event.preventDefault();
       this.#send();
     };
     this.#input.onkeydown = (event) => {
       if (event.isComposing || event.keyCode === 229) return;
+      if (this.#offered.length && ['ArrowDown', 'ArrowUp', 'Enter', 'Tab', 'Escape'].includes(event.key)) {
+        event.preventDefault();
+        event.stopPropagation();
+        if (event.key === 'ArrowDown') this.#chosen = (this.#chosen + 1) % this.#offered.length;
+        else if (event.key === 'ArrowUp') this.#chosen = (this.#chosen + this.#offered.length - 1) % this.#offered.length;
+        else if (event.key === 'Escape') this.#offered = [];
+        else this.#useReply(this.#offered[this.#chosen]);
+        this.#drawReplies();
+        return;
+      }
       if (event.key === 'Enter' && !event.shiftKey) {
         event.preventDefault();
         this.#send();
       }
     };
-    this.#input.oninput = () => this.#typing(true);
+    this.#input.oninput = () => {
+      this.#findReplies();
+      this.#typing(true);
+    };
+    this.#transfer.setAttribute('aria-label', t('transfer'));
+    this.#transfer.onchange = () => {
+      const c = this.conversation;
+      if (c && this.#transfer.value) ctx.live.send({ type: 'transfer', site: c.site, conversation: c.id, to: this.#transfer.value });
+      this.#transfer.value = '';
+    };
     this.#input.onblur = () => this.#typing(false);
     this.node.append(head, this.#actions, this.#log, this.#preview, form);
     this.#loadHistory();
@@ -96,6 +140,66 @@ export class ChatPanel {
       }
     } catch (_) {
       // What came live is shown; the history is fetched again when the panel is opened again.
+    }
+    this.ctx.changed();
+  }
+
+  /** Typing `/` and a few letters offers the quick replies that match. */
+  #findReplies() {
+    const text = this.#input.value;
+    if (!text.startsWith('/')) {
+      if (this.#offered.length) {
+        this.#offered = [];
+        this.#drawReplies();
+      }
+      return;
+    }
+    const wanted = text.slice(1).toLowerCase();
+    this.#offered = this.ctx
+      .quickReplies()
+      .filter((r) => r.title.toLowerCase().includes(wanted) || r.body.toLowerCase().includes(wanted))
+      .slice(0, 8);
+    this.#chosen = 0;
+    this.#drawReplies();
+  }
+
+  #drawReplies() {
+    this.#replies.hidden = this.#offered.length === 0;
+    this.#replies.replaceChildren(
+      ...this.#offered.map((r, i) => {
+        const item = el('li');
+        item.setAttribute('role', 'option');
+        item.setAttribute('aria-selected', String(i === this.#chosen));
+        item.append(el('strong', '', r.title), el('span', '', r.body));
+        item.onmousedown = (event) => {
+          event.preventDefault();
+          this.#useReply(r);
+          this.#drawReplies();
+        };
+        return item;
+      }),
+    );
+  }
+
+  /** @param {QuickReply} reply */
+  #useReply(reply) {
+    this.#input.value = reply.body;
+    this.#offered = [];
+    this.#input.focus();
+  }
+
+  /** @param {File} file */
+  async #sendFile(file) {
+    const c = this.conversation;
+    if (!c) return;
+    this.#problem.textContent = t('uploading', { name: file.name });
+    try {
+      const uploaded = await upload(this.ctx.live.api, c.site, file);
+      this.ctx.live.sendMessage(c.site, c.id, this.#input.value.trim(), this.#note.checked, uploaded);
+      this.#input.value = '';
+      this.#problem.textContent = '';
+    } catch (error) {
+      this.#problem.textContent = t('uploadFailed', { name: file.name, reason: /** @type {Error} */ (error).message });
     }
     this.ctx.changed();
   }
@@ -144,9 +248,26 @@ export class ChatPanel {
       this.#actions.append(accept);
     }
     if (c.status !== 'closed') {
-      const end = button(t('closeChat'));
+      const end = button(t('closeChat'), 'end');
       end.onclick = () => live.send({ type: 'close', site: c.site, conversation: c.id });
       this.#actions.append(end);
+      // Another agent of the site who is here and not offline may take it.
+      const others = [...(model.agents.get(c.site)?.values() || [])].filter(
+        (a) => a.agent !== c.agent && a.status !== 'offline',
+      );
+      if (others.length) {
+        const first = el('option', '', t('transferTo'));
+        first.value = '';
+        this.#transfer.replaceChildren(
+          first,
+          ...others.map((a) => {
+            const option = el('option', '', `${a.name} · ${t(a.status)}`);
+            option.value = a.agent;
+            return option;
+          }),
+        );
+        this.#actions.append(this.#transfer);
+      }
     }
     this.#input.disabled = c.status === 'closed';
 
@@ -159,8 +280,8 @@ export class ChatPanel {
       const stick = this.#log.scrollHeight - this.#log.scrollTop - this.#log.clientHeight < 40;
       this.#log.replaceChildren(
         ...messages.map((m) => this.#message(m, c)),
-        ...pending.map((p) => this.#pending(p.body, p.note, '')),
-        ...failed.map((p) => this.#pending(p.body, p.note, p.reason)),
+        ...pending.map((p) => this.#pending(p.body || p.file?.name || '', p.note, '')),
+        ...failed.map((p) => this.#pending(p.body || p.file?.name || '', p.note, p.reason)),
       );
       if (stick || pending.length) this.#log.scrollTop = this.#log.scrollHeight;
     }
@@ -195,13 +316,7 @@ export class ChatPanel {
     head.append(el('span', 'from', m.kind === 'note' ? `${who} · ${t('note')}` : who), el('time', '', clock(m.at, currentLanguage())));
     item.append(head);
     if (m.body) item.append(el('p', 'body', m.body));
-    if (m.attachment) {
-      const link = el('a', 'file', m.attachment.name);
-      link.href = `${this.ctx.live.api.base}/api/v1/files/${encodeURIComponent(m.attachment.id)}`;
-      link.target = '_blank';
-      link.rel = 'noopener noreferrer';
-      item.append(link);
-    }
+    if (m.attachment) item.append(attachmentView(this.ctx.live.api, m.attachment));
     if (party === 'agent' && m.kind === 'text') item.append(el('span', 'state', m.seq <= c.visitor_read_seq ? t('read') : t('sent')));
     return item;
   }

@@ -10,7 +10,12 @@
 /** @typedef {import('../../../crates/chat-core/bindings/protocol').ResumePoint} ResumePoint */
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {'connecting' | 'open' | 'reconnecting'} LiveState */
-/** @typedef {{cid: string, site: string, conversation: string, body: string, note: boolean}} Pending */
+/** @typedef {import('../../../crates/chat-core/bindings/protocol').AttachmentView} AttachmentView */
+/**
+ * A message waiting for its `ack`; `attachment` is the upload's token, `file` what it is.
+ * @typedef {{cid: string, site: string, conversation: string, body: string, note: boolean,
+ *   attachment?: string, file?: AttachmentView}} Pending
+ */
 
 const PING_MS = 25_000;
 const PONG_WAIT_MS = 10_000;
@@ -97,6 +102,7 @@ export class Live {
           body: pending.body,
           cid: pending.cid,
           at: Date.now(),
+          attachment: pending.file,
         });
         break;
       }
@@ -161,10 +167,15 @@ export class Live {
   /**
    * A message into a conversation: kept until acknowledged, sent again after every reconnect.
    * @param {string} site @param {string} conversation @param {string} body @param {boolean} note
+   * @param {{token: string, file: AttachmentView}} [upload] a file uploaded for it
    */
-  sendMessage(site, conversation, body, note) {
+  sendMessage(site, conversation, body, note, upload) {
     /** @type {Pending} */
     const pending = { cid: newCid(), site, conversation, body, note };
+    if (upload) {
+      pending.attachment = upload.token;
+      pending.file = upload.file;
+    }
     this.outbox.push(pending);
     this.#socketFor(site)?.transmit(pending);
     return pending.cid;
@@ -357,8 +368,8 @@ class Socket {
   /** @param {Pending} pending */
   transmit(pending) {
     if (this.#hold) return;
-    const { cid, site, conversation, body, note } = pending;
-    this.send({ type: 'send', site, conversation, cid, body, note });
+    const { cid, site, conversation, body, note, attachment } = pending;
+    this.send({ type: 'send', site, conversation, cid, body, note, ...(attachment ? { attachment } : {}) });
   }
 
   /**

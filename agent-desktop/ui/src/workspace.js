@@ -1,8 +1,11 @@
 // The agent's workplace once logged in: the header (connection, status, language, log out), the
 // conversation lists, the live visitors and the open conversations side by side.
 
+import { passwordDialog } from './account.js';
+import { chime, mayAskToNotify, notify, showUnread } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { button, el } from './dom.js';
+import { inboxPanel } from './inbox.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
 import { Live } from './live.js';
 import { Model } from './model.js';
@@ -10,6 +13,7 @@ import { visitorsPanel } from './visitors.js';
 
 /** @typedef {import('./api.js').Api} Api */
 /** @typedef {import('./model.js').SiteVisitor} SiteVisitor */
+/** @typedef {import('./chat.js').QuickReply} QuickReply */
 /** @typedef {'waiting' | 'mine' | 'all'} ListName */
 
 /** Panels open side by side at most; opening one more closes the oldest. */
@@ -28,13 +32,28 @@ export function showWorkspace(root, api, on) {
   /** @type {ListName} */
   let list = 'waiting';
   let scheduled = false;
+  /** @type {QuickReply[]} */
+  let quickReplies = [];
+  /** The conversation an agent last worked in (for the keyboard). */
+  let current = '';
 
   const live = new Live(api, {
     frame: (frame) => {
+      const before = frame.type === 'conversation' ? model.conversations.get(frame.conversation.id) : null;
       if (model.apply(frame) || frame.type === 'ack' || frame.type === 'error') changed();
       if (frame.type === 'conversation') {
         const c = frame.conversation;
         if (invited.delete(Model.key(c.site, c.visitor))) open(c.id);
+        if (c.status === 'waiting' && !before) alert(c.id, t('newWaiting', { name: visitorName(c) }), '');
+      }
+      if (frame.type === 'message' && frame.sender.party === 'visitor' && frame.kind === 'text') {
+        const c = model.conversations.get(frame.conversation);
+        const mine = c && (c.agent === model.me?.id || c.status === 'waiting');
+        if (c && mine) alert(c.id, t('newMessage', { name: visitorName(c) }), frame.body || frame.attachment?.name || '');
+      }
+      if (frame.type === 'agent_welcome') {
+        api.request('GET', '/quick-replies').then((r) => (quickReplies = r), () => {});
+        inbox.load();
       }
     },
     state: () => changed(),
@@ -74,13 +93,28 @@ export function showWorkspace(root, api, on) {
   };
   languageLabel.append(el('span', '', t('language')), language);
   const me = el('span', 'me');
+  const notifyOn = button(t('notifyOn'));
+  notifyOn.hidden = !mayAskToNotify();
+  notifyOn.onclick = () => Notification.requestPermission().then(() => (notifyOn.hidden = !mayAskToNotify()));
+  const soundLabel = el('label', 'sound');
+  const sound = el('input');
+  sound.type = 'checkbox';
+  sound.checked = localStorage.getItem('kefu.console.sound') !== 'off';
+  sound.onchange = () => localStorage.setItem('kefu.console.sound', sound.checked ? 'on' : 'off');
+  soundLabel.append(sound, el('span', '', t('sound')));
+  const password = passwordDialog(api);
+  const changePassword = button(t('changePassword'));
+  changePassword.onclick = () => password.open();
+  const help = el('span', 'help', '⌨');
+  help.title = t('shortcuts');
+  help.setAttribute('aria-label', t('shortcuts'));
   const logout = button(t('logout'));
   logout.onclick = async () => {
     live.stop();
     await api.logout();
     on.loggedOut();
   };
-  header.append(brand, state, statusLabel, languageLabel, me, logout);
+  header.append(brand, state, statusLabel, languageLabel, soundLabel, notifyOn, help, me, changePassword, logout, password.node);
 
   // --- conversation lists ---
   const side = el('nav', 'lists');
@@ -99,7 +133,25 @@ export function showWorkspace(root, api, on) {
   }
   const items = el('ul', 'items');
   const none = el('p', 'empty', t('noConversations'));
-  side.append(tabs, items, none);
+  const inboxButton = button(t('inbox'), 'inbox-open');
+  side.append(tabs, items, none, inboxButton);
+  const inbox = inboxPanel(api, (id) => model.sites.get(id) || '', (n) => {
+    inboxButton.textContent = n ? `${t('inbox')} (${n})` : t('inbox');
+  });
+  const back = button(t('back'), 'back');
+  inbox.node.querySelector('header')?.prepend(back);
+  inbox.node.hidden = true;
+  inboxButton.onclick = () => {
+    inbox.node.hidden = false;
+    visitors.node.hidden = true;
+    chats.hidden = true;
+    inbox.load();
+  };
+  back.onclick = () => {
+    inbox.node.hidden = true;
+    visitors.node.hidden = false;
+    chats.hidden = false;
+  };
 
   // --- visitors and chats ---
   const visitors = visitorsPanel(model, { open, invite });
@@ -107,20 +159,39 @@ export function showWorkspace(root, api, on) {
   const hint = el('p', 'empty hint', t('choose'));
   chats.append(hint);
   const main = el('main');
-  main.append(visitors.node, chats);
+  main.append(visitors.node, chats, inbox.node);
   root.replaceChildren(header, side, main);
 
   /** @param {string} id */
   function open(id) {
     let panel = panels.get(id);
     if (!panel) {
-      panel = new ChatPanel(id, { model, live, close: () => closePanel(id), changed });
+      panel = new ChatPanel(id, { model, live, close: () => closePanel(id), changed, quickReplies: () => quickReplies });
       panels.set(id, panel);
+      panel.node.addEventListener('focusin', () => (current = id));
       chats.append(panel.node);
       if (panels.size > MAX_PANELS) closePanel(panels.keys().next().value || '');
     }
+    current = id;
+    back.click();
     changed();
     panel.focus();
+  }
+
+  /** @param {import('./model.js').ConversationView} c */
+  function visitorName(c) {
+    return model.visitorOf(c)?.identity?.name || t('anonymous', { id: c.visitor.slice(-4) });
+  }
+
+  /**
+   * Something new in a conversation: a sound, and a notification unless the agent is looking at it.
+   * @param {string} id @param {string} title @param {string} body
+   */
+  function alert(id, title, body) {
+    const looking = document.hasFocus() && !document.hidden && panels.has(id);
+    if (looking) return;
+    chime();
+    notify(title, body, id, () => open(id));
   }
 
   /** @param {string} id */
@@ -179,7 +250,29 @@ export function showWorkspace(root, api, on) {
     visitors.render();
     hint.hidden = panels.size > 0;
     for (const panel of panels.values()) panel.render();
+    let unread = 0;
+    for (const c of model.conversations.values()) {
+      if ((c.agent === model.me?.id || c.status === 'waiting') && model.unread(c)) unread += c.last_seq - c.agent_read_seq;
+    }
+    showUnread(unread);
   }
+
+  /** Alt+N the oldest waiting conversation, Alt+E ends the current one, Esc closes its panel. */
+  function shortcut(/** @type {KeyboardEvent} */ event) {
+    if (event.altKey && event.code === 'KeyN') {
+      const next = model.list('waiting').at(-1);
+      if (next) open(next.id);
+      event.preventDefault();
+    } else if (event.altKey && event.code === 'KeyE') {
+      const c = model.conversations.get(current);
+      if (c && c.status !== 'closed') live.send({ type: 'close', site: c.site, conversation: c.id });
+      event.preventDefault();
+    } else if (event.key === 'Escape' && panels.has(current) && !document.querySelector('dialog[open]')) {
+      closePanel(current);
+      current = [...panels.keys()].at(-1) || '';
+    }
+  }
+  document.addEventListener('keydown', shortcut);
 
   // Times on site and typing previews age: redraw now and then.
   const ticker = setInterval(changed, 5_000);
@@ -192,6 +285,8 @@ export function showWorkspace(root, api, on) {
   return () => {
     clearInterval(ticker);
     window.removeEventListener('online', wake);
+    document.removeEventListener('keydown', shortcut);
+    showUnread(0);
     document.removeEventListener('visibilitychange', wake);
     live.stop();
   };
