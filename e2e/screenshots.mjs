@@ -130,6 +130,10 @@ for (const [lang, text] of Object.entries(words)) {
   await panel.locator('.preview:not([hidden])').waitFor();
   await login.waitForTimeout(300);
   await shot(login, 'console');
+  await login.locator('.side-open').nth(1).click();
+  await login.locator('section.admin article.card').first().waitFor();
+  await shot(login, 'console-settings');
+  await login.locator('section.admin .back').click();
 
   const phone = await open({ width: 390, height: 844 });
   await phone.locator('.tabs button').nth(1).click();

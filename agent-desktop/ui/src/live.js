@@ -68,6 +68,14 @@ export class Live {
     for (const socket of this.#sockets) socket.stop();
   }
 
+  /** Asks again where to connect and connects anew (the agent's sites changed). */
+  async restart() {
+    for (const socket of this.#sockets) socket.stop();
+    this.#sockets = [];
+    this.#stopped = false;
+    await this.start();
+  }
+
   /** Reconnects every socket that is down, now. */
   reconnectNow() {
     for (const socket of this.#sockets) socket.reconnectNow();

@@ -2,6 +2,7 @@
 // conversation lists, the live visitors and the open conversations side by side.
 
 import { passwordDialog } from './account.js';
+import { adminPanel } from './admin.js';
 import { chime, mayAskToNotify, notify, showUnread } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { button, el } from './dom.js';
@@ -133,25 +134,35 @@ export function showWorkspace(root, api, on) {
   }
   const items = el('ul', 'items');
   const none = el('p', 'empty', t('noConversations'));
-  const inboxButton = button(t('inbox'), 'inbox-open');
-  side.append(tabs, items, none, inboxButton);
+  const inboxButton = button(t('inbox'), 'side-open');
+  const settingsButton = button(t('settings'), 'side-open');
+  settingsButton.hidden = true;
+  side.append(tabs, items, none, inboxButton, settingsButton);
   const inbox = inboxPanel(api, (id) => model.sites.get(id) || '', (n) => {
     inboxButton.textContent = n ? `${t('inbox')} (${n})` : t('inbox');
   });
+  const admin = adminPanel(api, {
+    me: () => (model.me ? /** @type {any} */ ({ id: model.me.id, role: model.me.role }) : null),
+    // A new site reaches the agent's sockets when they connect again.
+    sitesChanged: () => live.restart(),
+  });
+  /** @param {'work' | 'inbox' | 'admin'} view */
+  const show = (view) => {
+    inbox.node.hidden = view !== 'inbox';
+    admin.node.hidden = view !== 'admin';
+    visitors.node.hidden = view !== 'work';
+    chats.hidden = view !== 'work';
+    if (view === 'inbox') inbox.load();
+    if (view === 'admin') admin.load();
+  };
   const back = button(t('back'), 'back');
+  back.onclick = () => show('work');
+  const backFromAdmin = button(t('back'), 'back');
+  backFromAdmin.onclick = () => show('work');
   inbox.node.querySelector('header')?.prepend(back);
-  inbox.node.hidden = true;
-  inboxButton.onclick = () => {
-    inbox.node.hidden = false;
-    visitors.node.hidden = true;
-    chats.hidden = true;
-    inbox.load();
-  };
-  back.onclick = () => {
-    inbox.node.hidden = true;
-    visitors.node.hidden = false;
-    chats.hidden = false;
-  };
+  admin.node.querySelector('header')?.prepend(backFromAdmin);
+  inboxButton.onclick = () => show('inbox');
+  settingsButton.onclick = () => show('admin');
 
   // --- visitors and chats ---
   const visitors = visitorsPanel(model, { open, invite });
@@ -159,7 +170,9 @@ export function showWorkspace(root, api, on) {
   const hint = el('p', 'empty hint', t('choose'));
   chats.append(hint);
   const main = el('main');
-  main.append(visitors.node, chats, inbox.node);
+  main.append(visitors.node, chats, inbox.node, admin.node);
+  inbox.node.hidden = true;
+  admin.node.hidden = true;
   root.replaceChildren(header, side, main);
 
   /** @param {string} id */
@@ -173,7 +186,7 @@ export function showWorkspace(root, api, on) {
       if (panels.size > MAX_PANELS) closePanel(panels.keys().next().value || '');
     }
     current = id;
-    back.click();
+    show('work');
     changed();
     panel.focus();
   }
@@ -222,6 +235,7 @@ export function showWorkspace(root, api, on) {
     me.textContent = model.me?.name || '';
     const manager = model.me?.role === 'owner' || model.me?.role === 'admin';
     tabButtons.all.hidden = !manager;
+    settingsButton.hidden = !manager;
     if (!manager && list === 'all') list = 'waiting';
     for (const [name, tab] of Object.entries(tabButtons)) {
       const n = model.list(/** @type {ListName} */ (name)).length;
