@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+import { PASSWORD, consoleAs as consoleWith, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
 
 let kefu, browser;
 before(async () => {
@@ -16,18 +16,8 @@ after(async () => {
   await kefu?.server.close();
 });
 
-async function consoleAs(email, password = PASSWORD) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-  const page = await context.newPage();
-  page.logged = [];
-  page.on('pageerror', (error) => page.logged.push('pageerror: ' + error.message));
-  await page.goto(kefu.server.address + '/console/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('status').getByText('Connected').waitFor();
-  return page;
-}
+/** @param {string} email */
+const consoleAs = (email) => consoleWith(browser, kefu.server, email);
 
 test('an owner adds a site whose snippet works on another origin, an agent for it, and a shared reply', async () => {
   const ana = await consoleAs(kefu.email);

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, png, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, consoleAs as consoleWith, launchBrowser, launcher, openSite, png, startKefu, until } from './harness.mjs';
 
 let kefu, browser, owner;
 before(async () => {
@@ -23,39 +23,8 @@ after(async () => {
   await kefu?.server.close();
 });
 
-/**
- * The console, logged in as `email`. With `background`, the window never has the focus and
- * notifications are granted and recorded in `window.shown`.
- */
-async function consoleAs(email, { background = false } = {}) {
-  const context = await browser.newContext({ viewport: { width: 1400, height: 900 }, locale: 'en-US' });
-  const page = await context.newPage();
-  page.logged = [];
-  page.on('pageerror', (error) => page.logged.push('pageerror: ' + error.message));
-  if (background) {
-    await page.addInitScript(() => {
-      window.shown = [];
-      document.hasFocus = () => false;
-      window.Notification = class {
-        static permission = 'granted';
-        static requestPermission() {
-          return Promise.resolve('granted');
-        }
-        constructor(title, options) {
-          window.shown.push({ title, body: options.body, tag: options.tag });
-          window.lastNotification = this;
-        }
-        close() {}
-      };
-    });
-  }
-  await page.goto(kefu.server.address + '/console/');
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(PASSWORD);
-  await page.getByRole('button', { name: 'Log in' }).click();
-  await page.getByRole('status').getByText('Connected').waitFor();
-  return page;
-}
+/** @param {string} email @param {object} [options] */
+const consoleAs = (email, options) => consoleWith(browser, kefu.server, email, options);
 
 async function visitorWrites(body, path = '/') {
   const page = await openSite(browser, kefu.pages, { path });

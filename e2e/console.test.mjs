@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, consolePage, launchBrowser, launcher, logIn as logInAs, openSite, startKefu, until } from './harness.mjs';
 
 let kefu, browser;
 before(async () => {
@@ -17,21 +17,10 @@ after(async () => {
 });
 
 /** The console in a fresh browser context, logged out. */
-async function openConsole({ viewport, locale = 'en-US' } = {}) {
-  const context = await browser.newContext({ viewport: viewport || { width: 1400, height: 900 }, locale });
-  const page = await context.newPage();
-  page.logged = [];
-  page.on('pageerror', (error) => page.logged.push('pageerror: ' + error.message));
-  await page.goto(kefu.server.address + '/console/');
-  return page;
-}
+const openConsole = (options) => consolePage(browser, kefu.server, options);
 
-/** @param {import('playwright-core').Page} page */
-async function logIn(page, password = PASSWORD) {
-  await page.getByLabel('Email').fill(kefu.email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Log in' }).click();
-}
+/** Logs in as the owner (or with another password). */
+const logIn = (page, password = PASSWORD) => logInAs(page, kefu.email, password);
 
 test('a wrong password says so and keeps nothing; the right one opens the console', async () => {
   const page = await openConsole();
@@ -191,9 +180,7 @@ test('an agent of one site sees only its visitors, and what visitors write is sh
   });
   assert.equal(created.status, 201);
   const agentPage = await openConsole();
-  await agentPage.getByLabel('Email').fill('bo@acme.example');
-  await agentPage.getByLabel('Password').fill(PASSWORD);
-  await agentPage.getByRole('button', { name: 'Log in' }).click();
+  await logInAs(agentPage, 'bo@acme.example');
   await agentPage.getByRole('status').getByText('Connected').waitFor();
 
   const hostile = '<img src=x onerror="window.pwned=1">';

@@ -226,6 +226,52 @@ export function launchBrowser() {
   });
 }
 
+/**
+ * The agent console of `server` in a fresh browser context, logged out, with its script errors
+ * kept in `page.logged`. With `background`, the window never has the focus and notifications
+ * are granted and recorded in `window.shown`.
+ */
+export async function consolePage(browser, server, { viewport, locale = 'en-US', background = false } = {}) {
+  const context = await browser.newContext({ viewport: viewport || { width: 1400, height: 900 }, locale });
+  const page = await context.newPage();
+  page.logged = [];
+  page.on('pageerror', (error) => page.logged.push('pageerror: ' + error.message));
+  if (background) {
+    await page.addInitScript(() => {
+      window.shown = [];
+      document.hasFocus = () => false;
+      window.Notification = class {
+        static permission = 'granted';
+        static requestPermission() {
+          return Promise.resolve('granted');
+        }
+        constructor(title, options) {
+          window.shown.push({ title, body: options.body, tag: options.tag });
+          window.lastNotification = this;
+        }
+        close() {}
+      };
+    });
+  }
+  await page.goto(server.address + '/console/');
+  return page;
+}
+
+/** Fills the console's login form (English) and logs in. */
+export async function logIn(page, email, password = PASSWORD) {
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Log in' }).click();
+}
+
+/** The console, logged in as `email` and connected. */
+export async function consoleAs(browser, server, email, { password = PASSWORD, ...options } = {}) {
+  const page = await consolePage(browser, server, options);
+  await logIn(page, email, password);
+  await page.getByRole('status').getByText('Connected').waitFor();
+  return page;
+}
+
 /** A page of the test site, with what it logged and any script error kept. */
 export async function openSite(browser, pages, { path = '/', viewport, locale = 'en-US', origin } = {}) {
   const context = await browser.newContext({ viewport: viewport || { width: 1280, height: 800 }, locale });

@@ -3,7 +3,7 @@
 // sites, capacity, disable, a new password) and the shared quick replies.
 
 import { ApiError } from './api.js';
-import { button, el } from './dom.js';
+import { button, el, titled } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -52,11 +52,7 @@ function checkbox(checked, text) {
  * @param {Api} api @param {{me: () => Agent | null, sitesChanged: () => void}} ctx
  */
 export function adminPanel(api, ctx) {
-  const section = el('section', 'admin');
-  section.setAttribute('aria-labelledby', 'admin-title');
-  const head = el('header');
-  const title = el('h2', '', t('settings'));
-  title.id = 'admin-title';
+  const { section, head } = titled('admin', t('settings'));
   const tabs = el('div', 'tabs');
   tabs.setAttribute('role', 'tablist');
   /** @type {Record<'sites' | 'agents' | 'replies', HTMLButtonElement>} */
@@ -65,11 +61,11 @@ export function adminPanel(api, ctx) {
     b.setAttribute('role', 'tab');
     tabs.append(b);
   }
-  head.append(title, tabs);
+  head.append(tabs);
   const body = el('div', 'body');
   const problem = el('p', 'problem');
   problem.setAttribute('role', 'alert');
-  section.append(head, problem, body);
+  section.append(problem, body);
   /** @type {'sites' | 'agents' | 'replies'} */
   let shown = 'sites';
 
@@ -105,6 +101,17 @@ export function adminPanel(api, ctx) {
       problem.textContent = reason(error);
       return false;
     }
+  }
+
+  /** Cancel and Save (or Create) under a form. @param {boolean} editing */
+  function formButtons(editing) {
+    const save = el('button', 'primary', t(editing ? 'save' : 'create'));
+    save.type = 'submit';
+    const cancel = button(t('cancel'));
+    cancel.onclick = () => load();
+    const row = el('div', 'actions');
+    row.append(cancel, save);
+    return row;
   }
 
   // --- sites ---
@@ -180,12 +187,7 @@ export function adminPanel(api, ctx) {
     const en = checkbox(site ? site.languages.includes('en') : true, 'English');
     const languages = el('fieldset', 'languages');
     languages.append(el('legend', '', t('languages')), zh.label, en.label);
-    const save = el('button', 'primary', t(site ? 'save' : 'create'));
-    save.type = 'submit';
-    const cancel = button(t('cancel'));
-    cancel.onclick = () => load();
-    const row = el('div', 'actions');
-    row.append(cancel, save);
+    const row = formButtons(Boolean(site));
     form.append(
       el('h3', '', site ? site.name : t('newSite')),
       labelled(t('siteName'), name),
@@ -293,12 +295,7 @@ export function adminPanel(api, ctx) {
       which.append(box.label);
       return { site, box: box.box };
     });
-    const save = el('button', 'primary', t(agent ? 'save' : 'create'));
-    save.type = 'submit';
-    const cancel = button(t('cancel'));
-    cancel.onclick = () => load();
-    const row = el('div', 'actions');
-    row.append(cancel, save);
+    const row = formButtons(Boolean(agent));
     form.append(
       el('h3', '', agent ? agent.name : t('newAgent')),
       labelled(t('agentName'), name),

@@ -20,6 +20,21 @@ export function button(text, className) {
   return b;
 }
 
+/**
+ * A section of the page with a header naming it (the header is where its controls go too).
+ * @param {string} name its class, and its title's id with `-title` @param {string} title
+ */
+export function titled(name, title) {
+  const section = el('section', name);
+  section.setAttribute('aria-labelledby', name + '-title');
+  const head = el('header');
+  const h2 = el('h2', '', title);
+  h2.id = name + '-title';
+  head.append(h2);
+  section.append(head);
+  return { section, head };
+}
+
 /** How long ago, as "3 min" or "1 h 5 min". @param {number} since ms since the epoch @param {(key: any, values?: any) => string} t */
 export function duration(since, t) {
   const minutes = Math.floor((Date.now() - since) / 60_000);

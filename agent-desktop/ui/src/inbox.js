@@ -1,7 +1,7 @@
 // The leave-a-message inbox: what visitors left while nobody was online, new or handled. A reply
 // goes by email (the agent's own mail program opens with the visitor's address and their words).
 
-import { button, clock, el } from './dom.js';
+import { button, clock, el, titled } from './dom.js';
 import { currentLanguage, t } from './i18n.js';
 import { readable } from './visitors.js';
 
@@ -17,21 +17,17 @@ import { readable } from './visitors.js';
  * @param {(count: number) => void} counted how many new ones there are
  */
 export function inboxPanel(api, siteName, counted) {
-  const section = el('section', 'inbox');
-  section.setAttribute('aria-labelledby', 'inbox-title');
-  const head = el('header');
-  const title = el('h2', '', t('inbox'));
-  title.id = 'inbox-title';
+  const { section, head } = titled('inbox', t('inbox'));
   const tabs = el('div', 'tabs');
   tabs.setAttribute('role', 'tablist');
   const fresh = button(t('inboxNew'));
   const done = button(t('inboxHandled'));
   for (const tab of [fresh, done]) tab.setAttribute('role', 'tab');
   tabs.append(fresh, done);
-  head.append(title, tabs);
+  head.append(tabs);
   const list = el('ul', 'left');
   const empty = el('p', 'empty', t('inboxEmpty'));
-  section.append(head, list, empty);
+  section.append(list, empty);
   let handled = false;
 
   async function load() {

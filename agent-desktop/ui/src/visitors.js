@@ -1,6 +1,6 @@
 // The live visitors panel: everyone on the agent's sites, updating as they arrive, move and leave.
 
-import { browserOf, button, duration, el } from './dom.js';
+import { browserOf, button, duration, el, titled } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./model.js').Model} Model */
@@ -11,13 +11,9 @@ import { t } from './i18n.js';
  * @param {{open: (conversation: string) => void, invite: (visitor: SiteVisitor) => void}} act
  */
 export function visitorsPanel(model, act) {
-  const section = el('section', 'visitors');
-  section.setAttribute('aria-labelledby', 'visitors-title');
-  const head = el('header');
-  const title = el('h2', '', t('visitors'));
-  title.id = 'visitors-title';
+  const { section, head } = titled('visitors', t('visitors'));
   const count = el('span', 'count');
-  head.append(title, count);
+  head.append(count);
   const table = el('table');
   const thead = el('thead');
   const row = el('tr');
@@ -32,7 +28,7 @@ export function visitorsPanel(model, act) {
   table.append(thead, tbody);
   const scroller = el('div', 'scroller');
   scroller.append(table, empty);
-  section.append(head, scroller);
+  section.append(scroller);
 
   const render = () => {
     const visitors = [...model.visitors.values()].sort((a, b) => b.arrived_at - a.arrived_at);
