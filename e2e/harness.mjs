@@ -28,7 +28,7 @@ function kefu(env, args, input = '') {
  * A Kefu server with one tenant, one site allowed on the test origin, and an owner; the test
  * site on 127.0.0.2; and a disallowed origin on 127.0.0.3.
  */
-export async function startKefu({ maxUpload } = {}) {
+export async function startKefu({ maxUpload, env: settings = {} } = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'kefu-e2e-'));
   const pages = await startPages();
   const env = {
@@ -36,6 +36,7 @@ export async function startKefu({ maxUpload } = {}) {
     KEFU_DATA_DIR: dir,
     RUST_LOG: 'warn',
     ...(maxUpload ? { KEFU_MAX_UPLOAD_BYTES: String(maxUpload) } : {}),
+    ...settings,
   };
   const tenant = kefu(env, ['tenant', 'create', '--name', 'Acme']).split(' ')[2];
   const siteLine = kefu(env, ['site', 'create', '--tenant', tenant, '--name', 'Acme shop', '--origin', pages.origin]);
@@ -231,8 +232,8 @@ export function launchBrowser() {
  * kept in `page.logged`. With `background`, the window never has the focus and notifications
  * are granted and recorded in `window.shown`.
  */
-export async function consolePage(browser, server, { viewport, locale = 'en-US', background = false } = {}) {
-  const context = await browser.newContext({ viewport: viewport || { width: 1400, height: 900 }, locale });
+export async function consolePage(browser, server, { viewport, locale = 'en-US', background = false, context } = {}) {
+  context ??= await browser.newContext({ viewport: viewport || { width: 1400, height: 900 }, locale });
   const page = await context.newPage();
   page.logged = [];
   page.on('pageerror', (error) => page.logged.push('pageerror: ' + error.message));

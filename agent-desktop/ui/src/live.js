@@ -318,10 +318,11 @@ class Socket {
     this.#timer = setTimeout(() => this.connect(), wait);
   }
 
-  /** A fresh token a minute before this one expires, sent over the socket. */
+  /** A fresh token sent over the socket a minute before this one expires (sooner for short ones). */
   #planRefresh() {
     clearTimeout(this.#refresher);
-    const due = Math.max(5_000, this.#live.api.expiresAt - Date.now() - 60_000);
+    const left = this.#live.api.expiresAt - Date.now();
+    const due = Math.max(1_000, Math.min(left - 60_000, left * 0.8));
     this.#refresher = setTimeout(async () => {
       try {
         const access_token = await this.#live.api.refresh();
