@@ -109,6 +109,45 @@ test('in the background the console notifies, counts in its title, and a click o
   await ana.context().close();
 });
 
+test('a tag, and the history search finding a conversation by its words (Chinese too), tag and day', async () => {
+  const ana = await consoleAs(kefu.email);
+  const { page } = await visitorWrites('我想买一张橡木桌子', '/oak');
+  await ana.getByRole('tab', { name: /^Mine/ }).click();
+  await ana.locator('.items .item', { hasText: '我想买一张橡木桌子' }).click();
+  const panel = ana.locator('section.chat', { hasText: '我想买一张橡木桌子' });
+  const tagBox = panel.getByRole('textbox', { name: 'Add a tag…' });
+  await tagBox.fill('oak table');
+  await tagBox.press('Enter');
+  await panel.locator('.tag', { hasText: 'oak table' }).waitFor();
+  await panel.getByRole('button', { name: 'Close this panel' }).click();
+
+  await ana.getByRole('button', { name: 'History' }).click();
+  const history = ana.locator('section.history');
+  const search = async (fields) => {
+    for (const [label, value] of Object.entries(fields)) await history.getByLabel(label).fill(value);
+    await history.getByRole('button', { name: 'Search' }).click();
+  };
+  await search({ 'Words in the messages': '橡木' });
+  const result = history.locator('.found .item');
+  await result.first().locator('.tag', { hasText: 'oak table' }).waitFor();
+  assert.equal(await result.count(), 1);
+  await search({ 'Words in the messages': 'no such words anywhere' });
+  await history.getByText('Nothing found.').waitFor();
+  const today = new Date().toLocaleDateString('en-CA');
+  await search({ 'Words in the messages': '', Tag: 'oak table', From: today, To: today });
+  await result.first().waitFor();
+  assert.equal(await result.count(), 1);
+  const yesterday = new Date(Date.now() - 86_400_000).toLocaleDateString('en-CA');
+  await search({ From: yesterday, To: yesterday });
+  await history.getByText('Nothing found.').waitFor();
+  await search({ From: '', To: '' });
+  await result.first().click();
+  await ana.locator('section.chat').getByText('我想买一张橡木桌子').waitFor();
+  assert.deepEqual(ana.logged, []);
+  await page.context().close();
+  await ana.context().close();
+});
+
 test('a message left while nobody was online is in the inbox until handled', async () => {
   const left = await kefu.server.api('POST', '/api/v1/public/leave-messages', {
     json: { site_key: kefu.siteKey, name: 'Li Wei', email: 'li.wei@example.com', body: 'Please call me about the oak table.', page_url: kefu.pages.origin + '/oak' },

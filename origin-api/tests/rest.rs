@@ -212,6 +212,51 @@ async fn conversation_lists_and_history_come_in_pages() {
 }
 
 #[tokio::test]
+async fn conversations_are_tagged_and_found_by_their_words_and_tags() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+    let mut visitor = server.visitor(&acme, "/");
+    visitor.send(Outgoing::Visitor { body: "Do you ship lamps to Norway?".into() });
+    let ServerFrame::Ack { conversation, .. } =
+        expect(&mut visitor, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    let token = &acme.owner.token;
+    let tags = format!("/api/v1/conversations/{conversation}/tags");
+    let (status, tagged) = server.put(&tags, token, json!({"tags": ["VIP", " vip ", "lamps"]})).await;
+    assert_eq!(status, 200, "{tagged}");
+    assert_eq!(tagged["tags"], json!(["VIP", "lamps"]), "trimmed, each once whatever its case");
+    let found = |query: &'static str| {
+        let server = &server;
+        async move {
+            let (status, page) = server.get(&format!("/api/v1/conversations?{query}"), Some(token)).await;
+            assert_eq!(status, 200, "{page}");
+            page["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("q=NORWAY").await, [conversation.as_str()]);
+    assert_eq!(found("tag=lamps").await, [conversation.as_str()]);
+    assert_eq!(found("q=sweden").await, Vec::<String>::new());
+    assert_eq!(found("from=1&to=2").await, Vec::<String>::new());
+
+    let eleven: Vec<String> = (0..11).map(|n| format!("t{n}")).collect();
+    assert_eq!(server.put(&tags, token, json!({ "tags": eleven })).await.0, 422);
+    assert_eq!(server.put(&tags, token, json!({"tags": ["x".repeat(33)]})).await.0, 422);
+    assert_eq!(server.put(&tags, token, json!({"tags": [""]})).await.0, 422);
+    assert_eq!(server.put(&tags, &globex.owner.token, json!({"tags": ["mine"]})).await.0, 404);
+    let (_, still) = server.get(&format!("/api/v1/conversations/{conversation}"), Some(token)).await;
+    assert_eq!(still["tags"], json!(["VIP", "lamps"]), "nothing refused changed them");
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn another_tenants_records_are_not_found_over_rest() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;

@@ -45,6 +45,7 @@ const CASES: &[(&str, Case)] = cases![
     a_batch_commits_whole_keeps_the_last_state_and_can_be_retried,
     a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids,
     conversations_are_listed_newest_first_by_page_and_filter,
+    conversations_are_found_by_text_tag_and_date,
     text_of_every_script_and_emoji_comes_back_unchanged,
     page_views_and_visitors_are_kept_per_tenant,
     leave_messages_keep_their_first_handler,
@@ -483,6 +484,91 @@ async fn conversations_are_listed_newest_first_by_page_and_filter(store: Arc<dyn
     assert!(store.list_conversations(&acme.id, &no_sites).await.unwrap().is_empty());
     let (globex, _) = tenant_with_site(&store, "Globex").await;
     assert!(store.list_conversations(&globex.id, &ConversationQuery::default()).await.unwrap().is_empty());
+}
+
+async fn conversations_are_found_by_text_tag_and_date(store: Arc<dyn Store>) {
+    let (acme, shop) = tenant_with_site(&store, "Acme").await;
+    let (globex, globex_shop) = tenant_with_site(&store, "Globex").await;
+    let said =
+        |tenant: &TenantId, site: &SiteId, conversation: &str, seq: u64, kind: MessageKind, body: &str| {
+            let WriteOp::Message { tenant, mut message } = message(tenant, site, conversation, seq) else {
+                unreachable!()
+            };
+            message.kind = kind;
+            message.body = body.to_owned();
+            message.attachment = None;
+            WriteOp::Message { tenant, message }
+        };
+    let mut writes = Vec::new();
+    for (id, started) in [("c_a", 1_000), ("c_b", 5_000), ("c_c", 9_000)] {
+        let mut conversation = record(&acme.id, &shop, id, ConversationStatus::Open);
+        conversation.started_at = Millis(started);
+        writes.push(WriteOp::Conversation(conversation));
+    }
+    writes.push(WriteOp::Conversation(record(&globex.id, &globex_shop, "c_g", ConversationStatus::Open)));
+    writes.push(said(&acme.id, &shop, "c_a", 1, MessageKind::Text, "Do you Ship lamps to Norway?"));
+    writes.push(said(&acme.id, &shop, "c_b", 1, MessageKind::Text, "我想买一张橡木桌子"));
+    writes.push(said(&acme.id, &shop, "c_c", 1, MessageKind::Event, "Ana joined the conversation"));
+    writes.push(said(&acme.id, &shop, "c_c", 2, MessageKind::Note, "100% cotton_shirt, ask the warehouse"));
+    writes.push(said(&globex.id, &globex_shop, "c_g", 1, MessageKind::Text, "Ship to Norway too"));
+    store.apply_writes(&writes).await.unwrap();
+
+    let found = |query: ConversationQuery| {
+        let store = store.clone();
+        let tenant = acme.id.clone();
+        async move {
+            let page = store.list_conversations(&tenant, &query).await.unwrap();
+            page.into_iter().map(|c| c.conversation.id.as_str().to_owned()).collect::<Vec<_>>()
+        }
+    };
+    let text = |q: &str| ConversationQuery { q: Some(q.into()), ..ConversationQuery::default() };
+    assert_eq!(found(text("ship")).await, ["c_a"], "a word, another case, not another tenant's");
+    assert_eq!(found(text("SHIP LAMPS")).await, ["c_a"], "words in a row");
+    assert_eq!(found(text("norway")).await, ["c_a"]);
+    assert_eq!(found(text("橡木")).await, ["c_b"], "two Chinese characters");
+    assert_eq!(found(text("橡木桌子")).await, ["c_b"], "four");
+    assert_eq!(found(text("joined")).await, Vec::<String>::new(), "events are not searched");
+    assert_eq!(found(text("100%")).await, ["c_c"], "notes are, and % is only a percent sign");
+    assert_eq!(found(text("cotton%")).await, Vec::<String>::new());
+    assert_eq!(found(text("cotton_shirt")).await, ["c_c"]);
+    assert_eq!(found(text("cotton-shirt")).await, Vec::<String>::new(), "_ is only an underscore");
+    assert_eq!(found(text("sweden")).await, Vec::<String>::new());
+
+    assert!(
+        store
+            .set_tags(&acme.id, &ConversationId::from("c_a"), &["vip".into(), "shipping".into()])
+            .await
+            .unwrap()
+    );
+    assert!(store.set_tags(&acme.id, &ConversationId::from("c_b"), &["vip".into()]).await.unwrap());
+    assert!(
+        !store.set_tags(&acme.id, &ConversationId::from("c_g"), &["vip".into()]).await.unwrap(),
+        "another tenant's conversation"
+    );
+    let tagged = |tag: &str| ConversationQuery { tag: Some(tag.into()), ..ConversationQuery::default() };
+    assert_eq!(found(tagged("vip")).await, ["c_b", "c_a"]);
+    assert_eq!(found(tagged("shipping")).await, ["c_a"]);
+    assert!(store.list_conversations(&globex.id, &tagged("vip")).await.unwrap().is_empty());
+    let a = store.conversation(&acme.id, &ConversationId::from("c_a")).await.unwrap().unwrap();
+    assert_eq!(a.tags, ["shipping", "vip"]);
+    assert!(store.set_tags(&acme.id, &ConversationId::from("c_a"), &["回头客".into()]).await.unwrap());
+    let listed = store.list_conversations(&acme.id, &ConversationQuery::default()).await.unwrap();
+    let tags: Vec<_> = listed.iter().map(|c| c.tags.clone()).collect();
+    assert_eq!(tags, [vec![], vec!["vip".to_owned()], vec!["回头客".to_owned()]], "c_c, c_b, c_a");
+
+    let dated = |from: Option<u64>, to: Option<u64>| ConversationQuery {
+        from: from.map(Millis),
+        to: to.map(Millis),
+        ..ConversationQuery::default()
+    };
+    assert_eq!(found(dated(Some(4_000), None)).await, ["c_c", "c_b"]);
+    assert_eq!(found(dated(None, Some(5_000))).await, ["c_a"]);
+    assert_eq!(found(dated(Some(4_000), Some(6_000))).await, ["c_b"]);
+    let all =
+        ConversationQuery {
+            q: Some("橡木".into()), tag: Some("vip".into()), ..dated(Some(1), Some(10_000))
+        };
+    assert_eq!(found(all).await, ["c_b"]);
 }
 
 async fn text_of_every_script_and_emoji_comes_back_unchanged(store: Arc<dyn Store>) {

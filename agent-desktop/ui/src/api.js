@@ -137,7 +137,7 @@ export class Api {
 
   /**
    * A request as the logged-in agent; a 401 gets one refresh and one more try.
-   * @param {'GET' | 'POST' | 'PATCH' | 'DELETE'} method @param {string} path under /api/v1
+   * @param {'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'} method @param {string} path under /api/v1
    * @param {unknown} [body]
    */
   request(method, path, body) {

@@ -26,6 +26,8 @@ export class ChatPanel {
   #rendered = '';
 
   #transfer = el('select');
+  #tagRow = el('div', 'tags');
+  /** @type {string[]} */ #tags = [];
   #replies = el('ul', 'replies');
   #problem = el('p', 'problem');
   /** The quick replies offered now, and the one chosen. @type {QuickReply[]} */ #offered = [];
@@ -116,8 +118,55 @@ export class ChatPanel {
       this.#transfer.value = '';
     };
     this.#input.onblur = () => this.#typing(false);
-    this.node.append(head, this.#actions, this.#log, this.#preview, form);
+    this.node.append(head, this.#actions, this.#tagRow, this.#log, this.#preview, form);
     this.#loadHistory();
+    this.#loadTags();
+  }
+
+  async #loadTags() {
+    try {
+      /** @type {{tags: string[]}} */
+      const summary = await this.ctx.live.api.request('GET', `/conversations/${this.id}`);
+      this.#tags = summary.tags;
+    } catch (_) {
+      // Shown without tags; adding one loads them again.
+    }
+    this.#drawTags();
+  }
+
+  /** @param {string[]} tags */
+  async #saveTags(tags) {
+    try {
+      /** @type {{tags: string[]}} */
+      const summary = await this.ctx.live.api.request('PUT', `/conversations/${this.id}/tags`, { tags });
+      this.#tags = summary.tags;
+      this.#problem.textContent = '';
+    } catch (error) {
+      this.#problem.textContent = /** @type {Error} */ (error).message;
+    }
+    this.#drawTags();
+  }
+
+  #drawTags() {
+    const chips = this.#tags.map((tag) => {
+      const chip = el('span', 'tag', tag);
+      const remove = button('×', 'icon');
+      remove.setAttribute('aria-label', t('removeTag', { tag }));
+      remove.onclick = () => this.#saveTags(this.#tags.filter((kept) => kept !== tag));
+      chip.append(remove);
+      return chip;
+    });
+    const add = el('input');
+    add.placeholder = t('addTag');
+    add.setAttribute('aria-label', t('addTag'));
+    add.maxLength = 32;
+    add.onkeydown = (event) => {
+      if (event.key !== 'Enter' || event.isComposing) return;
+      event.preventDefault();
+      const tag = add.value.trim();
+      if (tag) this.#saveTags([...this.#tags, tag]);
+    };
+    this.#tagRow.replaceChildren(...chips, add);
   }
 
   get conversation() {

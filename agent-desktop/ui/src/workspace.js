@@ -6,6 +6,7 @@ import { adminPanel } from './admin.js';
 import { chime, mayAskToNotify, notify, showUnread } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { button, el } from './dom.js';
+import { historyPanel } from './history.js';
 import { inboxPanel } from './inbox.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
 import { Live } from './live.js';
@@ -135,9 +136,18 @@ export function showWorkspace(root, api, on) {
   const items = el('ul', 'items');
   const none = el('p', 'empty', t('noConversations'));
   const inboxButton = button(t('inbox'), 'side-open');
+  const historyButton = button(t('history'), 'side-open');
   const settingsButton = button(t('settings'), 'side-open');
   settingsButton.hidden = true;
-  side.append(tabs, items, none, inboxButton, settingsButton);
+  side.append(tabs, items, none, inboxButton, historyButton, settingsButton);
+  const history = historyPanel(api, {
+    siteName: (id) => model.sites.get(id) || '',
+    open: (found) => {
+      // A conversation that ended long ago is not in any room: what the search said is enough.
+      if (!model.conversations.has(found.id)) model.conversations.set(found.id, found);
+      open(found.id);
+    },
+  });
   const inbox = inboxPanel(api, (id) => model.sites.get(id) || '', (n) => {
     inboxButton.textContent = n ? `${t('inbox')} (${n})` : t('inbox');
   });
@@ -146,10 +156,12 @@ export function showWorkspace(root, api, on) {
     // A new site reaches the agent's sockets when they connect again.
     sitesChanged: () => live.restart(),
   });
-  /** @param {'work' | 'inbox' | 'admin'} view */
+  /** @param {'work' | 'inbox' | 'admin' | 'history'} view */
   const show = (view) => {
     inbox.node.hidden = view !== 'inbox';
     admin.node.hidden = view !== 'admin';
+    history.node.hidden = view !== 'history';
+    if (view === 'history') history.focus();
     visitors.node.hidden = view !== 'work';
     chats.hidden = view !== 'work';
     if (view === 'inbox') inbox.load();
@@ -159,8 +171,12 @@ export function showWorkspace(root, api, on) {
   back.onclick = () => show('work');
   const backFromAdmin = button(t('back'), 'back');
   backFromAdmin.onclick = () => show('work');
+  const backFromHistory = button(t('back'), 'back');
+  backFromHistory.onclick = () => show('work');
   inbox.node.querySelector('header')?.prepend(back);
   admin.node.querySelector('header')?.prepend(backFromAdmin);
+  history.node.querySelector('header')?.prepend(backFromHistory);
+  historyButton.onclick = () => show('history');
   inboxButton.onclick = () => show('inbox');
   settingsButton.onclick = () => show('admin');
 
@@ -170,9 +186,10 @@ export function showWorkspace(root, api, on) {
   const hint = el('p', 'empty hint', t('choose'));
   chats.append(hint);
   const main = el('main');
-  main.append(visitors.node, chats, inbox.node, admin.node);
+  main.append(visitors.node, chats, inbox.node, admin.node, history.node);
   inbox.node.hidden = true;
   admin.node.hidden = true;
+  history.node.hidden = true;
   root.replaceChildren(header, side, main);
 
   /** @param {string} id */

@@ -2,7 +2,7 @@
 //! history, for their chat window.
 
 use axum::extract::State;
-use axum::routing::get;
+use axum::routing::{get, put};
 use axum::{Json, Router};
 use chat_core::ids::{ConversationId, Seq, TenantId};
 use chat_core::protocol::MessageView;
@@ -11,13 +11,14 @@ use serde::{Deserialize, Serialize};
 use super::{Page, page_limit};
 use crate::app::AppState;
 use crate::auth::{CurrentAgent, CurrentVisitor};
-use crate::error::{ApiError, ApiPath, ApiQuery, ApiResult};
+use crate::error::{ApiError, ApiJson, ApiPath, ApiQuery, ApiResult};
 use crate::store::{ConversationQuery, ConversationSummary, MessageRange};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/conversations", get(list))
         .route("/conversations/{conversation}", get(show))
+        .route("/conversations/{conversation}/tags", put(set_tags))
         .route("/conversations/{conversation}/messages", get(messages))
         .route("/visitor/conversations/{conversation}/messages", get(visitor_messages))
 }
@@ -31,6 +32,39 @@ async fn list(
     let limit = page_limit(query.limit)?;
     let items = state.store.list_conversations(&me.tenant, &query).await?;
     Ok(Json(Page::new(items, limit, |c| c.conversation.id.0.clone())))
+}
+
+/// Tags a conversation may have at most, and their length in characters.
+const MAX_TAGS: usize = 10;
+const MAX_TAG_CHARS: usize = 32;
+
+#[derive(Deserialize)]
+struct Tags {
+    tags: Vec<String>,
+}
+
+/// Replaces a conversation's tags: trimmed, each once (whatever its case), in the order given.
+async fn set_tags(
+    State(state): State<AppState>,
+    me: CurrentAgent,
+    ApiPath(id): ApiPath<ConversationId>,
+    ApiJson(body): ApiJson<Tags>,
+) -> ApiResult<Json<ConversationSummary>> {
+    visible(&state, &me, &id).await?;
+    let mut tags: Vec<String> = Vec::new();
+    for tag in body.tags.iter().map(|tag| tag.trim()) {
+        super::check_length("tag", tag, 1, MAX_TAG_CHARS)?;
+        if !tags.iter().any(|kept| kept.to_lowercase() == tag.to_lowercase()) {
+            tags.push(tag.to_owned());
+        }
+    }
+    if tags.len() > MAX_TAGS {
+        return Err(ApiError::Invalid(format!("a conversation has at most {MAX_TAGS} tags")));
+    }
+    if !state.store.set_tags(&me.tenant, &id, &tags).await? {
+        return Err(ApiError::NotFound("no such conversation"));
+    }
+    visible(&state, &me, &id).await.map(Json)
 }
 
 async fn show(

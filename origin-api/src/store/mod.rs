@@ -161,6 +161,14 @@ pub trait ConversationStore {
         site: &SiteId,
         closed_since: Millis,
     ) -> StoreResult<Vec<StoredConversation>>;
+    /// Gives a conversation of the tenant these tags (replacing its earlier ones); false if the
+    /// tenant has no such conversation.
+    async fn set_tags(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        tags: &[String],
+    ) -> StoreResult<bool>;
     /// Messages with `after_seq < seq <= through_seq`, in order, at most `limit`.
     async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>>;
     /// Stores the rooms' writes, in order, in one transaction: all or none.

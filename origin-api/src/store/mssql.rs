@@ -28,7 +28,7 @@ use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
     SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, attachment_json, event_json, sql_int, sql_time,
 };
-use super::statements::{self, Param, Statement};
+use super::statements::{self, Param, Statement, TextSearch};
 use super::{
     Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
     ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MessageRange, NewAgent, NewLeaveMessage,
@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (2, "widget and files", include_str!("../../migrations/mssql/0002_widget_and_files.sql")),
     (3, "token generations", include_str!("../../migrations/mssql/0003_token_generations.sql")),
     (4, "page views once", include_str!("../../migrations/mssql/0004_page_views_once.sql")),
+    (5, "tags", include_str!("../../migrations/mssql/0005_tags.sql")),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -147,6 +148,16 @@ impl MssqlStore {
 }
 
 impl MssqlStore {
+    /// Puts each conversation's tags in its summary.
+    async fn fill_tags(&self, tenant: &TenantId, summaries: &mut [ConversationSummary]) -> StoreResult<()> {
+        if summaries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = summaries.iter().map(|c| c.conversation.id.as_str()).collect();
+        let rows = self.fetch(statements::tags_of(tenant, &ids)).await?;
+        rows::put_tags(&rows, summaries)
+    }
+
     /// Runs `change` (which starts a new token generation) and drops the agent's refresh tokens,
     /// together.
     async fn new_generation(
@@ -799,9 +810,11 @@ impl ConversationStore for MssqlStore {
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let rows =
-            self.fetch(paged(statements::list_conversations(tenant, query), page_size(query.limit))).await?;
-        rows.iter().map(rows::summary).collect()
+        let list = statements::list_conversations(tenant, query, TextSearch::Like);
+        let rows = self.fetch(paged(list, page_size(query.limit))).await?;
+        let mut summaries = rows.iter().map(rows::summary).collect::<StoreResult<Vec<_>>>()?;
+        self.fill_tags(tenant, &mut summaries).await?;
+        Ok(summaries)
     }
 
     async fn conversation(
@@ -815,7 +828,42 @@ impl ConversationStore for MssqlStore {
                 vec![text(tenant.as_str()), text(conversation.as_str())],
             )
             .await?;
-        rows.first().map(rows::summary).transpose()
+        let mut found: Vec<_> = rows.first().map(rows::summary).transpose()?.into_iter().collect();
+        self.fill_tags(tenant, &mut found).await?;
+        Ok(found.pop())
+    }
+
+    async fn set_tags(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        tags: &[String],
+    ) -> StoreResult<bool> {
+        let owned = self
+            .rows(
+                "SELECT id FROM conversations WHERE tenant_id = ? AND id = ?",
+                vec![text(tenant.as_str()), text(conversation.as_str())],
+            )
+            .await?;
+        if owned.is_empty() {
+            return Ok(false);
+        }
+        let mut conn = self.pool.get().await?;
+        conn.begin().await?;
+        conn.execute(
+            "DELETE FROM conversation_tags WHERE tenant_id = ? AND conversation_id = ?",
+            vec![text(tenant.as_str()), text(conversation.as_str())],
+        )
+        .await?;
+        for tag in tags {
+            conn.execute(
+                "INSERT INTO conversation_tags (tenant_id, conversation_id, tag) VALUES (?, ?, ?)",
+                vec![text(tenant.as_str()), text(conversation.as_str()), text(tag.as_str())],
+            )
+            .await?;
+        }
+        conn.commit().await?;
+        Ok(true)
     }
 
     async fn room_conversations(

@@ -172,10 +172,22 @@ pub(crate) fn summary(row: &impl Columns) -> StoreResult<ConversationSummary> {
             visitor_read_seq: row.seq("visitor_read_seq")?,
             agent_read_seq: row.seq("agent_read_seq")?,
         },
+        tags: Vec::new(),
         rating_comment: row.opt_text("rating_comment")?,
         closed_at: row.opt_millis("closed_at")?,
         last_message_at: row.opt_millis("last_message_at")?,
     })
+}
+
+/// Puts rows of `conversation_id`, `tag` into the summaries they belong to.
+pub(crate) fn put_tags(rows: &[impl Columns], summaries: &mut [ConversationSummary]) -> StoreResult<()> {
+    for row in rows {
+        let conversation = row.text("conversation_id")?;
+        if let Some(summary) = summaries.iter_mut().find(|c| c.conversation.id.as_str() == conversation) {
+            summary.tags.push(row.text("tag")?);
+        }
+    }
+    Ok(())
 }
 
 /// The record a room keeps of a listed conversation.

@@ -232,8 +232,63 @@ pub(crate) fn attach_site(tenant: &TenantId, agent: &AgentId, site: &SiteId) -> 
     .text(site.as_str())
 }
 
+/// How a backend finds text in messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TextSearch {
+    /// SQLite's FTS5 index with the trigram tokenizer (`message_search`): three characters or more.
+    Trigram,
+    /// MySQL's FULLTEXT index (`message_search`): words of three letters or more, no CJK.
+    FullText,
+    /// `LIKE` over every message of the tenant.
+    Like,
+}
+
+/// `text` as a `LIKE` pattern that matches it anywhere, lower-cased, escaped with `!` (a
+/// character no dialect's string literals treat specially).
+fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::from("%");
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '!' | '[') {
+            pattern.push('!');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+impl Statement {
+    /// Appends ` AND c.id IN (…)`: conversations with a message (not an event) containing `text`,
+    /// in any case. The index narrows the search where it can; `LIKE` has the last word.
+    fn and_text_found(&mut self, tenant: &TenantId, text: &str, search: TextSearch) {
+        let words: Vec<&str> = text.split_whitespace().collect();
+        self.sql.push_str(" AND c.id IN (SELECT m.conversation_id FROM messages m");
+        match search {
+            TextSearch::Trigram if text.chars().count() >= 3 => {
+                self.and_text(
+                    " JOIN message_search s ON s.rowid = m.rowid WHERE message_search MATCH ?",
+                    &format!("\"{}\"", text.replace('"', "\"\"")),
+                );
+            }
+            TextSearch::FullText
+                if words.iter().all(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphanumeric())) =>
+            {
+                let all: Vec<String> = words.iter().map(|w| format!("+{w}*")).collect();
+                self.and_text(" WHERE MATCH (m.body) AGAINST (? IN BOOLEAN MODE)", &all.join(" "));
+            }
+            _ => self.sql.push_str(" WHERE 1 = 1"),
+        }
+        self.and_text(" AND LOWER(m.body) LIKE ? ESCAPE '!'", &contains_pattern(text));
+        self.and_text(" AND m.tenant_id = ? AND m.kind != 'event')", tenant.as_str());
+    }
+}
+
 /// The tenant's conversations as a query asks, newest first; the backend adds the page size.
-pub(crate) fn list_conversations(tenant: &TenantId, query: &ConversationQuery) -> Statement {
+pub(crate) fn list_conversations(
+    tenant: &TenantId,
+    query: &ConversationQuery,
+    search: TextSearch,
+) -> Statement {
     let mut sql =
         Statement::new(format!("SELECT {SUMMARY_COLUMNS} FROM conversations c WHERE c.tenant_id = ?"))
             .text(tenant.as_str());
@@ -249,10 +304,34 @@ pub(crate) fn list_conversations(tenant: &TenantId, query: &ConversationQuery) -
     if let Some(visitor) = &query.visitor {
         sql.and_text(" AND c.visitor_id = ?", visitor.as_str());
     }
+    if let Some(text) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        sql.and_text_found(tenant, text, search);
+    }
+    if let Some(tag) = &query.tag {
+        sql.and_text(" AND c.id IN (SELECT t.conversation_id FROM conversation_tags t WHERE t.tag = ?", tag);
+        sql.and_text(" AND t.tenant_id = ?)", tenant.as_str());
+    }
+    if let Some(from) = query.from {
+        sql.sql.push_str(" AND c.started_at >= ?");
+        sql.params.push(Param::Int(Some(sql_time(from))));
+    }
+    if let Some(to) = query.to {
+        sql.sql.push_str(" AND c.started_at < ?");
+        sql.params.push(Param::Int(Some(sql_time(to))));
+    }
     if let Some(before) = &query.before {
         sql.and_text(" AND c.id < ?", before);
     }
     sql.sql.push_str(" ORDER BY c.id DESC");
+    sql
+}
+
+/// The tags of these conversations of the tenant: rows of `conversation_id`, `tag`.
+pub(crate) fn tags_of(tenant: &TenantId, conversations: &[&str]) -> Statement {
+    let mut sql = Statement::new("SELECT conversation_id, tag FROM conversation_tags WHERE tenant_id = ?")
+        .text(tenant.as_str());
+    sql.and_in("conversation_id", conversations.iter().copied());
+    sql.sql.push_str(" ORDER BY conversation_id, tag");
     sql
 }
 

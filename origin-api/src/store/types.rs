@@ -242,6 +242,8 @@ pub struct ConversationSummary {
     /// The conversation.
     #[serde(flatten)]
     pub conversation: ConversationView,
+    /// The tags agents gave it, in order.
+    pub tags: Vec<String>,
     /// The visitor's rating comment.
     pub rating_comment: Option<String>,
     /// When it closed.
@@ -262,6 +264,14 @@ pub struct ConversationQuery {
     /// Only sites among these (an agent's sites); `None` for all.
     #[serde(skip)]
     pub sites: Option<Vec<SiteId>>,
+    /// Only those with a message (not an event) containing this text, in any case.
+    pub q: Option<String>,
+    /// Only those with this tag.
+    pub tag: Option<String>,
+    /// Only those started at or after this time.
+    pub from: Option<Millis>,
+    /// Only those started before this time.
+    pub to: Option<Millis>,
     /// Only conversations older than this one (the previous page's last id; ids sort by time).
     pub before: Option<String>,
     /// Page size.
@@ -355,6 +365,14 @@ pub struct LeaveMessageQuery {
     /// Only sites among these (an agent's sites); `None` for all.
     #[serde(skip)]
     pub sites: Option<Vec<SiteId>>,
+    /// Only those with a message (not an event) containing this text, in any case.
+    pub q: Option<String>,
+    /// Only those with this tag.
+    pub tag: Option<String>,
+    /// Only those started at or after this time.
+    pub from: Option<Millis>,
+    /// Only those started before this time.
+    pub to: Option<Millis>,
     /// Only ones older than this one (the previous page's last id).
     pub before: Option<String>,
     /// Page size.

@@ -288,6 +288,10 @@ impl TestServer {
         respond(self.http.patch(self.url(path)).bearer_auth(token).json(&body)).await
     }
 
+    pub async fn put(&self, path: &str, token: &str, body: Value) -> (u16, Value) {
+        respond(self.http.put(self.url(path)).bearer_auth(token).json(&body)).await
+    }
+
     pub async fn delete(&self, path: &str, token: &str) -> (u16, Value) {
         respond(self.http.delete(self.url(path)).bearer_auth(token)).await
     }

@@ -12,9 +12,23 @@ use crate::store::rows::{
     self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, attachment_json, event_json, sql_int, sql_time,
 };
 use crate::store::statements;
+use crate::store::statements::TextSearch;
 use crate::store::{
     ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreResult, page_size,
 };
+
+impl SqlStore {
+    /// Puts each conversation's tags in its summary.
+    async fn fill_tags(&self, tenant: &TenantId, summaries: &mut [ConversationSummary]) -> StoreResult<()> {
+        if summaries.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = summaries.iter().map(|c| c.conversation.id.as_str()).collect();
+        let tags = statements::tags_of(tenant, &ids);
+        let rows = bound(&tags).fetch_all(&self.pool).await?;
+        rows::put_tags(&rows, summaries)
+    }
+}
 
 #[async_trait]
 impl ConversationStore for SqlStore {
@@ -23,9 +37,15 @@ impl ConversationStore for SqlStore {
         tenant: &TenantId,
         query: &ConversationQuery,
     ) -> StoreResult<Vec<ConversationSummary>> {
-        let list = paged(statements::list_conversations(tenant, query), page_size(query.limit));
+        let search = match self.dialect {
+            Dialect::Sqlite => TextSearch::Trigram,
+            Dialect::MySql => TextSearch::FullText,
+        };
+        let list = paged(statements::list_conversations(tenant, query, search), page_size(query.limit));
         let rows = bound(&list).fetch_all(&self.pool).await?;
-        rows.iter().map(rows::summary).collect()
+        let mut summaries = rows.iter().map(rows::summary).collect::<StoreResult<Vec<_>>>()?;
+        self.fill_tags(tenant, &mut summaries).await?;
+        Ok(summaries)
     }
 
     async fn conversation(
@@ -40,7 +60,41 @@ impl ConversationStore for SqlStore {
         .bind(conversation.as_str())
         .fetch_optional(&self.pool)
         .await?;
-        row.as_ref().map(rows::summary).transpose()
+        let mut found: Vec<_> = row.as_ref().map(rows::summary).transpose()?.into_iter().collect();
+        self.fill_tags(tenant, &mut found).await?;
+        Ok(found.pop())
+    }
+
+    async fn set_tags(
+        &self,
+        tenant: &TenantId,
+        conversation: &ConversationId,
+        tags: &[String],
+    ) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await?;
+        let owned = sqlx::query("SELECT id FROM conversations WHERE tenant_id = ? AND id = ?")
+            .bind(tenant.as_str())
+            .bind(conversation.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        if owned.is_none() {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM conversation_tags WHERE tenant_id = ? AND conversation_id = ?")
+            .bind(tenant.as_str())
+            .bind(conversation.as_str())
+            .execute(&mut *tx)
+            .await?;
+        for tag in tags {
+            sqlx::query("INSERT INTO conversation_tags (tenant_id, conversation_id, tag) VALUES (?, ?, ?)")
+                .bind(tenant.as_str())
+                .bind(conversation.as_str())
+                .bind(tag.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     async fn room_conversations(
