@@ -235,7 +235,8 @@ pub(crate) fn attach_site(tenant: &TenantId, agent: &AgentId, site: &SiteId) -> 
 /// How a backend finds text in messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TextSearch {
-    /// SQLite's FTS5 index with the trigram tokenizer (`message_search`): three characters or more.
+    /// SQLite's FTS5 index with the trigram tokenizer (`message_search`) for three characters or
+    /// more, and a scan of the messages it has not taken in yet.
     Trigram,
     /// MySQL's FULLTEXT index (`message_search`): words of three letters or more, no CJK.
     FullText,
@@ -258,28 +259,47 @@ fn contains_pattern(text: &str) -> String {
 }
 
 impl Statement {
-    /// Appends ` AND c.id IN (…)`: conversations with a message (not an event) containing `text`,
-    /// in any case. The index narrows the search where it can; `LIKE` has the last word.
+    /// Appends ` AND …`: conversations with a message (not an event) containing `text`, in any
+    /// case. The index narrows the search where it can; `LIKE` has the last word.
     fn and_text_found(&mut self, tenant: &TenantId, text: &str, search: TextSearch) {
         let words: Vec<&str> = text.split_whitespace().collect();
-        self.sql.push_str(" AND c.id IN (SELECT m.conversation_id FROM messages m");
+        let pattern = contains_pattern(text);
+        let found_in = |sql: &mut Statement| {
+            sql.and_text(" AND LOWER(m.body) LIKE ? ESCAPE '!'", &pattern);
+            sql.and_text(" AND m.tenant_id = ? AND m.kind != 'event')", tenant.as_str());
+        };
         match search {
             TextSearch::Trigram if text.chars().count() >= 3 => {
+                // The index, and the messages it has not taken in yet.
                 self.and_text(
-                    " JOIN message_search s ON s.rowid = m.rowid WHERE message_search MATCH ?",
+                    " AND (c.id IN (SELECT m.conversation_id FROM message_search s
+                     JOIN messages m ON m.rowid = s.rowid WHERE message_search MATCH ?",
                     &format!("\"{}\"", text.replace('"', "\"\"")),
                 );
+                found_in(self);
+                self.sql.push_str(
+                    " OR c.id IN (SELECT m.conversation_id FROM messages m
+                     WHERE m.rowid > (SELECT indexed_through FROM search_progress)",
+                );
+                found_in(self);
+                self.sql.push(')');
             }
             TextSearch::FullText
                 if words.iter().all(|w| w.len() >= 3 && w.chars().all(|c| c.is_ascii_alphanumeric())) =>
             {
                 let all: Vec<String> = words.iter().map(|w| format!("+{w}*")).collect();
-                self.and_text(" WHERE MATCH (m.body) AGAINST (? IN BOOLEAN MODE)", &all.join(" "));
+                self.and_text(
+                    " AND c.id IN (SELECT m.conversation_id FROM messages m
+                     WHERE MATCH (m.body) AGAINST (? IN BOOLEAN MODE)",
+                    &all.join(" "),
+                );
+                found_in(self);
             }
-            _ => self.sql.push_str(" WHERE 1 = 1"),
+            _ => {
+                self.sql.push_str(" AND c.id IN (SELECT m.conversation_id FROM messages m WHERE 1 = 1");
+                found_in(self);
+            }
         }
-        self.and_text(" AND LOWER(m.body) LIKE ? ESCAPE '!'", &contains_pattern(text));
-        self.and_text(" AND m.tenant_id = ? AND m.kind != 'event')", tenant.as_str());
     }
 }
 

@@ -121,6 +121,7 @@ impl SqlStore {
         let (pool, writes) = (pool(8).await.map_err(opened)?, pool(1).await.map_err(opened)?);
         let store = SqlStore { pool, writes, dialect: Dialect::Sqlite };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
+        tokio::spawn(keep_search_index(store.pool.clone()));
         Ok(store)
     }
 
@@ -264,6 +265,58 @@ pub(super) fn bound(statement: &Statement) -> Query<'_, Any, AnyArguments<'_>> {
     query
 }
 
+/// Messages the search index takes in at a time: a batch holds the database's write lock for a
+/// few milliseconds, between the rooms' commits.
+const SEARCH_BATCH: i64 = 200;
+/// The pause between batches while there is a backlog, so that indexing takes a small share of the
+/// writer even under the heaviest load (the backlog is still found, by a scan).
+const SEARCH_PAUSE: Duration = Duration::from_millis(50);
+
+/// Keeps SQLite's full-text index (`message_search`) up with the messages, behind the commits,
+/// until the pool closes.
+async fn keep_search_index(pool: AnyPool) {
+    loop {
+        let pause = match index_messages(&pool).await {
+            Ok(0) => Duration::from_secs(1),
+            Ok(_) => SEARCH_PAUSE,
+            Err(_) if pool.is_closed() => return,
+            Err(error) => {
+                tracing::warn!(%error, "the search index could not take in new messages; trying again");
+                Duration::from_secs(5)
+            }
+        };
+        tokio::time::sleep(pause).await;
+        if pool.is_closed() {
+            return;
+        }
+    }
+}
+
+/// Indexes the next batch of messages (events too: the search leaves them out); answers whether
+/// there were any. Both statements write, so the transaction holds the write lock from its start.
+pub(super) async fn index_messages(pool: &AnyPool) -> Result<u64, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let batch_end = "(SELECT MAX(rowid) FROM (SELECT rowid FROM messages
+                      WHERE rowid > (SELECT indexed_through FROM search_progress) ORDER BY rowid LIMIT ?))";
+    sqlx::query(&format!(
+        "INSERT INTO message_search (rowid, body) SELECT rowid, body FROM messages
+         WHERE rowid > (SELECT indexed_through FROM search_progress) AND rowid <= {batch_end}"
+    ))
+    .bind(SEARCH_BATCH)
+    .execute(&mut *tx)
+    .await?;
+    let moved = sqlx::query(&format!(
+        "UPDATE search_progress SET indexed_through = {batch_end}
+         WHERE EXISTS (SELECT 1 FROM messages WHERE rowid > indexed_through)"
+    ))
+    .bind(SEARCH_BATCH)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    tx.commit().await?;
+    Ok(moved)
+}
+
 /// A list statement with its page size.
 pub(super) fn paged(mut statement: Statement, limit: u32) -> Statement {
     statement.sql.push_str(" LIMIT ?");
@@ -346,5 +399,91 @@ impl Store for SqlStore {
 
     async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use chat_core::ids::{ConversationId, SiteId};
+    use chat_core::protocol::{ConversationStatus, MessageKind, MessageView, Party, Sender};
+    use chat_core::records::{ConversationRecord, WriteOp};
+
+    use super::*;
+    use crate::store::{ConversationQuery, ConversationStore};
+
+    fn said(tenant: &TenantId, conversation: &str, seq: u64, body: &str) -> WriteOp {
+        WriteOp::Message {
+            tenant: tenant.clone(),
+            message: MessageView {
+                site: SiteId::from("s1"),
+                conversation: ConversationId::from(conversation),
+                seq,
+                sender: Sender { party: Party::Visitor, id: Some("v1".into()), name: None },
+                kind: MessageKind::Text,
+                body: body.into(),
+                cid: None,
+                at: Millis(seq),
+                event: None,
+                attachment: None,
+            },
+        }
+    }
+
+    async fn found(store: &SqlStore, tenant: &TenantId, q: &str) -> Vec<String> {
+        let query = ConversationQuery { q: Some(q.into()), ..ConversationQuery::default() };
+        let page = store.list_conversations(tenant, &query).await.unwrap();
+        page.into_iter().map(|c| c.conversation.id.0).collect()
+    }
+
+    #[tokio::test]
+    async fn the_search_index_takes_messages_in_behind_the_commits_and_finds_them_before_and_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqlStore::open_sqlite(&format!("sqlite:{}/kefu.db", dir.path().display())).await.unwrap();
+        let tenant = TenantId::from("t1");
+        let conversation = ConversationRecord {
+            tenant: tenant.clone(),
+            site: SiteId::from("s1"),
+            id: ConversationId::from("c1"),
+            visitor: chat_core::ids::VisitorId::from("v1"),
+            status: ConversationStatus::Open,
+            agent: None,
+            started_at: Millis(1),
+            closed_at: None,
+            rating: None,
+            rating_comment: None,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+        };
+        let mut writes = vec![WriteOp::Conversation(conversation)];
+        writes.extend((1..=450).map(|seq| said(&tenant, "c1", seq, &format!("message number {seq}"))));
+        writes.push(said(&tenant, "c1", 451, "我想买一张橡木桌子"));
+        store.apply_writes(&writes).await.unwrap();
+        // Not indexed yet (or only partly): the scan finds it.
+        assert_eq!(found(&store, &tenant, "橡木桌").await, ["c1"]);
+        let mut batches = 0;
+        while index_messages(&store.pool).await.unwrap() > 0 {
+            batches += 1;
+        }
+        assert!(batches >= 2, "{batches} batches of at most {SEARCH_BATCH}");
+        let indexed: i64 = sqlx::query_scalar("SELECT indexed_through FROM search_progress")
+            .fetch_one(&store.pool)
+            .await
+            .unwrap();
+        let newest: i64 =
+            sqlx::query_scalar("SELECT MAX(rowid) FROM messages").fetch_one(&store.pool).await.unwrap();
+        assert_eq!(indexed, newest, "everything is indexed");
+        let hits: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM message_search WHERE message_search MATCH '\"橡木桌\"'")
+                .fetch_one(&store.pool)
+                .await
+                .unwrap();
+        assert_eq!(hits, 1, "the index itself finds it");
+        assert_eq!(found(&store, &tenant, "橡木桌").await, ["c1"]);
+        assert_eq!(found(&store, &tenant, "NUMBER 45").await, ["c1"]);
+        assert!(found(&store, &tenant, "number 452").await.is_empty());
+        assert!(found(&store, &TenantId::from("t2"), "橡木桌").await.is_empty(), "another tenant's");
+        store.close().await;
     }
 }
