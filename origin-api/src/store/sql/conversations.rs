@@ -152,6 +152,7 @@ impl ConversationStore for SqlStore {
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
+        self.last_commit.store(crate::clock::now().0, std::sync::atomic::Ordering::Relaxed);
         let mut conn = self.writes.acquire().await?;
         let stored = async {
             let mut tx = conn.begin().await?;

@@ -79,6 +79,8 @@ pub struct SqlStore {
     /// queued for the shared pool never holds a commit, and with it every `ack`, back.
     writes: AnyPool,
     dialect: Dialect,
+    /// When the rooms last committed (ms since the epoch): the search index keeps out of their way.
+    last_commit: std::sync::Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl SqlStore {
@@ -119,9 +121,23 @@ impl SqlStore {
         let opened =
             |e: sqlx::Error| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e));
         let (pool, writes) = (pool(8).await.map_err(opened)?, pool(1).await.map_err(opened)?);
-        let store = SqlStore { pool, writes, dialect: Dialect::Sqlite };
+        let store = SqlStore { pool, writes, dialect: Dialect::Sqlite, last_commit: Default::default() };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
-        tokio::spawn(keep_search_index(store.pool.clone()));
+        // The index's own connection: what it writes can be rebuilt, so its commits skip the
+        // fsync (its progress is in the same transactions, so a crash loses both or neither).
+        let indexer = AnyPoolOptions::new()
+            .max_connections(1)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .after_connect(|conn, _| {
+                Box::pin(async move {
+                    conn.execute("PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000").await?;
+                    Ok(())
+                })
+            })
+            .connect_with(options.clone())
+            .await
+            .map_err(opened)?;
+        tokio::spawn(keep_search_index(indexer, store.pool.clone(), store.last_commit.clone()));
         Ok(store)
     }
 
@@ -154,7 +170,7 @@ impl SqlStore {
         let connected =
             |e: sqlx::Error| anyhow!("cannot connect to the database at {shown}: {}", StoreError::from(e));
         let (pool, writes) = (pool(16).await.map_err(connected)?, pool(1).await.map_err(connected)?);
-        let store = SqlStore { pool, writes, dialect: Dialect::MySql };
+        let store = SqlStore { pool, writes, dialect: Dialect::MySql, last_commit: Default::default() };
         store.migrate(&MYSQL_MIGRATIONS, &shown).await?;
         Ok(store)
     }
@@ -268,53 +284,73 @@ pub(super) fn bound(statement: &Statement) -> Query<'_, Any, AnyArguments<'_>> {
 /// Messages the search index takes in at a time: a batch holds the database's write lock for a
 /// few milliseconds, between the rooms' commits.
 const SEARCH_BATCH: i64 = 200;
-/// The pause between batches while there is a backlog, so that indexing takes a small share of the
-/// writer even under the heaviest load (the backlog is still found, by a scan).
-const SEARCH_PAUSE: Duration = Duration::from_millis(50);
+/// While the rooms commit, the index takes at most one part in this many of the writer's time
+/// (the backlog is found by a scan meanwhile); once they have been quiet for [`QUIET_MS`], all.
+const BUSY_SHARE: u32 = 20;
+const QUIET_MS: u64 = 1_000;
 
 /// Keeps SQLite's full-text index (`message_search`) up with the messages, behind the commits,
-/// until the pool closes.
-async fn keep_search_index(pool: AnyPool) {
+/// until the store's pool closes.
+async fn keep_search_index(
+    indexer: AnyPool,
+    store: AnyPool,
+    last_commit: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) {
     loop {
-        let pause = match index_messages(&pool).await {
+        let started = std::time::Instant::now();
+        let pause = match index_messages(&indexer).await {
             Ok(0) => Duration::from_secs(1),
-            Ok(_) => SEARCH_PAUSE,
-            Err(_) if pool.is_closed() => return,
+            Ok(_) => {
+                let last = last_commit.load(std::sync::atomic::Ordering::Relaxed);
+                let busy = crate::clock::now().0.saturating_sub(last) < QUIET_MS;
+                if busy { started.elapsed() * (BUSY_SHARE - 1) } else { Duration::from_millis(1) }
+            }
+            Err(_) if store.is_closed() => break,
             Err(error) => {
                 tracing::warn!(%error, "the search index could not take in new messages; trying again");
                 Duration::from_secs(5)
             }
         };
         tokio::time::sleep(pause).await;
-        if pool.is_closed() {
-            return;
+        if store.is_closed() {
+            break;
         }
     }
+    indexer.close().await;
 }
 
 /// Indexes the next batch of messages (events too: the search leaves them out); answers whether
-/// there were any. Both statements write, so the transaction holds the write lock from its start.
+/// there were any. `BEGIN IMMEDIATE` waits for the write lock (busy timeout) before reading, where
+/// a deferred transaction would read, then fail to write after a commit of the rooms.
 pub(super) async fn index_messages(pool: &AnyPool) -> Result<u64, sqlx::Error> {
-    let mut tx = pool.begin().await?;
+    let mut conn = pool.acquire().await?;
+    conn.execute("BEGIN IMMEDIATE").await?;
     let batch_end = "(SELECT MAX(rowid) FROM (SELECT rowid FROM messages
                       WHERE rowid > (SELECT indexed_through FROM search_progress) ORDER BY rowid LIMIT ?))";
-    sqlx::query(&format!(
-        "INSERT INTO message_search (rowid, body) SELECT rowid, body FROM messages
-         WHERE rowid > (SELECT indexed_through FROM search_progress) AND rowid <= {batch_end}"
-    ))
-    .bind(SEARCH_BATCH)
-    .execute(&mut *tx)
-    .await?;
-    let moved = sqlx::query(&format!(
-        "UPDATE search_progress SET indexed_through = {batch_end}
-         WHERE EXISTS (SELECT 1 FROM messages WHERE rowid > indexed_through)"
-    ))
-    .bind(SEARCH_BATCH)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    tx.commit().await?;
-    Ok(moved)
+    let indexed = async {
+        sqlx::query(&format!(
+            "INSERT INTO message_search (rowid, body) SELECT rowid, body FROM messages
+             WHERE rowid > (SELECT indexed_through FROM search_progress) AND rowid <= {batch_end}"
+        ))
+        .bind(SEARCH_BATCH)
+        .execute(&mut *conn)
+        .await?;
+        let moved = sqlx::query(&format!(
+            "UPDATE search_progress SET indexed_through = {batch_end}
+             WHERE EXISTS (SELECT 1 FROM messages WHERE rowid > indexed_through)"
+        ))
+        .bind(SEARCH_BATCH)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        conn.execute("COMMIT").await?;
+        Ok(moved)
+    }
+    .await;
+    if indexed.is_err() {
+        let _ = conn.execute("ROLLBACK").await;
+    }
+    indexed
 }
 
 /// A list statement with its page size.
