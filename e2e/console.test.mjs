@@ -203,6 +203,13 @@ test('an agent of one site sees only its visitors, and what visitors write is sh
   await agentPage.getByRole('tab', { name: 'Mine (1)' }).click();
   await agentPage.locator('.items .item').first().click();
   await agentPage.locator('section.chat .body', { hasText: hostile }).waitFor();
+  // A file named to break out of its button.
+  const pdf = Buffer.from('%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n');
+  const fileName = hostile + '.pdf';
+  await chatWindow(shop).locator('input[type=file]').setInputFiles({ name: fileName, mimeType: 'application/pdf', buffer: pdf });
+  const download = agentPage.locator('section.chat').getByRole('button', { name: /^Download / });
+  await download.waitFor();
+  assert.match(await download.textContent(), /^Download <img src=x onerror="window\.pwned=1">\.pdf \(\d+ B\)$/);
   assert.equal(await agentPage.evaluate(() => window.pwned), undefined, 'nothing ran');
   assert.equal(await agentPage.locator('section.visitors img, section.chat img').count(), 0);
   // The outlet's visitor is not Bo's to see.
