@@ -498,7 +498,16 @@ impl Raw {
     pub async fn agent(server: &TestServer, agent: &Agent) -> Raw {
         let mut raw = Raw::connect(&server.ws("/ws/agent")).await;
         raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": agent.token})).await;
-        raw.expect(|f| matches!(f, ServerFrame::AgentWelcome { .. })).await;
+        let ServerFrame::AgentWelcome { sites, .. } =
+            raw.expect(|f| matches!(f, ServerFrame::AgentWelcome { .. })).await
+        else {
+            unreachable!()
+        };
+        // The agent is in a site's room once its `site_state` arrives; visitors arriving before
+        // that are in the state, not announced.
+        for _ in &sites {
+            raw.expect(|f| matches!(f, ServerFrame::SiteState { .. })).await;
+        }
         raw
     }
 }
