@@ -1,9 +1,9 @@
 // Owners and admins set Kefu up from the console: a new site whose snippet works on a page of
-// another origin, an agent for it, shared quick replies; and plain agents see none of it.
+// another origin, an agent for it, shared quick replies, reports; and plain agents see none of it.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, consoleAs as consoleWith, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, consoleAs as consoleWith, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
 
 let kefu, browser;
 before(async () => {
@@ -98,5 +98,64 @@ test('a plain agent has no settings, and a bad site is refused with the reason',
   await admin.getByLabel(/^Allowed origins/).fill('not an origin');
   await admin.getByRole('button', { name: 'Create' }).click();
   await admin.getByRole('alert').getByText(/origin/).waitFor();
+  await ana.context().close();
+});
+
+test('reports show a conversation an agent answered and the visitor rated, by day, agent and site', async () => {
+  const owner = await kefu.server.login(kefu.email);
+  const manual = await kefu.server.api('PATCH', `/api/v1/sites/${kefu.siteId}`, { token: owner, json: { auto_assign: false } });
+  assert.equal(manual.status, 200);
+  const ana = await consoleAs(kefu.email);
+  const page = await openSite(browser, kefu.pages, { path: '/report' });
+  await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'online');
+  await launcher(page).click();
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await box.fill('Is the oak table in stock?');
+  await box.press('Enter');
+  await ana.getByRole('tab', { name: 'Waiting (1)' }).waitFor();
+  await ana.keyboard.press('Alt+KeyN');
+  const panel = ana.locator('section.chat');
+  await panel.getByRole('button', { name: 'Accept' }).click();
+  const reply = panel.getByRole('textbox', { name: 'Message' });
+  await reply.fill('Yes, two are left.');
+  await reply.press('Enter');
+  await chat.getByText('Yes, two are left.').waitFor();
+  await panel.getByRole('button', { name: 'End conversation' }).click();
+  await chat.locator('label[for="kefu-score-4"]').click(); // the fourth star
+  assert.equal(await chat.getByRole('radio', { name: '4 out of 5' }).isChecked(), true);
+  await chat.getByRole('button', { name: 'Send rating' }).click();
+  await chat.getByText('Thank you for your rating.').waitFor();
+
+  await ana.getByRole('button', { name: 'Reports' }).click();
+  const reports = ana.locator('section.reports');
+  const card = (name) => reports.locator('.card', { has: ana.locator('dt', { hasText: name }) }).locator('dd').first();
+  await until(async () => (await card('Rating').textContent()) === '4 ★', 'the rating in the report');
+  assert.equal(await card('Conversations').textContent(), '1');
+  assert.equal(await card('Answered').textContent(), '1');
+  assert.match(await card('First response').textContent(), /^\d+ s$/);
+  const today = await ana.evaluate(() => {
+    const d = new Date();
+    return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`;
+  });
+  await reports.getByRole('img', { name: `${today} — conversations: 1, answered: 1` }).waitFor();
+  assert.equal(await reports.locator('.day').count(), 7, 'the last seven days');
+  const agentRow = reports.locator('.figures', { hasText: 'Per agent' }).locator('tbody tr');
+  assert.deepEqual(await agentRow.locator('td').allTextContents().then((cells) => cells.slice(0, 4)), ['Ana', '1', '1', '0']);
+  assert.match(await agentRow.locator('td').nth(6).textContent(), /^4 ★ \(1\)$/);
+  const siteRow = reports.locator('.figures', { hasText: 'Per site' }).locator('tbody tr');
+  assert.equal(await siteRow.locator('td').first().textContent(), 'Acme shop');
+
+  // Another site alone has nothing in these days; a span that ends before it starts is refused here.
+  await reports.getByLabel('Site').selectOption({ label: 'Acme blog' });
+  await reports.getByRole('button', { name: 'Show' }).click();
+  await until(async () => (await card('Conversations').textContent()) === '0', 'the blog has none');
+  await reports.getByText('No conversations in these days.').first().waitFor();
+  await reports.getByLabel('From').fill('2026-12-31');
+  await reports.getByLabel('To').fill('2026-01-01');
+  await reports.getByRole('button', { name: 'Show' }).click();
+  await reports.getByRole('alert').getByText('The last day comes before the first.').waitFor();
+  assert.deepEqual(ana.logged, []);
+  await page.context().close();
   await ana.context().close();
 });

@@ -18,7 +18,7 @@ export const PASSWORD = 'a password for the browser tests';
 const WAIT_MS = 10000;
 
 /** Runs a `kefu` admin command on the server's database; returns what it printed. */
-function kefu(env, args, input = '') {
+export function kefu(env, args, input = '') {
   const done = spawnSync(bin, args, { env: { ...process.env, ...env }, input, encoding: 'utf8' });
   if (done.status !== 0) throw new Error(`kefu ${args.join(' ')} failed: ${done.stderr}`);
   return done.stdout;

@@ -1,16 +1,16 @@
 // Takes the screenshots in docs/screenshots/ (the widget closed, open, chatting, the offline form,
-// on a phone; the agent console's login, its live visitors with a conversation open, on a phone;
-// in English and Chinese) from a real `kefu serve` in headless chromium:
+// on a phone; the agent console's login, its live visitors with a conversation open, on a phone,
+// its settings and its reports over two weeks of history; in English and Chinese) from a real `kefu serve` in headless chromium:
 //   node e2e/screenshots.mjs
 // Chinese text needs a CJK font (Debian: fonts-noto-cjk).
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, root, startKefu, until } from './harness.mjs';
+import { PASSWORD, chatWindow, kefu as runKefu, launchBrowser, launcher, openSite, root, startKefu, until } from './harness.mjs';
 
 const out = join(root, 'docs/screenshots');
 mkdirSync(out, { recursive: true });
-const kefu = await startKefu();
+const kefu = await startKefu({ env: { KEFU_TRUSTED_PROXIES: '127.0.0.1' } });
 const browser = await launchBrowser();
 const words = {
   en: { ask: 'Hello! Do you ship lamps to Norway?', answer: 'Yes, in 3 to 5 days. Here is our shipping table.' },
@@ -130,7 +130,7 @@ for (const [lang, text] of Object.entries(words)) {
   await panel.locator('.preview:not([hidden])').waitFor();
   await login.waitForTimeout(300);
   await shot(login, 'console');
-  await login.locator('.side-open').nth(1).click();
+  await login.getByRole('button', { name: lang === 'en' ? 'Settings' : '设置' }).click();
   await login.locator('section.admin article.card').first().waitFor();
   await shot(login, 'console-settings');
   await login.locator('section.admin .back').click();
@@ -146,6 +146,75 @@ for (const [lang, text] of Object.entries(words)) {
   await phone.context().close();
   for (const page of visitors) await page.context().close();
   await login.context().close();
+}
+
+// Reports need history: two weeks of a shop with two sites and three agents, imported as a tenant
+// of its own (agents log in with the owner's password), read in each language.
+const shops = {
+  en: { tenant: 'Lumen Home', sites: ['Lumen shop', 'Lumen outlet'], agents: ['Lin', 'Sam', 'Kai'] },
+  'zh-CN': { tenant: 'Lumen 家居', sites: ['Lumen 商城', 'Lumen 折扣店'], agents: ['林', '三木', '凯'] },
+};
+const exported = runKefu(kefu.server.env, ['export', '--tenant', kefu.tenant]);
+const passwordHash = exported.split('\n').map((line) => line && JSON.parse(line)).find((r) => r.type === 'agent').password_hash;
+let serial = 0;
+const id = (prefix) => `${prefix}_0193f2${String(++serial).padStart(26, '0')}`;
+let seed = 7;
+const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+for (const [lang, shop] of Object.entries(shops)) {
+  const locale = lang === 'en' ? 'en-US' : 'zh-CN';
+  const tenant = id('t');
+  const lines = [{ type: 'header', format: 'kefu-tenant', version: 1, tenant: { id: tenant, name: shop.tenant, created_at: 1 } }];
+  const sites = shop.sites.map((name) => {
+    const site = { type: 'site', tenant, id: id('s'), key: id('k'), name, allowed_origins: [], greeting: '', auto_assign: true, color: '#1f6feb', position: 'right', offline_form: true, languages: ['zh-CN', 'en'], created_at: 1, identity_secret: null };
+    lines.push(site);
+    return site;
+  });
+  const agents = shop.agents.map((name, i) => {
+    const agent = { type: 'agent', tenant, id: id('a'), email: `agent${i}.${lang}@lumen.example`, name, role: i ? 'agent' : 'owner', capacity: 5, all_sites: true, sites: [], disabled: false, created_at: 1, password_hash: passwordHash, token_generation: 0 };
+    lines.push(agent);
+    return agent;
+  });
+  const today = new Date();
+  today.setHours(0, 0, 0, 0);
+  for (let back = 13; back >= 0; back--) {
+    const weekend = [0, 6].includes(new Date(today.getTime() - back * 86_400_000).getDay());
+    const count = Math.round((weekend ? 3 : 8) + random() * 6);
+    for (let n = 0; n < count; n++) {
+      const started = today.getTime() - back * 86_400_000 + (9 + random() * 9) * 3_600_000;
+      if (started > Date.now() - 3_600_000) continue;
+      const site = sites[random() < 0.7 ? 0 : 1];
+      const agent = agents[Math.floor(random() * agents.length)];
+      const answered = random() < 0.92;
+      const firstResponse = (8 + random() * random() * 170) * 1000;
+      const closedAt = started + (4 + random() * 35) * 60_000;
+      const conversation = id('c');
+      const rating = answered && random() < 0.6 ? (random() < 0.7 ? 5 : random() < 0.7 ? 4 : 2) : null;
+      lines.push({ type: 'conversation', tenant, site: site.id, id: conversation, visitor: id('v'), status: 'closed', agent: answered ? agent.id : null, started_at: Math.round(started), closed_at: Math.round(closedAt), rating, rating_comment: null, visitor_read_seq: 0, agent_read_seq: 0 });
+      const message = (seq, party, who, at, body) => ({ type: 'message', tenant, site: site.id, conversation, seq, sender: { party, id: who, name: null }, kind: 'text', body, at: Math.round(at) });
+      lines.push(message(1, 'visitor', null, started, lang === 'en' ? 'Hello, a question about my order' : '你好，想问一下我的订单'));
+      if (answered) lines.push(message(2, 'agent', agent.id, started + firstResponse, lang === 'en' ? 'Of course, let me look.' : '好的，我查一下。'));
+    }
+  }
+  runKefu(kefu.server.env, ['import'], lines.map((line) => JSON.stringify(line)).join('\n') + '\n');
+  // From an address of its own (logins are limited per address and minute).
+  const context = await browser.newContext({
+    viewport: { width: 1400, height: 1000 },
+    locale,
+    extraHTTPHeaders: { 'x-forwarded-for': lang === 'en' ? '10.0.0.1' : '10.0.0.2' },
+  });
+  const page = await context.newPage();
+  await page.goto(kefu.server.address + '/console/');
+  await page.locator('input[name=email]').fill(agents[0].email);
+  await page.locator('input[name=password]').fill(PASSWORD);
+  await page.locator('button[type=submit]').click();
+  await page.locator('.state.open').waitFor();
+  await page.getByRole('button', { name: lang === 'en' ? 'Reports' : '报表' }).click();
+  await page.locator('section.reports .figures tbody tr').first().waitFor();
+  await page.screenshot({ path: join(out, `${lang}-console-reports.png`) });
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200);
+  await page.locator('section.reports').screenshot({ path: join(out, `${lang}-console-phone-reports.png`) });
+  await context.close();
 }
 
 await browser.close();

@@ -257,6 +257,61 @@ async fn conversations_are_tagged_and_found_by_their_words_and_tags() {
 }
 
 #[tokio::test]
+async fn owners_see_a_report_of_the_conversations_agents_answered() {
+    let mut server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+    let ana = server.agent(&acme, "ana", Role::Agent, 3).await;
+    let mut owner = server.ready_agent(&acme.owner).await;
+    let mut visitor = server.visitor(&acme, "/");
+    visitor.send(Outgoing::Visitor { body: "Is the oak table in stock?".into() });
+    let ServerFrame::Ack { conversation, .. } =
+        expect(&mut visitor, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await
+    else {
+        unreachable!()
+    };
+    owner.send(Outgoing::Agent {
+        site: acme.site.id.clone(),
+        conversation: conversation.clone(),
+        body: "Yes, two left.".into(),
+        note: false,
+    });
+    expect(
+        &mut visitor,
+        "the answer",
+        |f| matches!(f, ServerFrame::Message(m) if m.body == "Yes, two left."),
+    )
+    .await;
+    let mut unanswered = server.visitor(&acme, "/");
+    unanswered.send(Outgoing::Visitor { body: "Hello?".into() });
+    expect(&mut unanswered, "ack", |f| matches!(f, ServerFrame::Ack { .. })).await;
+
+    let token = &acme.owner.token;
+    let (status, report) = server.get("/api/v1/reports?utc_offset_minutes=480", Some(token)).await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(
+        (&report["totals"]["conversations"], &report["totals"]["answered"], &report["totals"]["unanswered"]),
+        (&json!(2), &json!(1), &json!(1))
+    );
+    assert!(report["totals"]["first_response"]["median_ms"].as_u64().is_some(), "{report}");
+    assert_eq!(report["days"].as_array().unwrap().len(), 31, "the last 30 days by default, today included");
+    assert_eq!(report["days"][30]["conversations"], 2, "today: {report}");
+    assert_eq!(report["agents"][0]["name"], "owner");
+    assert_eq!(report["agents"][0]["answered"], 1);
+    assert_eq!(report["sites"][0]["site"], acme.site.id.as_str());
+
+    let (_, theirs) = server.get("/api/v1/reports", Some(&globex.owner.token)).await;
+    assert_eq!(theirs["totals"]["conversations"], 0, "another tenant's conversations");
+    let (status, _) = server.get("/api/v1/reports", Some(&ana.token)).await;
+    assert_eq!(status, 403, "agents do not read reports");
+    for bad in ["from=5000&to=5000", "from=0&to=31708800001", "utc_offset_minutes=900", "from=soon"] {
+        let (status, body) = server.get(&format!("/api/v1/reports?{bad}"), Some(token)).await;
+        assert!(matches!(status, 400 | 422), "{bad}: {status} {body}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn another_tenants_records_are_not_found_over_rest() {
     let mut server = TestServer::start().await;
     let acme = server.tenant("Acme").await;

@@ -23,8 +23,8 @@ use chat_core::records::{ConversationRecord, PageViewRecord, WriteOp};
 use common::TestDb;
 use origin_api::store::{
     self, AgentPatch, ConversationQuery, LeaveMessageQuery, MessageRange, NewAgent, NewLeaveMessage,
-    NewQuickReply, NewSite, QuickReplyPatch, RefreshToken, SitePatch, Store, StoreError, Tenant,
-    TenantRecord,
+    NewQuickReply, NewSite, QuickReplyPatch, RefreshToken, ReportQuery, SitePatch, Store, StoreError, Tenant,
+    TenantRecord, report,
 };
 
 type Case = fn(Arc<dyn Store>) -> Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -46,6 +46,7 @@ const CASES: &[(&str, Case)] = cases![
     a_room_loads_open_and_recently_closed_conversations_with_their_latest_cids,
     conversations_are_listed_newest_first_by_page_and_filter,
     conversations_are_found_by_text_tag_and_date,
+    reports_count_days_answers_closes_and_ratings_per_agent_and_site,
     text_of_every_script_and_emoji_comes_back_unchanged,
     page_views_and_visitors_are_kept_per_tenant,
     leave_messages_keep_their_first_handler,
@@ -571,6 +572,135 @@ async fn conversations_are_found_by_text_tag_and_date(store: Arc<dyn Store>) {
     assert_eq!(found(all).await, ["c_b"]);
 }
 
+async fn reports_count_days_answers_closes_and_ratings_per_agent_and_site(store: Arc<dyn Store>) {
+    const SECOND: u64 = 1_000;
+    const MINUTE: u64 = 60 * SECOND;
+    const HOUR: u64 = 60 * MINUTE;
+    // 2026-11-02 00:00 in Beijing (UTC+8) is 2026-11-01 16:00 UTC, day 20,758 after 1970-01-01.
+    const NOV_2: u64 = 20_758 * 24 * HOUR + 16 * HOUR;
+    const DAY: u64 = 24 * HOUR;
+    let (acme, shop) = tenant_with_site(&store, "Acme").await;
+    let outlet = NewSite { name: "Acme outlet".into(), ..NewSite::default() };
+    let outlet = store.create_site(&acme.id, outlet, Millis(3)).await.unwrap().id;
+    let (globex, globex_shop) = tenant_with_site(&store, "Globex").await;
+    let ana = store.create_agent(&acme.id, new_agent("ana@acme.example", vec![]), Millis(4)).await.unwrap();
+    let bo = NewAgent { name: "Bo".into(), ..new_agent("bo@acme.example", vec![]) };
+    let bo = store.create_agent(&acme.id, bo, Millis(4)).await.unwrap();
+
+    let mut writes = Vec::new();
+    let conversation = |tenant: &TenantId, site: &SiteId, id: &str, agent: Option<&AgentId>, started: u64| {
+        let mut record = record(tenant, site, id, ConversationStatus::Open);
+        record.agent = agent.cloned();
+        record.started_at = Millis(started);
+        record
+    };
+    let closed = |mut record: ConversationRecord, after: u64, rating: Option<u8>| {
+        record.status = ConversationStatus::Closed;
+        record.closed_at = Some(Millis(record.started_at.0 + after));
+        record.rating = rating;
+        record
+    };
+    let said = |record: &ConversationRecord, seq: u64, party: Party, kind: MessageKind, after: u64| {
+        let WriteOp::Message { tenant, mut message } =
+            message(&record.tenant, &record.site, record.id.as_str(), seq)
+        else {
+            unreachable!()
+        };
+        message.sender.party = party;
+        message.kind = kind;
+        message.attachment = None;
+        message.at = Millis(record.started_at.0 + after);
+        WriteOp::Message { tenant, message }
+    };
+    // Ana answers in 30 s and closes in 10 minutes; rated 5.
+    let c1 = closed(conversation(&acme.id, &shop, "c1", Some(&ana.id), NOV_2 + HOUR), 10 * MINUTE, Some(5));
+    writes.push(said(&c1, 1, Party::Visitor, MessageKind::Text, 0));
+    writes.push(said(&c1, 2, Party::Agent, MessageKind::Text, 30 * SECOND));
+    // A note and an event are not answers: Ana answers in 90 s; closed in 30 minutes, rated 4.
+    let c2 =
+        closed(conversation(&acme.id, &shop, "c2", Some(&ana.id), NOV_2 + 2 * HOUR), 30 * MINUTE, Some(4));
+    writes.push(said(&c2, 1, Party::Visitor, MessageKind::Text, 0));
+    writes.push(said(&c2, 2, Party::Agent, MessageKind::Note, 5 * SECOND));
+    writes.push(said(&c2, 3, Party::System, MessageKind::Event, 6 * SECOND));
+    writes.push(said(&c2, 4, Party::Agent, MessageKind::Text, 90 * SECOND));
+    // Nobody answers, the next day; still open.
+    let c3 = conversation(&acme.id, &outlet, "c3", Some(&bo.id), NOV_2 + DAY + 3 * HOUR);
+    writes.push(said(&c3, 1, Party::Visitor, MessageKind::Text, 0));
+    // Bo invites; the visitor writes a minute later and Bo answers 10 s after that; rated 2.
+    let c4 = closed(
+        conversation(&acme.id, &outlet, "c4", Some(&bo.id), NOV_2 + DAY + 4 * HOUR),
+        5 * MINUTE,
+        Some(2),
+    );
+    writes.push(said(&c4, 1, Party::Agent, MessageKind::Text, 0));
+    writes.push(said(&c4, 2, Party::Visitor, MessageKind::Text, MINUTE));
+    writes.push(said(&c4, 3, Party::Agent, MessageKind::Text, MINUTE + 10 * SECOND));
+    // Outside the span: a minute before it, at its end, and another tenant's.
+    let before = conversation(&acme.id, &shop, "c0", None, NOV_2 - MINUTE);
+    let after = conversation(&acme.id, &shop, "c9", Some(&ana.id), NOV_2 + 2 * DAY);
+    let globex_one =
+        closed(conversation(&globex.id, &globex_shop, "g1", None, NOV_2 + HOUR), MINUTE, Some(1));
+    for record in [c1, c2, c3, c4, before, after, globex_one] {
+        writes.insert(0, WriteOp::Conversation(record));
+    }
+    store.apply_writes(&writes).await.unwrap();
+
+    let span = |sites: Option<Vec<SiteId>>, site: Option<SiteId>| ReportQuery {
+        from: Millis(NOV_2),
+        to: Millis(NOV_2 + 2 * DAY),
+        utc_offset_minutes: 480,
+        site,
+        sites,
+    };
+    let report = store.report(&acme.id, &span(None, None)).await.unwrap();
+    let totals = &report.totals;
+    assert_eq!((totals.conversations, totals.answered, totals.unanswered), (4, 3, 1));
+    let spread = |median_ms, p90_ms| Some(report::Spread { median_ms, p90_ms });
+    assert_eq!(totals.first_response, spread(30 * SECOND, 90 * SECOND), "of 10 s, 30 s and 90 s");
+    assert_eq!(totals.resolution, spread(10 * MINUTE, 30 * MINUTE), "of 5, 10 and 30 minutes");
+    assert_eq!(
+        (totals.ratings.count, totals.ratings.average, totals.ratings.by_score),
+        (3, Some(3.67), [0, 1, 0, 1, 1])
+    );
+    let days: Vec<_> = report.days.iter().map(|d| (d.date.as_str(), d.conversations, d.answered)).collect();
+    assert_eq!(days, [("2026-11-02", 2, 2), ("2026-11-03", 2, 1)], "days in Beijing");
+
+    let agents: Vec<_> = report.agents.iter().map(|a| (a.name.as_deref(), a.figures.conversations)).collect();
+    assert_eq!(agents, [(Some("Ana"), 2), (Some("Bo"), 2)]);
+    let (ana_figures, bo_figures) = (&report.agents[0].figures, &report.agents[1].figures);
+    assert_eq!(report.agents[0].agent, ana.id);
+    assert_eq!(ana_figures.first_response, spread(30 * SECOND, 90 * SECOND));
+    assert_eq!(ana_figures.ratings.average, Some(4.5));
+    assert_eq!((bo_figures.answered, bo_figures.unanswered), (1, 1));
+    assert_eq!(
+        bo_figures.first_response,
+        spread(10 * SECOND, 10 * SECOND),
+        "from the visitor's first message"
+    );
+    assert_eq!(bo_figures.resolution, spread(5 * MINUTE, 5 * MINUTE), "closed ones only");
+    let sites: Vec<_> =
+        report.sites.iter().map(|s| (&s.site, s.name.as_deref(), s.figures.answered)).collect();
+    assert_eq!(sites, [(&outlet, Some("Acme outlet"), 1), (&shop, Some("Acme shop"), 2)]);
+
+    let outlet_only = store.report(&acme.id, &span(None, Some(outlet.clone()))).await.unwrap();
+    assert_eq!(outlet_only.totals.conversations, 2);
+    assert_eq!(outlet_only.agents.len(), 1);
+    let agents_sites = store.report(&acme.id, &span(Some(vec![shop.clone()]), None)).await.unwrap();
+    assert_eq!((agents_sites.totals.conversations, agents_sites.sites.len()), (2, 1));
+    let none = store.report(&acme.id, &span(Some(vec![]), None)).await.unwrap();
+    assert_eq!(none.totals, report::Figures::default());
+    assert_eq!(none.days.len(), 2, "empty days are listed");
+
+    // In UTC the same span covers parts of three days.
+    let utc =
+        store.report(&acme.id, &ReportQuery { utc_offset_minutes: 0, ..span(None, None) }).await.unwrap();
+    let days: Vec<_> = utc.days.iter().map(|d| (d.date.as_str(), d.conversations)).collect();
+    assert_eq!(days, [("2026-11-01", 2), ("2026-11-02", 2), ("2026-11-03", 0)]);
+    let globex_report = store.report(&globex.id, &span(None, None)).await.unwrap();
+    assert_eq!((globex_report.totals.conversations, globex_report.totals.unanswered), (1, 0));
+    assert!(globex_report.agents.is_empty(), "nobody had it");
+}
+
 async fn text_of_every_script_and_emoji_comes_back_unchanged(store: Arc<dyn Store>) {
     let words = "客服 — здравствуйте, مرحبا 👋🏽 \"quotes\" 'and' \\ back\\slash\n\ttabs";
     let tenant = store.create_tenant(words, Millis(1)).await.unwrap();
@@ -744,7 +874,7 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     };
     let mut records = vec![
         Ok(TenantRecord::Site(site.clone())),
-        Ok(agent("new@moved.example")),
+        Ok(agent("New@Moved.example")), // found in any case, as agents made here are
         Ok(TenantRecord::Write(WriteOp::Conversation(record(
             &incoming.id,
             &site.id,

@@ -7,6 +7,7 @@ import { chime, mayAskToNotify, notify, showUnread } from './alerts.js';
 import { ChatPanel } from './chat.js';
 import { button, el } from './dom.js';
 import { historyPanel } from './history.js';
+import { reportsPanel } from './reports.js';
 import { inboxPanel } from './inbox.js';
 import { currentLanguage, setLanguage, t } from './i18n.js';
 import { Live } from './live.js';
@@ -137,9 +138,11 @@ export function showWorkspace(root, api, on) {
   const none = el('p', 'empty', t('noConversations'));
   const inboxButton = button(t('inbox'), 'side-open');
   const historyButton = button(t('history'), 'side-open');
+  const reportsButton = button(t('reports'), 'side-open');
+  reportsButton.hidden = true;
   const settingsButton = button(t('settings'), 'side-open');
   settingsButton.hidden = true;
-  side.append(tabs, items, none, inboxButton, historyButton, settingsButton);
+  side.append(tabs, items, none, inboxButton, historyButton, reportsButton, settingsButton);
   const history = historyPanel(api, {
     siteName: (id) => model.sites.get(id) || '',
     open: (found) => {
@@ -156,16 +159,19 @@ export function showWorkspace(root, api, on) {
     // A new site reaches the agent's sockets when they connect again.
     sitesChanged: () => live.restart(),
   });
-  /** @param {'work' | 'inbox' | 'admin' | 'history'} view */
+  const reports = reportsPanel(api, { sites: () => model.sites });
+  /** @param {'work' | 'inbox' | 'admin' | 'history' | 'reports'} view */
   const show = (view) => {
     inbox.node.hidden = view !== 'inbox';
     admin.node.hidden = view !== 'admin';
     history.node.hidden = view !== 'history';
+    reports.node.hidden = view !== 'reports';
     if (view === 'history') history.focus();
     visitors.node.hidden = view !== 'work';
     chats.hidden = view !== 'work';
     if (view === 'inbox') inbox.load();
     if (view === 'admin') admin.load();
+    if (view === 'reports') reports.load();
   };
   const back = button(t('back'), 'back');
   back.onclick = () => show('work');
@@ -173,9 +179,13 @@ export function showWorkspace(root, api, on) {
   backFromAdmin.onclick = () => show('work');
   const backFromHistory = button(t('back'), 'back');
   backFromHistory.onclick = () => show('work');
+  const backFromReports = button(t('back'), 'back');
+  backFromReports.onclick = () => show('work');
   inbox.node.querySelector('header')?.prepend(back);
   admin.node.querySelector('header')?.prepend(backFromAdmin);
   history.node.querySelector('header')?.prepend(backFromHistory);
+  reports.node.querySelector('header')?.prepend(backFromReports);
+  reportsButton.onclick = () => show('reports');
   historyButton.onclick = () => show('history');
   inboxButton.onclick = () => show('inbox');
   settingsButton.onclick = () => show('admin');
@@ -186,8 +196,9 @@ export function showWorkspace(root, api, on) {
   const hint = el('p', 'empty hint', t('choose'));
   chats.append(hint);
   const main = el('main');
-  main.append(visitors.node, chats, inbox.node, admin.node, history.node);
+  main.append(visitors.node, chats, inbox.node, admin.node, history.node, reports.node);
   inbox.node.hidden = true;
+  reports.node.hidden = true;
   admin.node.hidden = true;
   history.node.hidden = true;
   root.replaceChildren(header, side, main);
@@ -253,6 +264,7 @@ export function showWorkspace(root, api, on) {
     const manager = model.me?.role === 'owner' || model.me?.role === 'admin';
     tabButtons.all.hidden = !manager;
     settingsButton.hidden = !manager;
+    reportsButton.hidden = !manager;
     if (!manager && list === 'all') list = 'waiting';
     for (const [name, tab] of Object.entries(tabButtons)) {
       const n = model.list(/** @type {ListName} */ (name)).length;

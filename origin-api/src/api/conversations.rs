@@ -50,7 +50,7 @@ async fn set_tags(
     ApiPath(id): ApiPath<ConversationId>,
     ApiJson(body): ApiJson<Tags>,
 ) -> ApiResult<Json<ConversationSummary>> {
-    visible(&state, &me, &id).await?;
+    let mut conversation = visible(&state, &me, &id).await?;
     let mut tags: Vec<String> = Vec::new();
     for tag in body.tags.iter().map(|tag| tag.trim()) {
         super::check_length("tag", tag, 1, MAX_TAG_CHARS)?;
@@ -64,7 +64,8 @@ async fn set_tags(
     if !state.store.set_tags(&me.tenant, &id, &tags).await? {
         return Err(ApiError::NotFound("no such conversation"));
     }
-    visible(&state, &me, &id).await.map(Json)
+    conversation.tags = tags;
+    Ok(Json(conversation))
 }
 
 async fn show(

@@ -9,6 +9,7 @@ pub mod health;
 mod leave_messages;
 mod live;
 mod quick_replies;
+mod reports;
 mod sites;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(leave_messages::router())
         .merge(files::router())
         .merge(live::router())
+        .merge(reports::router())
 }
 
 /// A page of a list, and the cursor for the next one.

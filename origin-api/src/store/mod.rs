@@ -13,6 +13,7 @@
 mod batch;
 #[cfg(feature = "mssql")]
 pub mod mssql;
+pub mod report;
 pub mod rows;
 pub mod sql;
 pub mod statements;
@@ -26,6 +27,7 @@ use chat_core::ids::{AgentId, ConversationId, Millis, Seq, SiteId, TenantId, Vis
 use chat_core::protocol::MessageView;
 use chat_core::records::{StoredConversation, WriteOp};
 
+pub use report::{Report, ReportQuery, ReportRow};
 pub use types::*;
 
 /// What can go wrong in a store. Backends sort their errors into these, so callers never see
@@ -169,6 +171,8 @@ pub trait ConversationStore {
         conversation: &ConversationId,
         tags: &[String],
     ) -> StoreResult<bool>;
+    /// The figures of the tenant's conversations started within a span (see [`report`]).
+    async fn report(&self, tenant: &TenantId, query: &ReportQuery) -> StoreResult<Report>;
     /// Messages with `after_seq < seq <= through_seq`, in order, at most `limit`.
     async fn messages(&self, tenant: &TenantId, range: &MessageRange) -> StoreResult<Vec<MessageView>>;
     /// Stores the rooms' writes, in order, in one transaction: all or none.

@@ -32,9 +32,9 @@ use super::statements::{self, Param, Statement, TextSearch};
 use super::{
     Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
     ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MessageRange, NewAgent, NewLeaveMessage,
-    NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch, QuickReplyStore, RefreshToken,
-    ServerKeyStore, Site, SitePatch, SiteStore, Store, StoreError, StoreResult, Tenant, TenantRecord,
-    TenantStore, describe_url, new_id, page_size, sorted_sites,
+    NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch, QuickReplyStore, RefreshToken, Report,
+    ReportQuery, ServerKeyStore, Site, SitePatch, SiteStore, Store, StoreError, StoreResult, Tenant,
+    TenantRecord, TenantStore, describe_url, new_id, page_size, report, sorted_sites,
 };
 
 /// The schema, in order; each runs once, in a transaction, recorded in `kefu_schema`.
@@ -44,6 +44,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (3, "token generations", include_str!("../../migrations/mssql/0003_token_generations.sql")),
     (4, "page views once", include_str!("../../migrations/mssql/0004_page_views_once.sql")),
     (5, "tags", include_str!("../../migrations/mssql/0005_tags.sql")),
+    (6, "reports", include_str!("../../migrations/mssql/0006_reports.sql")),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -850,20 +851,17 @@ impl ConversationStore for MssqlStore {
         }
         let mut conn = self.pool.get().await?;
         conn.begin().await?;
-        conn.execute(
-            "DELETE FROM conversation_tags WHERE tenant_id = ? AND conversation_id = ?",
-            vec![text(tenant.as_str()), text(conversation.as_str())],
-        )
-        .await?;
-        for tag in tags {
-            conn.execute(
-                "INSERT INTO conversation_tags (tenant_id, conversation_id, tag) VALUES (?, ?, ?)",
-                vec![text(tenant.as_str()), text(conversation.as_str()), text(tag.as_str())],
-            )
-            .await?;
+        for statement in statements::set_tags(tenant, conversation, tags) {
+            conn.run(statement).await?;
         }
         conn.commit().await?;
         Ok(true)
+    }
+
+    async fn report(&self, tenant: &TenantId, query: &ReportQuery) -> StoreResult<Report> {
+        let rows = self.fetch(statements::report_rows(tenant, query)).await?;
+        let rows = rows.iter().map(rows::report_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(report::summarise(query, &rows))
     }
 
     async fn room_conversations(

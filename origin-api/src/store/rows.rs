@@ -11,7 +11,8 @@ use chat_core::protocol::{
 use chat_core::records::{ConversationRecord, StoredConversation};
 
 use super::{
-    Agent, ConversationSummary, LeaveMessage, PageView, QuickReply, Site, StoreError, StoreResult, Tenant,
+    Agent, ConversationSummary, LeaveMessage, PageView, QuickReply, ReportRow, Site, StoreError, StoreResult,
+    Tenant,
 };
 
 /// One row, read column by column.
@@ -176,6 +177,22 @@ pub(crate) fn summary(row: &impl Columns) -> StoreResult<ConversationSummary> {
         rating_comment: row.opt_text("rating_comment")?,
         closed_at: row.opt_millis("closed_at")?,
         last_message_at: row.opt_millis("last_message_at")?,
+    })
+}
+
+/// A conversation as a report reads it ([`super::statements::report_rows`]).
+pub(crate) fn report_row(row: &impl Columns) -> StoreResult<ReportRow> {
+    Ok(ReportRow {
+        site: (SiteId(row.text("site_id")?), row.opt_text("site_name")?),
+        agent: match row.opt_text("agent_id")? {
+            Some(agent) => Some((AgentId(agent), row.opt_text("agent_name")?)),
+            None => None,
+        },
+        started_at: row.millis("started_at")?,
+        asked_at: row.opt_millis("asked_at")?,
+        answered_at: row.opt_millis("answered_at")?,
+        closed_at: row.opt_millis("closed_at")?,
+        rating: row.opt_int("rating")?.and_then(|r| u8::try_from(r).ok()),
     })
 }
 

@@ -3,13 +3,13 @@
 //! its dialect says differently (a page's size: `LIMIT ?` or `OFFSET … FETCH`).
 
 use chat_core::identity::IdentitySecret;
-use chat_core::ids::{AgentId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::ids::{AgentId, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::protocol::Role;
 
 use super::rows::{LEAVE_COLUMNS, SUMMARY_COLUMNS, json_list, sql_int, sql_time};
 use super::{
-    Agent, AgentPatch, ConversationQuery, LeaveMessage, LeaveMessageQuery, QuickReply, QuickReplyPatch, Site,
-    SitePatch, Tenant,
+    Agent, AgentPatch, ConversationQuery, LeaveMessage, LeaveMessageQuery, QuickReply, QuickReplyPatch,
+    ReportQuery, Site, SitePatch, Tenant,
 };
 
 /// A parameter.
@@ -158,7 +158,7 @@ pub(crate) fn insert_agent(agent: &Agent, password_hash: &str) -> Statement {
     )
     .text(agent.id.as_str())
     .text(agent.tenant.as_str())
-    .text(&agent.email)
+    .text(agent.email.to_lowercase()) // logins look emails up in lower case
     .text(&agent.name)
     .text(agent.role.as_str())
     .int(i64::from(agent.capacity))
@@ -345,6 +345,52 @@ pub(crate) fn list_conversations(
     }
     sql.sql.push_str(" ORDER BY c.id DESC");
     sql
+}
+
+/// One row per conversation a report covers, with its site's and agent's names, the visitor's
+/// first message and the first agent answer after it (columns as [`super::rows::report_row`] reads).
+pub(crate) fn report_rows(tenant: &TenantId, query: &ReportQuery) -> Statement {
+    let mut sql = Statement::new(
+        "SELECT c.site_id, s.name AS site_name, c.agent_id, a.name AS agent_name, c.started_at,
+             c.closed_at, c.rating,
+             (SELECT MIN(v.created_at) FROM messages v WHERE v.conversation_id = c.id
+                AND v.sender_party = 'visitor' AND v.kind = 'text') AS asked_at,
+             (SELECT MIN(r.created_at) FROM messages r WHERE r.conversation_id = c.id
+                AND r.sender_party = 'agent' AND r.kind = 'text'
+                AND r.seq > (SELECT MIN(v.seq) FROM messages v WHERE v.conversation_id = c.id
+                             AND v.sender_party = 'visitor' AND v.kind = 'text')) AS answered_at
+         FROM conversations c
+         LEFT JOIN sites s ON s.tenant_id = c.tenant_id AND s.id = c.site_id
+         LEFT JOIN agents a ON a.tenant_id = c.tenant_id AND a.id = c.agent_id
+         WHERE c.tenant_id = ? AND c.started_at >= ? AND c.started_at < ?",
+    )
+    .text(tenant.as_str())
+    .int(sql_time(query.from))
+    .int(sql_time(query.to));
+    if let Some(site) = &query.site {
+        sql.and_text(" AND c.site_id = ?", site.as_str());
+    }
+    if let Some(sites) = &query.sites {
+        sql.and_in_sites("c.site_id", sites);
+    }
+    sql
+}
+
+/// Replaces a conversation's tags (run in one transaction, once the conversation is known to be
+/// the tenant's).
+pub(crate) fn set_tags(tenant: &TenantId, conversation: &ConversationId, tags: &[String]) -> Vec<Statement> {
+    let mut statements = vec![
+        Statement::new("DELETE FROM conversation_tags WHERE tenant_id = ? AND conversation_id = ?")
+            .text(tenant.as_str())
+            .text(conversation.as_str()),
+    ];
+    statements.extend(tags.iter().map(|tag| {
+        Statement::new("INSERT INTO conversation_tags (tenant_id, conversation_id, tag) VALUES (?, ?, ?)")
+            .text(tenant.as_str())
+            .text(conversation.as_str())
+            .text(tag.as_str())
+    }));
+    statements
 }
 
 /// The tags of these conversations of the tenant: rows of `conversation_id`, `tag`.

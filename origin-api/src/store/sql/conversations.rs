@@ -14,7 +14,8 @@ use crate::store::rows::{
 use crate::store::statements;
 use crate::store::statements::TextSearch;
 use crate::store::{
-    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, StoreResult, page_size,
+    ConversationQuery, ConversationStore, ConversationSummary, MessageRange, PageView, Report, ReportQuery,
+    StoreResult, page_size, report,
 };
 
 impl SqlStore {
@@ -80,21 +81,17 @@ impl ConversationStore for SqlStore {
         if owned.is_none() {
             return Ok(false);
         }
-        sqlx::query("DELETE FROM conversation_tags WHERE tenant_id = ? AND conversation_id = ?")
-            .bind(tenant.as_str())
-            .bind(conversation.as_str())
-            .execute(&mut *tx)
-            .await?;
-        for tag in tags {
-            sqlx::query("INSERT INTO conversation_tags (tenant_id, conversation_id, tag) VALUES (?, ?, ?)")
-                .bind(tenant.as_str())
-                .bind(conversation.as_str())
-                .bind(tag.as_str())
-                .execute(&mut *tx)
-                .await?;
+        for statement in statements::set_tags(tenant, conversation, tags) {
+            bound(&statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn report(&self, tenant: &TenantId, query: &ReportQuery) -> StoreResult<Report> {
+        let rows = bound(&statements::report_rows(tenant, query)).fetch_all(&self.pool).await?;
+        let rows = rows.iter().map(rows::report_row).collect::<StoreResult<Vec<_>>>()?;
+        Ok(report::summarise(query, &rows))
     }
 
     async fn room_conversations(
