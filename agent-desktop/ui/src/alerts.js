@@ -48,9 +48,10 @@ export function notify(title, body, tag, open) {
   };
 }
 
-/** Whether to offer the button that asks for permission. */
+/** Whether to offer the button that asks for permission (not in the desktop app, which notifies itself). */
 export function mayAskToNotify() {
-  return 'Notification' in window && Notification.permission === 'default';
+  const host = /** @type {{kefuNotify?: unknown}} */ (/** @type {unknown} */ (window));
+  return !host.kefuNotify && 'Notification' in window && Notification.permission === 'default';
 }
 
 /** @param {number} unread */

@@ -5,6 +5,8 @@ export const TEXTS = {
   en: {
     product: 'Kefu console',
     loginTitle: 'Log in to answer your visitors',
+    serverIs: 'Server: {server}',
+    changeServer: 'Change',
     email: 'Email',
     password: 'Password',
     login: 'Log in',
@@ -194,6 +196,8 @@ export const TEXTS = {
   'zh-CN': {
     product: 'Kefu 客服台',
     loginTitle: '登录后接待访客',
+    serverIs: '服务器：{server}',
+    changeServer: '更换',
     email: '邮箱',
     password: '密码',
     login: '登录',

@@ -81,6 +81,11 @@ export class Live {
     for (const socket of this.#sockets) socket.reconnectNow();
   }
 
+  /** The computer slept: a socket that looks open may be dead, so each proves it or reconnects. */
+  wake() {
+    for (const socket of this.#sockets) socket.wake();
+  }
+
   get api() {
     return this.#api;
   }
@@ -348,6 +353,12 @@ class Socket {
     ws.onclose = null;
     ws.close();
     this.#closed(ws, 1006);
+  }
+
+  /** After a sleep: an open socket pings (and is dropped if nothing answers); a closed one reconnects. */
+  wake() {
+    if (this.state === 'open') this.#ping();
+    else this.reconnectNow();
   }
 
   /** Reconnects at once (the network came back, the computer woke up). */

@@ -1,7 +1,7 @@
 // The login form. A wrong password says so and keeps nothing.
 
 import { ApiError } from './api.js';
-import { el } from './dom.js';
+import { button, el } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -24,6 +24,15 @@ export function showLogin(root, api, done, notice) {
   const submit = el('button', 'primary', t('login'));
   submit.type = 'submit';
   form.append(title, lead, problem, email.label, password.label, submit);
+  // In the desktop app: this server, and a way to another.
+  const desktop = /** @type {{kefuDesktop?: {changeServer: () => void}}} */ (/** @type {unknown} */ (window)).kefuDesktop;
+  if (desktop) {
+    const server = el('p', 'server', t('serverIs', { server: location.host }));
+    const change = button(t('changeServer'), 'link');
+    change.onclick = () => desktop.changeServer();
+    server.append(' ', change);
+    form.append(server);
+  }
   root.append(form);
   email.input.focus();
 

@@ -317,8 +317,14 @@ export function showWorkspace(root, api, on) {
   }
   document.addEventListener('keydown', shortcut);
 
-  // Times on site and typing previews age: redraw now and then.
-  const ticker = setInterval(changed, 5_000);
+  // Times on site and typing previews age: redraw now and then. A tick far later than planned
+  // means the computer slept (timers stop): the sockets may be dead without knowing it.
+  let lastTick = Date.now();
+  const ticker = setInterval(() => {
+    if (Date.now() - lastTick > 30_000) live.wake();
+    lastTick = Date.now();
+    changed();
+  }, 5_000);
   // The network came back or the computer woke up: do not wait for the backoff.
   const wake = () => live.reconnectNow();
   window.addEventListener('online', wake);
