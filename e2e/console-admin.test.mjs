@@ -36,6 +36,15 @@ test('an owner adds a site whose snippet works on another origin, an agent for i
   await card.getByText(kefu.pages.otherOrigin).waitFor();
   await card.getByText('Agents accept them').waitFor();
 
+  // An identity secret for the blog, shown once in a dialog.
+  await card.getByRole('button', { name: 'New identity secret' }).click();
+  const shown = ana.getByRole('dialog');
+  await shown.getByText(/shown this once/).waitFor();
+  assert.ok((await shown.locator('code').textContent()).length >= 40, 'the secret');
+  await shown.getByRole('button', { name: 'Done' }).click();
+  await shown.waitFor({ state: 'detached' });
+  await admin.locator('article.card', { hasText: 'Acme blog' }).getByText('Verified with the site’s secret').waitFor();
+
   // The snippet on a page of the allowed origin: the widget comes, and Ana sees the visitor.
   kefu.pages.siteKey = key;
   const page = await openSite(browser, kefu.pages, { origin: kefu.pages.otherOrigin, path: '/?title=Blog%20post' });
@@ -62,6 +71,18 @@ test('an owner adds a site whose snippet works on another origin, an agent for i
   assert.equal(login.status, 200);
   const live = await kefu.server.api('GET', '/api/v1/live', { token: login.body.tokens.access_token });
   assert.equal(live.body.endpoints[0].sites.length, 1);
+  // A new password for Dee, set in a dialog: too short is refused there with the reason.
+  await dee.getByRole('button', { name: 'New password' }).click();
+  const reset = ana.getByRole('dialog');
+  await reset.getByText('A new password for Dee (at least 10 characters); their sessions end:').waitFor();
+  await reset.getByLabel('Password').fill('short');
+  await reset.getByRole('button', { name: 'Save' }).click();
+  await reset.getByRole('alert').getByText(/10 to/).waitFor();
+  await reset.getByLabel('Password').fill('dee has another long password');
+  await reset.getByRole('button', { name: 'Save' }).click();
+  await reset.waitFor({ state: 'detached' });
+  const again = await kefu.server.api('POST', '/api/v1/auth/login', { json: { email: 'dee@acme.example', password: 'dee has another long password' } });
+  assert.equal(again.status, 200, 'the new password works');
   await dee.getByRole('button', { name: 'Disable' }).click();
   await admin.locator('tr', { hasText: 'dee@acme.example' }).getByText('Disabled').waitFor();
 

@@ -15,6 +15,7 @@ mod tray;
 
 use serde_json::json;
 use tauri::ipc::CapabilityBuilder;
+use tauri::utils::config::BackgroundThrottlingPolicy;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags, WindowExt};
 
@@ -41,6 +42,8 @@ fn main() {
         )
         .invoke_handler(tauri::generate_handler![connect, saved_server, change_server, notify, unread])
         .setup(move |app| {
+            #[cfg(target_os = "macos")]
+            let _ = notify_rust::set_application(&app.config().identifier);
             tray::create(app.handle())?;
             let saved = server::load(app.handle());
             open_window(app.handle(), saved.as_ref(), visible)?;
@@ -65,8 +68,11 @@ fn main() {
                 let _ = window.hide();
             }
         }
-        // No window left (the server is being changed): still running. Quit says otherwise.
+        // No window shown: still running, in the tray. Quit says otherwise.
         RunEvent::ExitRequested { code: None, api, .. } => api.prevent_exit(),
+        // The dock icon clicked while the window is in the tray.
+        #[cfg(target_os = "macos")]
+        RunEvent::Reopen { .. } => show(app),
         _ => {}
     });
 }
@@ -85,6 +91,8 @@ fn open_window(app: &AppHandle, server: Option<&Server>, visible: bool) -> tauri
         .inner_size(1280.0, 820.0)
         .min_inner_size(400.0, 560.0)
         .initialization_script(DESKTOP_JS)
+        // Hidden in the tray it still hears every message (macOS would suspend it otherwise).
+        .background_throttling(BackgroundThrottlingPolicy::Disabled)
         .visible(false)
         .build()?;
     let _ = window.restore_state(StateFlags::all() - StateFlags::VISIBLE);
@@ -125,13 +133,15 @@ pub fn quit(app: &AppHandle) {
     app.exit(0);
 }
 
-/// From the setup page: checks the server answers, remembers it and opens its console. Errors
-/// are `invalid` or `unreachable` (the page says them in its language) or a sentence.
+/// From the setup page: checks the server answers (unless `anyway`: behind a proxy the app
+/// cannot tell), remembers it and opens its console. Errors are `invalid` or `unreachable` (the
+/// page says them in its language) or a sentence.
 #[tauri::command]
-async fn connect(app: AppHandle, server: String) -> Result<(), String> {
+async fn connect(app: AppHandle, server: String, anyway: Option<bool>) -> Result<(), String> {
     let server = Server::parse(&server).ok_or("invalid")?;
     let probe = server.clone();
-    let answers = tauri::async_runtime::spawn_blocking(move || probe.answers()).await.unwrap_or(false);
+    let answers = anyway == Some(true)
+        || tauri::async_runtime::spawn_blocking(move || probe.answers()).await.unwrap_or(false);
     if !answers {
         return Err("unreachable".into());
     }
@@ -148,11 +158,19 @@ fn saved_server(app: AppHandle) -> Option<String> {
 
 /// From the console's login page: back to the setup page, to choose another server.
 #[tauri::command]
-fn change_server(app: AppHandle) -> Result<(), String> {
-    if let Some(window) = app.get_webview_window(MAIN) {
-        window.destroy().map_err(|e| e.to_string())?;
-    }
-    open_window(&app, None, true).map_err(|e| e.to_string())
+async fn change_server(app: AppHandle) -> Result<(), String> {
+    to_setup(&app).map_err(|e| e.to_string())
+}
+
+/// The window back on the page that asks for the server (it offers the one saved).
+pub fn to_setup(app: &AppHandle) -> tauri::Result<()> {
+    // Where the app's own pages are served from, as the webview sees them.
+    const SETUP: &str =
+        if cfg!(windows) { "http://tauri.localhost/index.html" } else { "tauri://localhost/index.html" };
+    let window = app.get_webview_window(MAIN).ok_or(tauri::Error::WindowNotFound)?;
+    window.navigate(SETUP.parse::<tauri::Url>().map_err(|_| tauri::Error::WindowNotFound)?)?;
+    show(app);
+    Ok(())
 }
 
 #[tauri::command]

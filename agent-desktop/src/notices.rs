@@ -3,13 +3,18 @@
 //! also written to FILE as a JSON line (the desktop tests read it).
 
 use std::io::Write;
+#[cfg(all(unix, not(target_os = "macos")))]
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::json;
 use tauri::{AppHandle, Manager};
 
+#[cfg(all(unix, not(target_os = "macos")))]
 use crate::texts::Texts;
 
 const MAX_BODY_CHARS: usize = 200;
+/// How long a notification asks to stay; the service may keep it longer.
+const SHOWN_MS: u32 = 15_000;
 
 /// Appends one event to the file `KEFU_DESKTOP_EVENTS` names, if it names one.
 pub fn record(event: &serde_json::Value) {
@@ -32,22 +37,34 @@ pub fn show(app: &AppHandle, title: String, body: String, tag: String) {
     // holds a thread until the notification is clicked or dismissed.
     std::thread::spawn(move || {
         let mut notification = notify_rust::Notification::new();
-        notification.appname("Kefu").summary(&title).body(&body);
+        notification
+            .appname("Kefu")
+            .summary(&title)
+            .body(&body)
+            .timeout(notify_rust::Timeout::Milliseconds(SHOWN_MS));
         #[cfg(all(unix, not(target_os = "macos")))]
         notification.action("default", Texts::of_system().open_conversation);
-        match notification.show() {
-            #[cfg(all(unix, not(target_os = "macos")))]
-            Ok(handle) => handle.wait_for_action(|action| {
-                if action == "default" {
-                    open(&app, &tag);
-                }
-            }),
-            #[cfg(not(all(unix, not(target_os = "macos"))))]
-            Ok(_) => {
-                let _ = (&app, &tag);
+        let shown = match notification.show() {
+            Ok(handle) => handle,
+            Err(error) => return eprintln!("kefu-desktop: no notification shown: {error}"),
+        };
+        #[cfg(all(unix, not(target_os = "macos")))]
+        {
+            // Each notification waited on holds this thread and a connection to the notification
+            // service until clicked or dismissed: a few at once; later ones are only shown.
+            const MAX_WAITING: usize = 8;
+            static WAITING: AtomicUsize = AtomicUsize::new(0);
+            if WAITING.fetch_add(1, Ordering::AcqRel) < MAX_WAITING {
+                shown.wait_for_action(|action| {
+                    if action == "default" {
+                        open(&app, &tag);
+                    }
+                });
             }
-            Err(error) => eprintln!("kefu-desktop: no notification shown: {error}"),
+            WAITING.fetch_sub(1, Ordering::AcqRel);
         }
+        #[cfg(not(all(unix, not(target_os = "macos"))))]
+        drop((shown, app, tag));
     });
 }
 

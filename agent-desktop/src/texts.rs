@@ -3,6 +3,7 @@
 pub struct Texts {
     pub product: &'static str,
     pub open: &'static str,
+    pub change_server: &'static str,
     pub start_at_login: &'static str,
     pub quit: &'static str,
     /// `{n}` is the count.
@@ -13,6 +14,7 @@ pub struct Texts {
 const EN: Texts = Texts {
     product: "Kefu",
     open: "Open Kefu",
+    change_server: "Another server…",
     start_at_login: "Start at login",
     quit: "Quit Kefu",
     unread: "Kefu — {n} unread",
@@ -22,6 +24,7 @@ const EN: Texts = Texts {
 const ZH: Texts = Texts {
     product: "Kefu 客服",
     open: "打开 Kefu",
+    change_server: "更换服务器…",
     start_at_login: "开机时启动",
     quit: "退出 Kefu",
     unread: "Kefu — {n} 条未读",

@@ -43,11 +43,13 @@ fn icon(unread: u32) -> tauri::Result<Image<'static>> {
 pub fn create(app: &AppHandle) -> tauri::Result<()> {
     let texts = Texts::of_system();
     let open = MenuItem::with_id(app, "open", texts.open, true, None::<&str>)?;
+    let change = MenuItem::with_id(app, "server", texts.change_server, true, None::<&str>)?;
     let at_login = app.autolaunch().is_enabled().unwrap_or(false);
     let autostart =
         CheckMenuItem::with_id(app, "autostart", texts.start_at_login, true, at_login, None::<&str>)?;
     let quit = MenuItem::with_id(app, "quit", texts.quit, true, None::<&str>)?;
-    let menu = Menu::with_items(app, &[&open, &autostart, &PredefinedMenuItem::separator(app)?, &quit])?;
+    let menu =
+        Menu::with_items(app, &[&open, &change, &autostart, &PredefinedMenuItem::separator(app)?, &quit])?;
     TrayIconBuilder::with_id(ID)
         .icon(icon(0)?)
         .tooltip(texts.product)
@@ -55,6 +57,11 @@ pub fn create(app: &AppHandle) -> tauri::Result<()> {
         .show_menu_on_left_click(false)
         .on_menu_event(move |app, event| match event.id().as_ref() {
             "open" => crate::show(app),
+            "server" => {
+                if let Err(error) = crate::to_setup(app) {
+                    eprintln!("kefu-desktop: cannot show the server page: {error}");
+                }
+            }
             "autostart" => {
                 let manager = app.autolaunch();
                 let enabled = manager.is_enabled().unwrap_or(false);

@@ -38,6 +38,21 @@ function input(value, type = 'text') {
   return field;
 }
 
+/** A button that copies what `code` shows. @param {HTMLElement} code */
+function copyButton(code) {
+  const copy = button(t('copy'));
+  copy.onclick = async () => {
+    try {
+      await navigator.clipboard.writeText(code.textContent || '');
+      copy.textContent = t('copied');
+    } catch (_) {
+      // No clipboard here (a console on plain http): the text is selected, to copy by hand.
+      getSelection()?.selectAllChildren(code);
+    }
+  };
+  return copy;
+}
+
 /** @param {boolean} checked @param {string} text */
 function checkbox(checked, text) {
   const box = el('input');
@@ -114,6 +129,67 @@ export function adminPanel(api, ctx) {
     return row;
   }
 
+  /**
+   * A modal dialog under the panel: a title, a line of text, what `fill` adds, and the buttons.
+   * @param {string} title @param {string} text
+   */
+  function sheet(title, text) {
+    const dialog = el('dialog', 'sheet');
+    const form = el('form');
+    const problem = el('p', 'problem');
+    problem.setAttribute('role', 'alert');
+    const row = el('div', 'row');
+    form.append(el('h2', '', title), el('p', '', text), problem, row);
+    dialog.append(form);
+    dialog.onclose = () => dialog.remove();
+    section.append(dialog);
+    return { dialog, form, problem, row };
+  }
+
+  /** The new identity secret, shown once, with a copy button. @param {string} secret */
+  function showSecret(secret) {
+    const { dialog, form, row } = sheet(t('newSecret'), t('secretOnce'));
+    const code = el('code', 'snippet', secret);
+    const copy = copyButton(code);
+    const done = el('button', 'primary', t('done'));
+    done.type = 'submit';
+    form.onsubmit = (event) => {
+      event.preventDefault();
+      dialog.close();
+    };
+    row.before(code);
+    row.append(copy, done);
+    dialog.showModal();
+  }
+
+  /** Asks for an agent's new password and sets it. @param {Agent & {name: string}} agent */
+  function resetPassword(agent) {
+    const { dialog, form, problem, row } = sheet(t('resetPassword'), t('newPasswordFor', { name: agent.name }));
+    const password = input('', 'text');
+    password.autocomplete = 'off';
+    row.before(labelled(t('password'), password));
+    const cancel = button(t('cancel'));
+    cancel.onclick = () => dialog.close();
+    const save = el('button', 'primary', t('save'));
+    save.type = 'submit';
+    row.append(cancel, save);
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      problem.textContent = '';
+      save.disabled = true;
+      try {
+        await api.request('POST', `/agents/${agent.id}/password`, { password: password.value });
+        dialog.close();
+        await load();
+      } catch (error) {
+        problem.textContent = reason(error);
+        save.disabled = false;
+      }
+    };
+    dialog.showModal();
+    password.focus();
+  }
+
   // --- sites ---
   async function drawSites() {
     /** @type {Site[]} */
@@ -130,15 +206,7 @@ export function adminPanel(api, ctx) {
     card.append(el('h3', '', site.name));
     const snippet = `<script async src="${api.base}/embed.js" data-site="${site.key}"></script>`;
     const code = el('code', 'snippet', snippet);
-    const copy = button(t('copy'));
-    copy.onclick = async () => {
-      try {
-        await navigator.clipboard.writeText(snippet);
-        copy.textContent = t('copied');
-      } catch (_) {
-        getSelection()?.selectAllChildren(code);
-      }
-    };
+    const copy = copyButton(code);
     const row = el('div', 'snippet-row');
     row.append(code, copy);
     card.append(el('p', 'hint', t('snippetHint')), row);
@@ -157,7 +225,7 @@ export function adminPanel(api, ctx) {
     secret.onclick = () =>
       apply(async () => {
         const answer = await api.request('POST', `/sites/${site.id}/identity-secret`);
-        window.prompt(t('secretOnce'), answer.identity_secret);
+        showSecret(answer.identity_secret);
       });
     actions.append(edit, secret);
     card.append(actions);
@@ -254,10 +322,7 @@ export function adminPanel(api, ctx) {
         const toggle = button(t(agent.disabled ? 'enable' : 'disable'));
         toggle.onclick = () => apply(() => api.request('PATCH', `/agents/${agent.id}`, { disabled: !agent.disabled }));
         const reset = button(t('resetPassword'));
-        reset.onclick = () => {
-          const password = window.prompt(t('newPasswordFor', { name: agent.name }));
-          if (password) apply(() => api.request('POST', `/agents/${agent.id}/password`, { password }));
-        };
+        reset.onclick = () => resetPassword(agent);
         actions.append(edit, toggle, reset);
       }
       tr.append(actions);

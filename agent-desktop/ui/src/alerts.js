@@ -54,9 +54,15 @@ export function mayAskToNotify() {
   return !host.kefuNotify && 'Notification' in window && Notification.permission === 'default';
 }
 
+/** The count shown last: the title and the desktop's tray change only when it does. */
+let shownUnread = -1;
+
 /** @param {number} unread */
 export function showUnread(unread) {
-  document.title = unread > 0 ? `(${unread}) ${t('product')}` : t('product');
+  const title = unread > 0 ? `(${unread}) ${t('product')}` : t('product');
+  if (document.title !== title) document.title = title;
+  if (unread === shownUnread) return;
+  shownUnread = unread;
   const host = /** @type {{kefuUnread?: (n: number) => void}} */ (/** @type {unknown} */ (window));
   host.kefuUnread?.(unread);
 }

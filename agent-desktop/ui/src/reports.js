@@ -16,11 +16,10 @@ import { currentLanguage, t } from './i18n.js';
  *   agents: (Figures & {agent: string, name: string | null})[], sites: (Figures & {site: string, name: string | null})[]}} Report
  */
 
-const DAY_MS = 86_400_000;
-
-/** A date input's value for a day `back` days before today. @param {number} back */
+/** A date input's value for a day `back` days before today (calendar days, whatever the clocks did). @param {number} back */
 function dayBefore(back) {
-  const day = new Date(Date.now() - back * DAY_MS);
+  const now = new Date();
+  const day = new Date(now.getFullYear(), now.getMonth(), now.getDate() - back);
   const pad = (/** @type {number} */ n) => String(n).padStart(2, '0');
   return `${day.getFullYear()}-${pad(day.getMonth() + 1)}-${pad(day.getDate())}`;
 }
@@ -87,12 +86,17 @@ export function reportsPanel(api, ctx) {
     site.value = chosen;
   }
 
+  let requests = 0;
+
   async function load() {
     fillSites();
     problem.textContent = '';
-    // From the start of `from` to the end of `to`, in the agent's time zone.
+    // From the start of `from` to the end of `to`, in the agent's time zone (the server counts
+    // days with the offset of the first one).
     const start = new Date(from.value + 'T00:00').getTime();
-    const end = new Date(to.value + 'T00:00').getTime() + DAY_MS;
+    const last = new Date(to.value + 'T00:00');
+    const end = new Date(last.getFullYear(), last.getMonth(), last.getDate() + 1).getTime();
+    const asked = ++requests;
     const params = new URLSearchParams({
       from: String(start),
       to: String(end),
@@ -103,8 +107,9 @@ export function reportsPanel(api, ctx) {
       if (!(end > start)) throw new Error(t('badSpan'));
       /** @type {Report} */
       const report = await api.request('GET', '/reports?' + params);
-      draw(report);
+      if (asked === requests) draw(report); // an older answer arriving late is dropped
     } catch (error) {
+      if (asked !== requests) return;
       result.replaceChildren();
       problem.textContent = /** @type {Error} */ (error).message;
     }

@@ -252,7 +252,10 @@ export function showWorkspace(root, api, on) {
   function changed() {
     if (scheduled) return;
     scheduled = true;
-    requestAnimationFrame(render);
+    // A hidden page gets no animation frames (a background tab, the desktop app in its tray), yet
+    // its unread count must stay true.
+    if (document.hidden) setTimeout(render, 100);
+    else requestAnimationFrame(render);
   }
 
   function render() {
