@@ -78,6 +78,7 @@ test('the agent watches a visitor arrive and move, reads their draft, accepts, a
   // The conversation waits; the agent takes it from the list.
   const waiting = agentPage.getByRole('tab', { name: 'Waiting (1)' });
   await waiting.waitFor();
+  assert.equal(await agentPage.locator('.items .item .unread').first().textContent(), '1');
   await agentPage.locator('.items .item').first().click();
   const panel = agentPage.locator('section.chat');
   await panel.getByText('Is the oak lamp in stock?').waitFor();

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PASSWORD, root, until } from './harness.mjs';
@@ -17,11 +17,11 @@ export class Desktop {
    * Starts the app at its first start (nothing remembered), on a display of its own; every
    * notification and unread count it raises is kept for `events()`.
    */
-  static async start() {
+  static async start({ tray = false } = {}) {
     assert.ok(existsSync(app), `build the desktop app first: cargo build --manifest-path agent-desktop/Cargo.toml (no ${app})`);
     const desktop = new Desktop();
     try {
-      await desktop.#launch();
+      await desktop.#launch(tray);
       return desktop;
     } catch (error) {
       await desktop.close();
@@ -29,20 +29,26 @@ export class Desktop {
     }
   }
 
-  async #launch() {
+  /** @param {boolean} tray whether to show a panel with a tray the app's icon goes in (for pictures) */
+  async #launch(tray) {
     this.dir = mkdtempSync(join(tmpdir(), 'kefu-desktop-'));
     // A display nobody uses, once its socket is there.
     let n = 90 + (process.pid % 400);
     while (existsSync(`/tmp/.X${n}-lock`)) n++;
-    this.xvfb = spawn('Xvfb', [`:${n}`, '-screen', '0', '1400x900x24', '-nolisten', 'tcp'], { stdio: 'ignore' });
-    await until(() => existsSync(`/tmp/.X11-unix/X${n}`), `the display :${n}`, WAIT_MS);
+    this.display = `:${n}`;
+    // With a tray, the screen is the window (1280 × 820) above a 32-pixel panel.
+    const size = tray ? '1280x852x24' : '1400x900x24';
+    this.xvfb = spawn('Xvfb', [this.display, '-screen', '0', size, '-nolisten', 'tcp'], { stdio: 'ignore' });
+    await until(() => existsSync(`/tmp/.X11-unix/X${n}`), `the display ${this.display}`, WAIT_MS);
+    const session = tray ? await this.#panel() : {};
     const port = 20_000 + (process.pid % 20_000);
     this.base = `http://127.0.0.1:${port}`;
     this.driver = spawn('tauri-driver', ['--port', String(port), '--native-port', String(port + 1)], {
       stdio: 'ignore',
       env: {
         ...process.env,
-        DISPLAY: `:${n}`,
+        ...session,
+        DISPLAY: this.display,
         LANG: 'en_US.UTF-8',
         // A first start: nothing remembered from another run.
         XDG_CONFIG_HOME: join(this.dir, 'config'),
@@ -54,6 +60,32 @@ export class Desktop {
     await until(async () => (await fetch(this.base + '/status').catch(() => null))?.ok, 'tauri-driver', WAIT_MS);
     const started = await this.command('POST', '/session', { capabilities: { alwaysMatch: { 'tauri:options': { application: app } } } });
     this.session = started.sessionId;
+  }
+
+  /**
+   * A D-Bus session of its own with an Xfce panel at the top of the display, whose tray shows the
+   * app's icon (status notifier items); answers the environment that reaches that session.
+   */
+  async #panel() {
+    const config = join(this.dir, 'panel');
+    mkdirSync(join(config, 'xfce4/xfconf/xfce-perchannel-xml'), { recursive: true });
+    copyFileSync(join(root, 'e2e/tray-panel.xml'), join(config, 'xfce4/xfconf/xfce-perchannel-xml/xfce4-panel.xml'));
+    const env = { ...process.env, DISPLAY: this.display, XDG_CONFIG_HOME: config };
+    this.bus = spawn('dbus-daemon', ['--session', '--nofork', '--print-address'], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    const address = await new Promise((resolve) => this.bus.stdout.once('data', (chunk) => resolve(String(chunk).trim())));
+    this.panel = spawn('xfce4-panel', [], { env: { ...env, DBUS_SESSION_BUS_ADDRESS: address }, stdio: ['ignore', 'ignore', process.env.KEFU_PANEL_LOG ? 'inherit' : 'ignore'] });
+    // The tray is there once it watches for status notifier items.
+    const watching = () =>
+      spawnSync('dbus-send', ['--bus=' + address, '--print-reply', '--dest=org.freedesktop.DBus', '/org/freedesktop/DBus',
+        'org.freedesktop.DBus.NameHasOwner', 'string:org.kde.StatusNotifierWatcher'], { encoding: 'utf8' }).stdout.includes('boolean true');
+    await until(watching, 'the panel with its tray', WAIT_MS);
+    return { DBUS_SESSION_BUS_ADDRESS: address };
+  }
+
+  /** The whole display as PNG, once what changed last is painted: the window and the panel with the tray. */
+  async screen() {
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    return spawnSync('import', ['-display', this.display, '-window', 'root', 'png:-'], { maxBuffer: 64 << 20 }).stdout;
   }
 
   /** A W3C WebDriver command; answers its `value`. */
@@ -155,6 +187,8 @@ export class Desktop {
   async close() {
     if (this.session) await this.do('DELETE', '').catch(() => {});
     this.driver?.kill();
+    this.panel?.kill();
+    this.bus?.kill();
     this.xvfb?.kill();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }

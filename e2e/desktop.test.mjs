@@ -2,7 +2,8 @@
 // at first start it asks for the server (refusing what is not one), opens the server's console,
 // logs in, shows a visitor's conversation, and a message arriving raises a notification and an
 // unread count in the tray (the app writes each to the file KEFU_DESKTOP_EVENTS names).
-// KEFU_SCREENSHOTS=1 keeps the window's picture in docs/screenshots/en-desktop.png.
+// KEFU_SCREENSHOTS=1 keeps a picture of the window beside a panel whose tray holds the app's icon in
+// docs/screenshots/en-desktop.png (that needs Debian's xfce4-panel, dbus-daemon and imagemagick).
 
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -20,7 +21,7 @@ before(async () => {
   const owner = await kefu.server.login(kefu.email);
   const manual = await kefu.server.api('PATCH', `/api/v1/sites/${kefu.siteId}`, { token: owner, json: { auto_assign: false } });
   assert.equal(manual.status, 200);
-  desktop = await Desktop.start();
+  desktop = await Desktop.start({ tray: Boolean(process.env.KEFU_SCREENSHOTS) });
 });
 
 after(async () => {
@@ -51,13 +52,7 @@ test('the desktop app asks for the server, logs in, shows a conversation and not
   await desktop.find('.state.open');
 
   // A visitor writes: the conversation is listed, a notification is raised and the tray counts it.
-  const visitor = new WebSocket(kefu.server.address.replace('http', 'ws') + '/ws/visitor', { origin: kefu.pages.origin });
-  await new Promise((resolve, reject) => {
-    visitor.on('open', resolve);
-    visitor.on('error', reject);
-  });
-  visitor.send(JSON.stringify({ type: 'visitor_hello', v: 1, site_key: kefu.siteKey, page: { url: kefu.pages.origin + '/lamps', title: 'Lamps' } }));
-  visitor.send(JSON.stringify({ type: 'send', cid: 'desktop-1', body: 'Is the brass lamp still for sale?' }));
+  const visitor = await visitorSays(kefu, 'Is the brass lamp still for sale?');
   const notified = () => desktop.events().some((e) => e.notify?.body === 'Is the brass lamp still for sale?');
   await until(notified, 'the notification', 20_000);
   const notice = desktop.events().find((e) => e.notify).notify;
@@ -65,11 +60,19 @@ test('the desktop app asks for the server, logs in, shows a conversation and not
   await until(() => desktop.events().some((e) => e.unread >= 1), 'the unread count in the tray', 20_000);
   await desktop.click('.items .item');
   await desktop.textMatches('section.chat', /Is the brass lamp still for sale\?/);
+  // Open in the focused window, it is read: the tray has nothing to count.
+  const lastUnread = () => desktop.events().filter((e) => e.unread !== undefined).at(-1)?.unread;
+  await until(() => lastUnread() === 0, 'the tray count back to 0', 20_000);
+
+  // Another visitor writes meanwhile: the tray counts that one.
+  const other = await visitorSays(kefu, 'Do you ship to Lyon?');
+  await until(() => lastUnread() === 1, 'the tray counting the other conversation', 20_000);
+  await desktop.textMatches('[role=tab][aria-selected=true]', /Waiting \(2\)/);
   if (process.env.KEFU_SCREENSHOTS) {
-    const png = Buffer.from(await desktop.do('GET', '/screenshot'), 'base64');
-    writeFileSync(join(root, 'docs/screenshots/en-desktop.png'), png);
+    writeFileSync(join(root, 'docs/screenshots/en-desktop.png'), await desktop.screen());
   }
   visitor.close();
+  other.close();
 
   // Another server: back on the app's page, the saved address offered.
   await desktop.do('POST', '/execute/sync', { script: 'window.kefuDesktop.changeServer()', args: [] });
@@ -77,3 +80,15 @@ test('the desktop app asks for the server, logs in, shows a conversation and not
   const offered = () => desktop.do('POST', '/execute/sync', { script: "return document.querySelector('#server').value", args: [] });
   await until(async () => (await offered()) === kefu.server.address, 'the saved server offered', 20_000);
 });
+
+/** A visitor on the test site who writes `body`; answers their socket. */
+async function visitorSays(kefu, body) {
+  const visitor = new WebSocket(kefu.server.address.replace('http', 'ws') + '/ws/visitor', { origin: kefu.pages.origin });
+  await new Promise((resolve, reject) => {
+    visitor.on('open', resolve);
+    visitor.on('error', reject);
+  });
+  visitor.send(JSON.stringify({ type: 'visitor_hello', v: 1, site_key: kefu.siteKey, page: { url: kefu.pages.origin + '/lamps', title: 'Lamps' } }));
+  visitor.send(JSON.stringify({ type: 'send', cid: 'desktop-' + body.length, body }));
+  return visitor;
+}

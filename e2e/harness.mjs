@@ -51,6 +51,12 @@ export async function startKefu({ maxUpload, env: settings = {} } = {}) {
   return { server, pages, siteKey, siteId, tenant, email };
 }
 
+/** Servers still running; killed when this test process ends, however it ends. */
+const running = new Set();
+process.once('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
 export class Kefu {
   constructor(env, dir) {
     this.env = env;
@@ -62,7 +68,10 @@ export class Kefu {
   /** Starts serving; on the same port as before when restarted. */
   async start() {
     const listen = this.address ? this.address.replace('http://', '') : '127.0.0.1:0';
-    this.process = spawn(bin, ['serve', '--listen', listen], { env: { ...process.env, ...this.env } });
+    const child = spawn(bin, ['serve', '--listen', listen], { env: { ...process.env, ...this.env } });
+    this.process = child;
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     this.process.stderr.on('data', (chunk) => (this.output += chunk));
     this.address = await new Promise((resolve, reject) => {
       let out = '';

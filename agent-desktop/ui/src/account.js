@@ -1,7 +1,7 @@
 // The agent's own account: changing the password (which ends their other sessions).
 
 import { ApiError } from './api.js';
-import { button, el } from './dom.js';
+import { button, el, labelled } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -53,11 +53,9 @@ export function passwordDialog(api) {
 
 /** @param {string} text @param {string} autocomplete */
 function field(text, autocomplete) {
-  const label = el('label', 'field');
   const input = el('input');
   input.type = 'password';
   input.required = true;
   input.autocomplete = /** @type {AutoFill} */ (autocomplete);
-  label.append(el('span', '', text), input);
-  return { label, input };
+  return { label: labelled(text, input), input };
 }

@@ -3,7 +3,7 @@
 // sites, capacity, disable, a new password) and the shared quick replies.
 
 import { ApiError } from './api.js';
-import { button, el, titled } from './dom.js';
+import { button, el, labelled, titled } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -18,16 +18,6 @@ import { t } from './i18n.js';
 /** @param {unknown} error */
 function reason(error) {
   return error instanceof ApiError ? error.message : String(error);
-}
-
-/**
- * A labelled input.
- * @param {string} text @param {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} input
- */
-function labelled(text, input) {
-  const label = el('label', 'field');
-  label.append(el('span', '', text), input);
-  return label;
 }
 
 /** @param {string} value @param {string} [type] */

@@ -21,6 +21,16 @@ export function button(text, className) {
 }
 
 /**
+ * A field with its name written above it.
+ * @param {string} text @param {HTMLInputElement | HTMLTextAreaElement | HTMLSelectElement} input
+ */
+export function labelled(text, input) {
+  const label = el('label', 'field');
+  label.append(el('span', '', text), input);
+  return label;
+}
+
+/**
  * A section of the page with a header naming it (the header is where its controls go too).
  * @param {string} name its class, and its title's id with `-title` @param {string} title
  */

@@ -1,7 +1,7 @@
 // The history search: conversations by the words in their messages, a tag and the days they
 // started, across the agent's sites; a result opens in a panel like a live conversation.
 
-import { button, el, titled } from './dom.js';
+import { button, el, labelled, titled } from './dom.js';
 import { currentLanguage, t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -20,9 +20,7 @@ export function historyPanel(api, ctx) {
     const input = el('input');
     input.type = type;
     input.name = name;
-    const label = el('label', 'field');
-    label.append(el('span', '', text), input);
-    form.append(label);
+    form.append(labelled(text, input));
     return input;
   };
   const q = field(t('searchText'), 'search', 'q');

@@ -1,7 +1,7 @@
 // The login form. A wrong password says so and keeps nothing.
 
 import { ApiError } from './api.js';
-import { button, el } from './dom.js';
+import { button, el, labelled } from './dom.js';
 import { t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -65,13 +65,11 @@ function reason(error) {
 
 /** @param {string} name @param {string} text @param {string} type @param {string} autocomplete */
 function field(name, text, type, autocomplete) {
-  const label = el('label', 'field');
   const input = el('input');
   input.name = name;
   input.type = type;
   input.required = true;
   input.autocomplete = /** @type {AutoFill} */ (autocomplete);
-  label.append(el('span', '', text), input);
-  return { label, input };
+  return { label: labelled(text, input), input };
 }
 

@@ -160,8 +160,21 @@ export class Model {
       .sort((a, b) => b.started_at - a.started_at);
   }
 
-  /** Whether messages came that no agent has read. @param {ConversationView} c */
+  /**
+   * How many of the visitor's messages no agent has read: counted in the log where it holds every
+   * message past the read mark, the distance to it otherwise (the log of a conversation never
+   * opened here is not loaded).
+   * @param {ConversationView} c
+   */
   unread(c) {
-    return c.status !== 'closed' && c.last_seq > c.agent_read_seq;
+    if (c.status === 'closed' || c.last_seq <= c.agent_read_seq) return 0;
+    const log = this.messages.get(c.id);
+    let count = 0;
+    for (let seq = c.agent_read_seq + 1; seq <= c.last_seq; seq++) {
+      const m = log?.get(seq);
+      if (!m) return c.last_seq - c.agent_read_seq;
+      if (m.sender.party === 'visitor') count += 1;
+    }
+    return count;
   }
 }

@@ -2,7 +2,7 @@
 // and how visitors rated them, per agent and per site, for the days chosen (in the agent's own
 // time zone). The server computes the figures; this draws them.
 
-import { el, titled } from './dom.js';
+import { el, labelled, titled } from './dom.js';
 import { currentLanguage, t } from './i18n.js';
 
 /** @typedef {import('./api.js').Api} Api */
@@ -52,12 +52,6 @@ function ratingText(ratings) {
 export function reportsPanel(api, ctx) {
   const { section } = titled('reports', t('reports'));
   const form = el('form', 'search');
-  /** @param {string} text @param {HTMLInputElement | HTMLSelectElement} input */
-  const labelled = (text, input) => {
-    const label = el('label', 'field');
-    label.append(el('span', '', text), input);
-    form.append(label);
-  };
   const from = el('input');
   from.type = 'date';
   from.name = 'from';
@@ -68,9 +62,7 @@ export function reportsPanel(api, ctx) {
   to.value = dayBefore(0);
   const site = el('select');
   site.name = 'site';
-  labelled(t('searchFrom'), from);
-  labelled(t('searchTo'), to);
-  labelled(t('site'), site);
+  form.append(labelled(t('searchFrom'), from), labelled(t('searchTo'), to), labelled(t('site'), site));
   const go = el('button', 'primary', t('showReport'));
   go.type = 'submit';
   form.append(go);

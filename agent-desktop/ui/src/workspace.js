@@ -274,6 +274,8 @@ export function showWorkspace(root, api, on) {
       tab.textContent = `${t(/** @type {ListName} */ (name))} (${n})`;
       tab.setAttribute('aria-selected', String(name === list));
     }
+    // The open panels first: what they show is read, and the list counts what is left.
+    for (const panel of panels.values()) panel.render();
     const shown = model.list(list);
     none.hidden = shown.length > 0;
     items.replaceChildren(
@@ -286,7 +288,8 @@ export function showWorkspace(root, api, on) {
         const last = model.log(c.id).filter((m) => m.kind !== 'event').at(-1);
         const draft = model.preview(c.site, c.visitor);
         pick.append(el('small', draft ? 'draft' : '', draft ? t('typingShort') : last?.body || model.sites.get(c.site) || ''));
-        if (model.unread(c)) pick.append(el('span', 'unread', String(c.last_seq - c.agent_read_seq)));
+        const unread = model.unread(c);
+        if (unread) pick.append(el('span', 'unread', String(unread)));
         if (panels.has(c.id)) pick.classList.add('open');
         pick.onclick = () => open(c.id);
         li.append(pick);
@@ -295,10 +298,9 @@ export function showWorkspace(root, api, on) {
     );
     visitors.render();
     hint.hidden = panels.size > 0;
-    for (const panel of panels.values()) panel.render();
     let unread = 0;
     for (const c of model.conversations.values()) {
-      if ((c.agent === model.me?.id || c.status === 'waiting') && model.unread(c)) unread += c.last_seq - c.agent_read_seq;
+      if (c.agent === model.me?.id || c.status === 'waiting') unread += model.unread(c);
     }
     showUnread(unread);
   }

@@ -11,10 +11,9 @@ use crate::app::AppState;
 use crate::auth::CurrentAgent;
 use crate::clock::now;
 use crate::error::{ApiError, ApiQuery, ApiResult};
-use crate::store::report::MAX_REPORT_DAYS;
+use crate::store::report::{DAY_MS, MAX_REPORT_DAYS};
 use crate::store::{Report, ReportQuery};
 
-const DAY_MS: u64 = 86_400_000;
 /// Time zones run from UTC−12:00 to UTC+14:00.
 const OFFSETS: std::ops::RangeInclusive<i32> = -720..=840;
 

@@ -20,7 +20,8 @@ use serde::Serialize;
 /// The longest span a report covers.
 pub const MAX_REPORT_DAYS: u64 = 366;
 
-const DAY_MS: i64 = 86_400_000;
+/// A day in milliseconds.
+pub const DAY_MS: u64 = 86_400_000;
 
 /// What a report covers.
 #[derive(Clone, Debug)]
@@ -210,7 +211,8 @@ fn spread(values: &mut [u64]) -> Option<Spread> {
 /// The report of these conversations, all started within the query's span.
 pub fn summarise(query: &ReportQuery, rows: &[ReportRow]) -> Report {
     let offset = i64::from(query.utc_offset_minutes) * 60_000;
-    let day_of = |at: Millis| (i64::try_from(at.0).unwrap_or(i64::MAX) + offset).div_euclid(DAY_MS);
+    let day_of =
+        |at: Millis| (i64::try_from(at.0).unwrap_or(i64::MAX) + offset).div_euclid(DAY_MS.cast_signed());
     let first = day_of(query.from);
     let last = day_of(Millis(query.to.0.saturating_sub(1))).max(first);
     let span =
