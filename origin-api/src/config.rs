@@ -107,6 +107,11 @@ pub struct ConfigArgs {
     /// and kept in the database.
     #[arg(long, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<Secret>,
+    /// The secret the edge (Worker and room objects) signs its requests with: setting it opens
+    /// `/internal/v1/…` to them and makes `GET /api/v1/live` answer one endpoint per site, as the
+    /// edge hosts each site's room [default: none, self-hosted].
+    #[arg(long, env = "KEFU_EDGE_SECRET", hide_env_values = true)]
+    pub edge_secret: Option<Secret>,
 }
 
 /// The same settings as read from the TOML file.
@@ -126,6 +131,7 @@ struct FileConfig {
     trusted_proxies: Option<Vec<IpAddr>>,
     room_idle_secs: Option<u64>,
     signing_key: Option<Secret>,
+    edge_secret: Option<Secret>,
 }
 
 /// Everything the server needs to know, resolved.
@@ -162,6 +168,8 @@ pub struct Config {
     pub socket_idle: Duration,
     /// A fixed token signing key, if configured.
     pub signing_key: Option<Secret>,
+    /// The edge's secret: rooms live on the edge, which calls `/internal/v1/…` with it.
+    pub edge_secret: Option<Secret>,
 }
 
 impl Config {
@@ -222,6 +230,7 @@ impl Config {
                 .map_or(defaults.room_idle, Duration::from_secs),
             socket_idle: defaults.socket_idle,
             signing_key: args.signing_key.clone().or(file.signing_key),
+            edge_secret: args.edge_secret.clone().or(file.edge_secret),
         })
     }
 
@@ -242,6 +251,7 @@ impl Config {
             room_idle: Duration::from_secs(60),
             socket_idle: Duration::from_millis(chat_core::limits::IDLE_TIMEOUT_MS),
             signing_key: None,
+            edge_secret: None,
         }
     }
 }

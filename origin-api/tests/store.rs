@@ -219,6 +219,8 @@ async fn sites_are_changed_and_deleted_only_by_their_tenant(store: Arc<dyn Store
     };
     let blog = store.create_site(&acme.id, site, Millis(5)).await.unwrap();
     assert_eq!(store.site_by_key_any_tenant(&blog.key).await.unwrap().as_ref(), Some(&blog));
+    assert_eq!(store.site_any_tenant(&blog.id).await.unwrap().as_ref(), Some(&blog));
+    assert_eq!(store.site_any_tenant(&SiteId("s_nobody".into())).await.unwrap(), None);
     let widget = WidgetView { color: "#aa3300".into(), ..WidgetView::default() };
     assert_eq!(blog.widget, widget, "what was not given is the default");
     assert_eq!(store.list_sites(&acme.id).await.unwrap().len(), 2);

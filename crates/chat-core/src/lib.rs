@@ -13,7 +13,9 @@
 //! - [`token`] — Ed25519-signed agent access tokens and visitor tokens.
 //! - [`referrer`] — search keywords out of a referrer URL.
 //! - [`identity`] — verifying the identity a site vouches for with its secret (HMAC-SHA256).
+//! - [`edge`] — what the edge and the origin say to each other, signed with a shared secret.
 
+pub mod edge;
 pub mod identity;
 pub mod ids;
 pub mod limits;

@@ -71,8 +71,10 @@ pub struct PageViewRecord {
     pub at: Millis,
 }
 
-/// One thing to store. A driver stores writes in the order the room emitted them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One thing to store. A driver stores writes in the order the room emitted them. As JSON, the
+/// edge's outbox carries them to the origin.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
 pub enum WriteOp {
     /// Insert or update a conversation.
     Conversation(ConversationRecord),

@@ -274,3 +274,43 @@ fn a_store_that_stops_committing_turns_sends_away_until_it_catches_up() {
         ["stored late", "taken while the store may still answer", "turned away", "written after"]
     );
 }
+
+#[test]
+fn a_rebuilt_room_takes_its_sockets_back_silently_and_carries_on() {
+    let mut sim = Sim::new(site(true));
+    let a1 = sim.agent_joins(agent("a1", 5), vec![]);
+    let v1 = sim.visitor_joins("v1", "/shoes", vec![]);
+    sim.visitor(v1, VisitorFrame::Page { page: PageInfo { url: "/boots".into(), ..PageInfo::default() } });
+    sim.visitor(v1, send("m1", "do you have boots?"));
+    sim.commit_all();
+    let id = conversation_of(&sim.take(v1));
+    sim.take(a1);
+    let (visitor, agent_snapshot) = (sim.room.snapshot(v1).unwrap(), sim.room.snapshot(a1).unwrap());
+
+    // The room's memory is lost (an evicted edge object); its sockets are still open.
+    sim.crash();
+    sim.input(Input::Rejoined { conn: v1, peer: visitor });
+    sim.input(Input::Rejoined { conn: a1, peer: agent_snapshot });
+    assert!(sim.take(v1).is_empty() && sim.take(a1).is_empty(), "nobody is told anything");
+    assert_eq!(sim.uncommitted(), 0, "nothing is stored");
+
+    // The visitor is listed as they were, and the conversation goes on where it was.
+    let Some(chat_core::room::Snapshot::Visitor { live }) = sim.room.snapshot(v1) else {
+        panic!("not a visitor")
+    };
+    assert_eq!(live.page.url, "/boots");
+    assert_eq!(live.pages, 2);
+    sim.visitor(v1, send("m2", "size 44"));
+    sim.commit_all();
+    let seq = acks(&sim.take(v1))[0].1;
+    let seen = sim.take(a1);
+    assert_eq!(
+        messages(&seen).iter().map(|m| (m.seq, m.body.as_str())).collect::<Vec<_>>(),
+        [(seq, "size 44")]
+    );
+    // A retry from before is still recognised.
+    sim.visitor(v1, send("m1", "do you have boots?"));
+    sim.commit_all();
+    assert_eq!(acks(&sim.take(v1)), [("m1".to_owned(), 1)]);
+    assert_eq!(sim.store.bodies(&id).iter().filter(|b| b.as_str() == "do you have boots?").count(), 1);
+}

@@ -37,6 +37,16 @@ async fn live(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json
         .await?
         .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     let sites = state.store.list_sites(&me.tenant).await?;
-    let sites = sites.into_iter().filter(|site| agent.serves(&site.id)).map(|site| site.id).collect();
-    Ok(Json(Live { endpoints: vec![Endpoint { url: "/ws/agent".into(), sites }] }))
+    let sites: Vec<SiteId> =
+        sites.into_iter().filter(|site| agent.serves(&site.id)).map(|site| site.id).collect();
+    let endpoints = if state.config.edge_secret.is_some() {
+        // On the edge each site's room is an object of its own, reached through the Worker.
+        sites
+            .into_iter()
+            .map(|site| Endpoint { url: format!("/ws/agent?site={}", site.0), sites: vec![site] })
+            .collect()
+    } else {
+        vec![Endpoint { url: "/ws/agent".into(), sites }]
+    };
+    Ok(Json(Live { endpoints }))
 }

@@ -6,6 +6,7 @@ mod auth;
 mod conversations;
 mod files;
 pub mod health;
+pub mod internal;
 mod leave_messages;
 mod live;
 mod quick_replies;

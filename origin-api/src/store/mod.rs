@@ -84,6 +84,8 @@ pub trait SiteStore {
     async fn site(&self, tenant: &TenantId, site: &SiteId) -> StoreResult<Option<Site>>;
     /// The site with this public key, whatever its tenant (a visitor's hello names only the key).
     async fn site_by_key_any_tenant(&self, key: &str) -> StoreResult<Option<Site>>;
+    /// A site by its id, whoever's it is: for the edge, whose room objects know only the site.
+    async fn site_any_tenant(&self, site: &SiteId) -> StoreResult<Option<Site>>;
     /// The tenant's sites, oldest first.
     async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>>;
     /// Changes a site; `None` if the tenant has no such site.

@@ -563,6 +563,14 @@ impl SiteStore for MssqlStore {
         rows.first().map(rows::site).transpose()
     }
 
+    async fn site_any_tenant(&self, site: &SiteId) -> StoreResult<Option<Site>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?"), vec![text(site.as_str())])
+            .await?;
+        rows.first().map(rows::site).transpose()
+    }
+
     async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>> {
         let mut conn = self.pool.get().await?;
         let rows = conn

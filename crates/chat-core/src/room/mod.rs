@@ -21,6 +21,8 @@ pub mod state;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
+use serde::{Deserialize, Serialize};
+
 use crate::identity::IdentitySecret;
 use crate::ids::{AgentId, Cid, ConnId, ConversationId, Millis, Seq, SiteId, TenantId, VisitorId};
 use crate::limits::{MAX_UNCOMMITTED_WRITES, STORE_STALL_MS};
@@ -51,7 +53,7 @@ pub struct SiteInfo {
 }
 
 /// An agent as the driver found them after checking their token.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AgentProfile {
     /// The agent.
     pub id: AgentId,
@@ -59,6 +61,25 @@ pub struct AgentProfile {
     pub name: String,
     /// How many open conversations round-robin gives them at most.
     pub capacity: u32,
+}
+
+/// Who is on a socket, as a room knows them: what a rebuilt room needs to take the socket back
+/// without a new hello ([`Input::Rejoined`]).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "peer", rename_all = "snake_case")]
+pub enum Snapshot {
+    /// A visitor, with what agents see of them.
+    Visitor {
+        /// The visitor as listed to agents.
+        live: Box<crate::protocol::LiveVisitorView>,
+    },
+    /// An agent and their status.
+    Agent {
+        /// The agent.
+        profile: AgentProfile,
+        /// Their status.
+        status: AgentStatus,
+    },
 }
 
 /// Numbers the room's writes in the order it emits them; drivers commit them in that order.
@@ -121,6 +142,15 @@ pub enum Input {
         attachment: Option<AttachmentView>,
         /// As for a visitor's frame.
         over_address_limit: bool,
+    },
+    /// A socket that was in a room whose memory the driver lost (an edge object evicted while its
+    /// sockets stayed open) is back in the new room as it was: nobody is told anything, nothing
+    /// is stored. The driver kept [`SiteRoom::snapshot`] of it.
+    Rejoined {
+        /// The socket.
+        conn: ConnId,
+        /// Who is on it, as the old room knew them.
+        peer: Snapshot,
     },
     /// A socket closed.
     Disconnected {
@@ -309,6 +339,7 @@ impl SiteRoom {
             Input::AgentFrame { conn, frame, fresh_id, attachment, .. } => {
                 self.agent_frame(conn, frame, fresh_id, attachment, now)
             }
+            Input::Rejoined { conn, peer } => self.rejoined(conn, peer, now),
             Input::Disconnected { conn } => self.disconnected(conn, now),
             Input::Committed { through } => self.committed(through),
             Input::SiteChanged(info) => self.site_changed(info, now),
@@ -322,6 +353,22 @@ impl SiteRoom {
     /// started from storage carries on.
     pub fn is_idle(&self) -> bool {
         self.conns.is_empty() && self.pending.is_empty()
+    }
+
+    /// Who is on `conn` now, for a driver that may have to rebuild the room around its sockets.
+    pub fn snapshot(&self, conn: ConnId) -> Option<Snapshot> {
+        match self.conns.get(&conn)? {
+            Peer::Visitor { visitor, .. } => {
+                let live = self.visitors.get(visitor)?;
+                Some(Snapshot::Visitor { live: Box::new(live.view(visitor, self.latest(visitor).cloned())) })
+            }
+            Peer::Agent { agent, .. } => {
+                let state = self.agents.get(agent)?;
+                let profile =
+                    AgentProfile { id: agent.clone(), name: state.name.clone(), capacity: state.capacity };
+                Some(Snapshot::Agent { profile, status: state.status })
+            }
+        }
     }
 
     /// Writes handed to the driver and not yet reported committed.

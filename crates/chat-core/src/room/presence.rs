@@ -3,7 +3,7 @@
 
 use super::SiteRoom;
 use super::state::{AgentState, LiveVisitor, Peer, Sends, TypingPreview};
-use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS};
+use super::{AgentProfile, Effect, SWEEP_INTERVAL_MS, Snapshot};
 use crate::identity;
 use crate::ids::{AgentId, ConnId, ConversationId, Millis, Seq, VisitorId};
 use crate::limits::{
@@ -168,6 +168,53 @@ impl SiteRoom {
         self.announce_agent(&profile.id);
         self.online_may_have_changed(was_online);
         self.assign_waiting(now);
+    }
+
+    /// A socket back in a rebuilt room, silently: see [`super::Input::Rejoined`].
+    pub(super) fn rejoined(&mut self, conn: ConnId, peer: Snapshot, now: Millis) {
+        match peer {
+            Snapshot::Visitor { live } => {
+                let live = *live;
+                let visitor = live.visitor;
+                let sends = Sends::new(SendAllowance::new(VISITOR_SENDS_PER_SECOND, VISITOR_SEND_BURST, now));
+                self.conns.insert(conn, Peer::Visitor { visitor: visitor.clone(), sends });
+                if let Some(known) = self.visitors.get_mut(&visitor) {
+                    known.conns.push(conn);
+                    known.left_at = None;
+                    return;
+                }
+                for id in self.held.get(&visitor).cloned().unwrap_or_default() {
+                    if let Some(conversation) = self.conversations.get_mut(&id) {
+                        conversation.visitor_gone_since = None;
+                    }
+                }
+                let known = LiveVisitor {
+                    page: live.page,
+                    keywords: live.keywords,
+                    arrived_at: live.arrived_at,
+                    pages: live.pages,
+                    device: live.device,
+                    identity: live.identity,
+                    conns: vec![conn],
+                    left_at: None,
+                    typing: TypingPreview::default(),
+                };
+                self.visitors.insert(visitor, Box::new(known));
+            }
+            Snapshot::Agent { profile, status } => {
+                let sends = Sends::new(SendAllowance::new(AGENT_SENDS_PER_SECOND, AGENT_SEND_BURST, now));
+                self.conns.insert(conn, Peer::Agent { agent: profile.id.clone(), sends });
+                let agent = self.agents.entry(profile.id).or_insert_with(|| AgentState {
+                    name: profile.name,
+                    capacity: profile.capacity,
+                    status,
+                    conns: Vec::new(),
+                    left_at: None,
+                });
+                agent.left_at = None;
+                agent.conns.push(conn);
+            }
+        }
     }
 
     pub(super) fn agent_status(&mut self, agent: &AgentId, status: AgentStatus, now: Millis) {

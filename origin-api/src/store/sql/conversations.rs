@@ -73,6 +73,13 @@ impl ConversationStore for SqlStore {
         tags: &[String],
     ) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await?;
+        // The first statement clears the tags: writing before reading, the transaction takes
+        // SQLite's write lock at once (waiting its turn) rather than upgrading a read lock, which
+        // fails at once while the search index is being written.
+        let mut statements = statements::set_tags(tenant, conversation, tags).into_iter();
+        if let Some(clear) = statements.next() {
+            bound(&clear).execute(&mut *tx).await?;
+        }
         let owned = sqlx::query("SELECT id FROM conversations WHERE tenant_id = ? AND id = ?")
             .bind(tenant.as_str())
             .bind(conversation.as_str())
@@ -81,7 +88,7 @@ impl ConversationStore for SqlStore {
         if owned.is_none() {
             return Ok(false);
         }
-        for statement in statements::set_tags(tenant, conversation, tags) {
+        for statement in statements {
             bound(&statement).execute(&mut *tx).await?;
         }
         tx.commit().await?;

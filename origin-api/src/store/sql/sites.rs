@@ -35,6 +35,14 @@ impl SiteStore for SqlStore {
         row.as_ref().map(rows::site).transpose()
     }
 
+    async fn site_any_tenant(&self, site: &SiteId) -> StoreResult<Option<Site>> {
+        let row = sqlx::query(&format!("SELECT {SITE_COLUMNS} FROM sites WHERE id = ?"))
+            .bind(site.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(rows::site).transpose()
+    }
+
     async fn list_sites(&self, tenant: &TenantId) -> StoreResult<Vec<Site>> {
         let rows = sqlx::query(&format!(
             "SELECT {SITE_COLUMNS} FROM sites WHERE tenant_id = ? ORDER BY created_at, id"

@@ -1,0 +1,87 @@
+// The edge on this machine: `wrangler dev` (local workerd, offline) running the Worker and the room
+// objects built by scripts/build-edge.sh, in front of a `kefu serve` origin on loopback.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { root, until } from './harness.mjs';
+
+const wrangler = join(root, 'node_modules/.bin/wrangler');
+const script = join(root, 'edge-router/build/worker/shim.mjs');
+
+/** A secret the edge and the origin share, for `startKefu({ env: edgeEnv(secret) })`. */
+export function edgeSecret() {
+  return randomBytes(24).toString('base64url');
+}
+
+export class Edge {
+  /**
+   * `wrangler dev` with its storage in a fresh directory (kept across `restart()`), its requests
+   * to the origin signed with `secret`.
+   */
+  static async start(origin, secret) {
+    assert.ok(existsSync(script), `build the edge first: scripts/build-edge.sh (no ${script})`);
+    const edge = new Edge();
+    edge.origin = origin;
+    edge.secret = secret;
+    edge.roomKey = randomBytes(32).toString('base64url');
+    edge.dir = mkdtempSync(join(tmpdir(), 'kefu-edge-'));
+    edge.port = 0;
+    await edge.#run();
+    return edge;
+  }
+
+  async #run() {
+    // A port of its own; the same one again after a restart.
+    this.port ||= 21_000 + (process.pid % 20_000);
+    const args = ['dev', '--config', join(root, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(this.port),
+      '--persist-to', this.dir, '--var', `ORIGIN_URL:${this.origin}`, '--var', `EDGE_SECRET:${this.secret}`,
+      '--var', `ROOM_SIGNING_KEY:${this.roomKey}`, '--var', 'TEST_HOOKS:1', '--show-interactive-dev-session=false',
+      '--log-level', 'warn'];
+    this.output = '';
+    this.process = spawn(wrangler, args, {
+      cwd: root,
+      env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false', NO_COLOR: '1' },
+      detached: true,
+    });
+    this.process.stdout.on('data', (chunk) => (this.output += chunk));
+    this.process.stderr.on('data', (chunk) => (this.output += chunk));
+    this.address = `http://127.0.0.1:${this.port}`;
+    const answers = async () => (await fetch(this.address + '/healthz').catch(() => null)) !== null;
+    await until(answers, `wrangler dev on ${this.address}: ${this.output}`, 60_000);
+  }
+
+  /** Stops wrangler dev and everything it started (workerd). */
+  async stop() {
+    if (!this.process || this.process.exitCode !== null) return;
+    const exited = new Promise((resolve) => this.process.once('exit', resolve));
+    try {
+      process.kill(-this.process.pid, 'SIGTERM');
+    } catch (_) {}
+    await exited;
+  }
+
+  async restart() {
+    await this.stop();
+    await this.#run();
+  }
+
+  async close() {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** Makes the site's object forget its room, as the runtime's eviction does (a test hook). */
+  async evict(site) {
+    const response = await fetch(`${this.address}/__test/evict?site=${site}`);
+    assert.equal(await response.text(), 'evicted');
+  }
+
+  /** The WebSocket address of `path`. */
+  ws(path) {
+    return this.address.replace('http', 'ws') + path;
+  }
+}

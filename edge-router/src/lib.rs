@@ -1,0 +1,154 @@
+//! Kefu's Worker: the front door of the SaaS. It sends each site's sockets to that site's room
+//! object (`room-objects/`, linked into this script) and everything else to the origin API.
+//!
+//! - `/ws/visitor?site=<site key>` — the site key is looked up at the origin (and remembered for a
+//!   minute), so an unknown key is refused before any object is touched;
+//! - `/ws/agent?site=<site id>` — the object checks the agent's token itself;
+//! - `/internal/…` — the origin's endpoints for the objects; never reachable from outside;
+//! - anything else goes to the origin (`ORIGIN_URL`) as it came.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use chat_core::edge::{self, SIGNATURE_HEADER, SiteKeyAnswer};
+use chat_core::ids::{Millis, SiteId};
+use worker::{
+    Context, Env, Fetch, Headers, Method, Request, RequestInit, RequestRedirect, Response, Url, event,
+};
+
+pub use room_objects::SiteRoomObject;
+
+/// The binding of the room objects' namespace.
+const ROOMS: &str = "ROOMS";
+/// How long a site key's answer is kept; an unknown key's for less.
+const KEY_KEPT_MS: u64 = 60_000;
+const UNKNOWN_KEY_KEPT_MS: u64 = 10_000;
+/// Longest site key looked up.
+const MAX_KEY_CHARS: usize = 64;
+
+thread_local! {
+    /// Site keys this isolate looked up: the site, or none, and until when the answer holds.
+    static SITE_KEYS: RefCell<HashMap<String, (Option<SiteKeyAnswer>, u64)>> = RefCell::new(HashMap::new());
+}
+
+#[event(fetch)]
+async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<Response> {
+    let url = request.url()?;
+    match url.path() {
+        "/ws/visitor" => visitor_socket(request, &url, &env).await,
+        "/ws/agent" => agent_socket(request, &url, &env).await,
+        path if path.starts_with("/internal/") => Response::error("not found", 404),
+        "/__test/evict" if room_objects::test_hooks(&env) => evict(&url, &env).await,
+        _ => proxy(request, &url, &env).await,
+    }
+}
+
+fn query(url: &Url, name: &str) -> Option<String> {
+    url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned())
+}
+
+async fn visitor_socket(request: Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let Some(key) = query(url, "site").filter(|key| !key.is_empty() && key.len() <= MAX_KEY_CHARS) else {
+        return Response::error("name the site: /ws/visitor?site=<site key>", 400);
+    };
+    let site = match site_of_key(env, &key).await {
+        Ok(Some(site)) => site,
+        Ok(None) => return Response::error("no site has this key", 404),
+        Err(error) => {
+            worker::console_warn!("a site key could not be looked up: {error}");
+            return Response::error("the service is unavailable; try again", 503);
+        }
+    };
+    to_room(request, env, "visitor", &site.site).await
+}
+
+async fn agent_socket(request: Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let Some(site) = query(url, "site").filter(|site| site.starts_with("s_") && site.len() <= MAX_KEY_CHARS)
+    else {
+        return Response::error("name the site: /ws/agent?site=<site id>", 400);
+    };
+    to_room(request, env, "agent", &SiteId(site)).await
+}
+
+/// Test hook: the site's object forgets its room, as the runtime's eviction does.
+async fn evict(url: &Url, env: &Env) -> worker::Result<Response> {
+    let Some(site) = query(url, "site") else { return Response::error("which site?", 400) };
+    let stub = env.durable_object(ROOMS)?.id_from_name(&site)?.get_stub()?;
+    stub.fetch_with_str("https://room/evict").await
+}
+
+/// Hands the upgrade to the site's object, with the browser's headers.
+async fn to_room(request: Request, env: &Env, role: &str, site: &SiteId) -> worker::Result<Response> {
+    if request.headers().get("upgrade")?.as_deref() != Some("websocket") {
+        return Response::error("a WebSocket upgrade is expected", 426);
+    }
+    let stub = env.durable_object(ROOMS)?.id_from_name(&site.0)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(request.headers().clone());
+    let inner = Request::new_with_init(&format!("https://room/{role}?site={}", site.0), &init)?;
+    stub.fetch_with_request(inner).await
+}
+
+/// Which site a key names, from this isolate's memory or the origin.
+async fn site_of_key(env: &Env, key: &str) -> worker::Result<Option<SiteKeyAnswer>> {
+    let now = now().0;
+    let kept = SITE_KEYS
+        .with(|keys| keys.borrow().get(key).filter(|(_, until)| *until > now).map(|(site, _)| site.clone()));
+    if let Some(site) = kept {
+        return Ok(site);
+    }
+    let path = format!("/internal/v1/site-keys/{key}");
+    let mut response = signed_get(env, &path).await?;
+    let site: Option<SiteKeyAnswer> = match response.status_code() {
+        200 => Some(response.json().await?),
+        404 => None,
+        status => return Err(worker::Error::RustError(format!("the origin answered {status} to {path}"))),
+    };
+    let until = now + if site.is_some() { KEY_KEPT_MS } else { UNKNOWN_KEY_KEPT_MS };
+    SITE_KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        // An isolate lives for a while; what it remembers stays small.
+        if keys.len() > 10_000 {
+            keys.retain(|_, (_, kept_until)| *kept_until > now);
+        }
+        keys.insert(key.to_owned(), (site.clone(), until));
+    });
+    Ok(site)
+}
+
+async fn signed_get(env: &Env, path: &str) -> worker::Result<Response> {
+    let secret = env.secret("EDGE_SECRET")?.to_string();
+    let headers = Headers::new();
+    headers.set(SIGNATURE_HEADER, &edge::sign(secret.as_bytes(), "GET", path, now(), b""))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    Fetch::Request(Request::new_with_init(&format!("{}{path}", origin_url(env)?), &init)?).send().await
+}
+
+/// Sends a request on to the origin as it came, and its answer back as it came.
+async fn proxy(request: Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let mut target = format!("{}{}", origin_url(env)?, url.path());
+    if let Some(query) = url.query() {
+        target.push('?');
+        target.push_str(query);
+    }
+    let headers = request.headers().clone();
+    if let Some(address) = request.headers().get("cf-connecting-ip")? {
+        headers.set("x-forwarded-for", &address)?;
+    }
+    let method = request.method();
+    let mut init = RequestInit::new();
+    init.with_method(method.clone()).with_headers(headers).with_redirect(RequestRedirect::Manual);
+    if !matches!(method, Method::Get | Method::Head) {
+        init.with_body(request.inner().body().map(Into::into));
+    }
+    Fetch::Request(Request::new_with_init(&target, &init)?).send().await
+}
+
+fn origin_url(env: &Env) -> worker::Result<String> {
+    Ok(env.var("ORIGIN_URL")?.to_string().trim_end_matches('/').to_owned())
+}
+
+fn now() -> Millis {
+    Millis(worker::Date::now().as_millis())
+}

@@ -1,0 +1,497 @@
+//! Kefu on the edge: one Durable Object per site hosts that site's `chat-core` room. Like the
+//! tokio task of `kefu serve` (`origin-api/src/live/room_task.rs`) it is a thin driver: it checks
+//! hellos, feeds the room frames and the time, and carries out its effects. It holds no chat logic.
+//!
+//! - Sockets are accepted with the hibernation API; each carries an attachment saying who is on it.
+//! - Every write the room emits goes to the object's SQLite ([`storage`]) before anything after it
+//!   leaves the object, so an `ack` always follows a durable write.
+//! - Agents' access tokens are checked with the origin's public key; the site's settings and its
+//!   agents come from the origin once ([`origin`]) and are kept in storage.
+//!
+//! The Worker (`edge-router/`) links this crate, so the class ships in its script.
+
+mod hello;
+mod origin;
+mod storage;
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+
+use chat_core::edge::RoomSettings;
+use chat_core::ids::{ConnId, ConversationId, Millis, SiteId};
+use chat_core::limits::MAX_FRAME_BYTES;
+use chat_core::protocol::{ErrorCode, ServerFrame, close};
+use chat_core::room::{Effect, Input, SiteRoom, Snapshot};
+use ed25519_dalek::{SigningKey, VerifyingKey};
+use serde::{Deserialize, Serialize};
+use worker::{
+    DurableObject, Env, Request, Response, State, WebSocket, WebSocketIncomingMessage, WebSocketPair,
+    durable_object,
+};
+
+/// Writes sent to the origin in one request, at most.
+const OUTBOX_BATCH: u32 = 100;
+/// How long new writes wait to be sent with the ones after them.
+const OUTBOX_DELAY_MS: u64 = 500;
+/// After a failed delivery the next waits this long, doubling up to [`OUTBOX_BACKOFF_MAX_MS`].
+const OUTBOX_BACKOFF_MS: u64 = 1_000;
+const OUTBOX_BACKOFF_MAX_MS: u64 = 60_000;
+
+/// One site's room.
+#[durable_object]
+pub struct SiteRoomObject {
+    state: State,
+    env: Env,
+    live: RefCell<Option<Live>>,
+    /// While the origin fails: how long the next delivery waits, and when it is due.
+    backoff: Cell<u64>,
+    retry_at: Cell<Option<Millis>>,
+}
+
+/// The room and what it needs, while the object is in memory.
+struct Live {
+    room: SiteRoom,
+    settings: RoomSettings,
+    keys: Keys,
+    sockets: HashMap<ConnId, WebSocket>,
+    /// Who each socket is, as last kept in storage.
+    kept: HashMap<ConnId, String>,
+    next_conn: u64,
+}
+
+/// The keys a room checks and signs tokens with.
+pub(crate) struct Keys {
+    /// The origin's: agents' access tokens and attachment tokens.
+    pub(crate) origin: VerifyingKey,
+    /// The edge's own (the `ROOM_SIGNING_KEY` secret): visitor tokens.
+    pub(crate) visitors: SigningKey,
+}
+
+/// Who a socket is, kept with it while the object sleeps.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub(crate) enum Attachment {
+    /// Accepted; its hello not read yet.
+    Hello {
+        /// `visitor` or `agent`.
+        agent: bool,
+        /// The embedding page's origin, if the browser sent one.
+        origin: Option<String>,
+        /// The browser.
+        user_agent: String,
+    },
+    /// In the room.
+    Joined {
+        /// Its number in the room.
+        conn: u64,
+        /// An agent's socket (otherwise a visitor's).
+        agent: bool,
+        /// The visitor's or agent's id.
+        id: String,
+    },
+    /// Closed by the room.
+    Closed,
+}
+
+impl DurableObject for SiteRoomObject {
+    fn new(state: State, env: Env) -> Self {
+        SiteRoomObject {
+            state,
+            env,
+            live: RefCell::new(None),
+            backoff: Cell::new(0),
+            retry_at: Cell::new(None),
+        }
+    }
+
+    /// A socket for the room: `/visitor?site=s_…` or `/agent?site=s_…`, forwarded by the Worker
+    /// with the browser's `Origin` and `User-Agent`.
+    async fn fetch(&self, request: Request) -> worker::Result<Response> {
+        let url = request.url()?;
+        let agent = match url.path() {
+            "/visitor" => false,
+            "/agent" => true,
+            "/evict" if test_hooks(&self.env) => {
+                // What the runtime does to an object with only hibernated sockets: its memory goes.
+                *self.live.borrow_mut() = None;
+                return Response::ok("evicted");
+            }
+            _ => return Response::error("not found", 404),
+        };
+        let site =
+            url.query_pairs().find(|(name, _)| name == "site").map(|(_, value)| SiteId(value.into_owned()));
+        let Some(site) = site else { return Response::error("which site?", 400) };
+        if request.headers().get("upgrade")?.as_deref() != Some("websocket") {
+            return Response::error("a WebSocket upgrade is expected", 426);
+        }
+        if let Err(refused) = self.wake(Some(&site)).await {
+            return Response::error(refused, 503);
+        }
+        let pair = WebSocketPair::new()?;
+        self.state.accept_web_socket(&pair.server);
+        let headers = request.headers();
+        pair.server.serialize_attachment(Attachment::Hello {
+            agent,
+            origin: headers.get("origin")?,
+            user_agent: headers.get("user-agent")?.unwrap_or_default(),
+        })?;
+        Response::from_websocket(pair.client)
+    }
+
+    async fn websocket_message(
+        &self,
+        ws: WebSocket,
+        message: WebSocketIncomingMessage,
+    ) -> worker::Result<()> {
+        let text = match message {
+            WebSocketIncomingMessage::String(text) => text,
+            WebSocketIncomingMessage::Binary(_) => {
+                let refusal = ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text", None);
+                return ws.send_with_str(refusal.to_json());
+            }
+        };
+        if text.len() > MAX_FRAME_BYTES {
+            let refusal = ServerFrame::error(
+                ErrorCode::BadFrame,
+                format!("frames are at most {MAX_FRAME_BYTES} bytes"),
+                None,
+            );
+            ws.send_with_str(refusal.to_json())?;
+            return ws.close(Some(close::TOO_LARGE), Some("frame too large"));
+        }
+        if let Err(refused) = self.wake(None).await {
+            return ws.close(Some(close::INTERNAL), Some(refused));
+        }
+        match ws.deserialize_attachment::<Attachment>()? {
+            Some(Attachment::Hello { agent, origin, user_agent }) => {
+                self.hello(&ws, &text, agent, origin, user_agent);
+            }
+            Some(Attachment::Joined { conn, agent, id }) => {
+                let input = {
+                    let live = self.live.borrow();
+                    let Some(live) = live.as_ref() else { return Ok(()) };
+                    hello::frame(live, ConnId(conn), agent, &id, &text, &ws)
+                };
+                if let Some(input) = input {
+                    self.apply(input);
+                    self.keep(ConnId(conn));
+                }
+            }
+            Some(Attachment::Closed) | None => {}
+        }
+        self.schedule().await
+    }
+
+    async fn websocket_close(
+        &self,
+        ws: WebSocket,
+        _code: usize,
+        _reason: String,
+        _clean: bool,
+    ) -> worker::Result<()> {
+        self.gone(&ws);
+        self.schedule().await
+    }
+
+    async fn websocket_error(&self, ws: WebSocket, _error: worker::Error) -> worker::Result<()> {
+        self.gone(&ws);
+        self.schedule().await
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        if self.wake(None).await.is_ok() {
+            self.apply(Input::Tick);
+        }
+        if self.retry_at.get().is_none_or(|at| at <= origin::now()) {
+            self.deliver().await;
+        }
+        self.schedule().await?;
+        Response::ok("")
+    }
+}
+
+impl SiteRoomObject {
+    /// Makes sure the room is in memory: after the object was evicted it is rebuilt from storage.
+    /// `site` names the site on the first request; later it is remembered.
+    async fn wake(&self, site: Option<&SiteId>) -> Result<(), &'static str> {
+        if self.live.borrow().is_some() {
+            return Ok(());
+        }
+        let sql = self.state.storage().sql();
+        storage::migrate(&sql).map_err(|_| "the room's storage failed")?;
+        let site = match (site, storage::meta(&sql, "site").ok().flatten()) {
+            (_, Some(known)) => SiteId(known),
+            (Some(site), None) => {
+                storage::set_meta(&sql, "site", &site.0).map_err(|_| "the room's storage failed")?;
+                site.clone()
+            }
+            (None, None) => return Err("the room does not know its site"),
+        };
+        let settings = hello::settings(&self.env, &sql, &site).await?;
+        let keys = hello::keys(&self.env, &settings)?;
+        let now = origin::now();
+        let stored = storage::load(&sql, now).map_err(|_| "the room's storage failed")?;
+        let next_conn =
+            storage::meta(&sql, "next_conn").ok().flatten().and_then(|n| n.parse().ok()).unwrap_or(1);
+        if self.live.borrow().is_some() {
+            // Woken twice at once: the first one finished meanwhile.
+            return Ok(());
+        }
+        let room = SiteRoom::new(hello::site_info(&settings), stored, now);
+        let live = Live { room, settings, keys, sockets: HashMap::new(), kept: HashMap::new(), next_conn };
+        *self.live.borrow_mut() = Some(live);
+        self.take_back(&sql);
+        Ok(())
+    }
+
+    /// Sockets that stayed open while the object was away come back into the new room as they
+    /// were, from what was kept of them; one without a snapshot reconnects and resumes.
+    fn take_back(&self, sql: &worker::SqlStorage) {
+        let mut kept: HashMap<u64, String> = storage::sockets(sql).unwrap_or_default().into_iter().collect();
+        let mut inputs = Vec::new();
+        {
+            let mut live = self.live.borrow_mut();
+            let Some(live) = live.as_mut() else { return };
+            for ws in self.state.get_websockets() {
+                let Ok(Some(Attachment::Joined { conn, .. })) = ws.deserialize_attachment::<Attachment>()
+                else {
+                    continue;
+                };
+                let snapshot = kept.remove(&conn);
+                match snapshot.as_deref().map(serde_json::from_str::<Snapshot>) {
+                    Some(Ok(peer)) => {
+                        live.sockets.insert(ConnId(conn), ws);
+                        live.kept.insert(ConnId(conn), snapshot.unwrap_or_default());
+                        live.next_conn = live.next_conn.max(conn + 1);
+                        inputs.push(Input::Rejoined { conn: ConnId(conn), peer });
+                    }
+                    _ => {
+                        let _ = ws.serialize_attachment(Attachment::Closed);
+                        let _ = ws.close(Some(close::RESTARTING), Some("the room restarted; reconnect"));
+                    }
+                }
+            }
+        }
+        // What was kept of sockets that are gone.
+        for conn in kept.into_keys() {
+            let _ = storage::forget_socket(sql, conn);
+        }
+        for input in inputs {
+            self.apply(input);
+        }
+    }
+
+    /// Keeps who is on `conn` in storage when it changed, for a room rebuilt without it.
+    fn keep(&self, conn: ConnId) {
+        let mut live = self.live.borrow_mut();
+        let Some(live) = live.as_mut() else { return };
+        let Some(snapshot) = live.room.snapshot(conn) else { return };
+        let Ok(text) = serde_json::to_string(&snapshot) else { return };
+        if live.kept.get(&conn) != Some(&text) {
+            let _ = storage::keep_socket(&self.state.storage().sql(), conn.0, &text);
+            live.kept.insert(conn, text);
+        }
+    }
+
+    /// The first frame of a socket: its hello.
+    fn hello(&self, ws: &WebSocket, text: &str, agent: bool, origin: Option<String>, user_agent: String) {
+        let checked = {
+            let live = self.live.borrow();
+            let Some(live) = live.as_ref() else { return };
+            if agent { hello::agent(live, text) } else { hello::visitor(live, text, origin, user_agent) }
+        };
+        let who = match checked {
+            Ok(who) => who,
+            Err(hello::Refused::Answer(frame)) => {
+                let _ = ws.send_with_str(frame.to_json());
+                return;
+            }
+            Err(hello::Refused::Close(refusal)) => {
+                let _ = ws.send_with_str(ServerFrame::error(refusal.code, refusal.message, None).to_json());
+                let _ = ws.serialize_attachment(Attachment::Closed);
+                let _ = ws.close(Some(refusal.close), Some("refused"));
+                return;
+            }
+        };
+        let conn = {
+            let mut live = self.live.borrow_mut();
+            let Some(live) = live.as_mut() else { return };
+            let conn = ConnId(live.next_conn);
+            live.next_conn += 1;
+            let sql = self.state.storage().sql();
+            let _ = storage::set_meta(&sql, "next_conn", &live.next_conn.to_string());
+            live.sockets.insert(conn, ws.clone());
+            conn
+        };
+        let (attachment, welcome, input) = who.join(conn);
+        if ws.serialize_attachment(attachment).is_err() {
+            return;
+        }
+        if let Some(welcome) = welcome {
+            let _ = ws.send_with_str(welcome.to_json());
+        }
+        self.apply(input);
+        self.keep(conn);
+    }
+
+    /// A socket closed or failed: it leaves the room.
+    fn gone(&self, ws: &WebSocket) {
+        if let Ok(Some(Attachment::Joined { conn, .. })) = ws.deserialize_attachment::<Attachment>() {
+            let _ = ws.serialize_attachment(Attachment::Closed);
+            let known = self.live.borrow_mut().as_mut().is_some_and(|live| {
+                live.kept.remove(&ConnId(conn));
+                live.sockets.remove(&ConnId(conn)).is_some()
+            });
+            let _ = storage::forget_socket(&self.state.storage().sql(), conn);
+            if known {
+                self.apply(Input::Disconnected { conn: ConnId(conn) });
+            }
+        }
+    }
+
+    /// Runs one input through the room and carries out what it asks.
+    fn apply(&self, input: Input) {
+        let mut live = self.live.borrow_mut();
+        let Some(live) = live.as_mut() else { return };
+        let sql = self.state.storage().sql();
+        let mut inputs = vec![input];
+        while let Some(input) = inputs.pop() {
+            for effect in live.room.handle(input, origin::now()) {
+                match effect {
+                    Effect::Send { to, frame } => {
+                        let text = frame.to_json();
+                        for conn in to {
+                            if let Some(ws) = live.sockets.get(&conn) {
+                                let _ = ws.send_with_str(&text);
+                            }
+                        }
+                    }
+                    Effect::Write { id, op } => match storage::write(&sql, &op) {
+                        Ok(()) => inputs.insert(0, Input::Committed { through: id }),
+                        Err(error) => {
+                            // Not stored, so nobody is told it was: every socket reconnects and
+                            // resends what it has not seen acknowledged.
+                            worker::console_error!("a write failed: {error}");
+                            for (conn, ws) in live.sockets.drain() {
+                                let _ = ws.serialize_attachment(Attachment::Closed);
+                                let _ = ws.close(Some(close::INTERNAL), Some("storing failed; reconnect"));
+                                inputs.push(Input::Disconnected { conn });
+                            }
+                        }
+                    },
+                    Effect::Replay { conn, conversation, after_seq, through_seq, include_notes } => {
+                        replay(live, &sql, conn, &conversation, (after_seq, through_seq), include_notes);
+                    }
+                    Effect::Close { conn, code, reason } => {
+                        live.kept.remove(&conn);
+                        let _ = storage::forget_socket(&sql, conn.0);
+                        if let Some(ws) = live.sockets.remove(&conn) {
+                            let _ = ws.serialize_attachment(Attachment::Closed);
+                            let _ = ws.close(Some(code), Some(reason));
+                            inputs.push(Input::Disconnected { conn });
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends the outbox to the origin, a batch at a time, oldest first. The origin stores a batch
+    /// in one transaction and skips messages it has (by conversation and `seq`), so a batch whose
+    /// answer was lost is simply sent again.
+    async fn deliver(&self) {
+        let sql = self.state.storage().sql();
+        let site = storage::meta(&sql, "site").ok().flatten().unwrap_or_default();
+        loop {
+            let Ok(Some((last, writes))) = storage::outbox(&sql, OUTBOX_BATCH) else { break };
+            let body = format!(
+                "{{\"site\":{},\"writes\":[{}]}}",
+                serde_json::Value::String(site.clone()),
+                writes.join(",")
+            );
+            match origin::post(&self.env, "/internal/v1/outbox", body).await {
+                Ok(true) => {
+                    let _ = storage::delivered(&sql, last);
+                    self.backoff.set(0);
+                    self.retry_at.set(None);
+                }
+                failed => {
+                    if let Err(error) = failed {
+                        worker::console_warn!("the outbox could not reach the origin: {error}");
+                    }
+                    let backoff = (self.backoff.get() * 2).clamp(OUTBOX_BACKOFF_MS, OUTBOX_BACKOFF_MAX_MS);
+                    self.backoff.set(backoff);
+                    self.retry_at.set(Some(origin::now().plus(backoff)));
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Wakes the object when the room next needs the time, or writes wait for the origin.
+    async fn schedule(&self) -> worker::Result<()> {
+        let deadline = self.live.borrow().as_ref().and_then(|live| live.room.next_deadline());
+        let sql = self.state.storage().sql();
+        let delivery = storage::outbox_waiting(&sql)
+            .then(|| self.retry_at.get().unwrap_or_else(|| origin::now().plus(OUTBOX_DELAY_MS)));
+        let storage = self.state.storage();
+        match deadline.into_iter().chain(delivery).min() {
+            Some(at) => {
+                // An alarm already set for earlier stays.
+                let set = storage.get_alarm().await?;
+                let at = i64::try_from(at.0).unwrap_or(i64::MAX);
+                if set.is_none_or(|set| set > at) {
+                    storage.set_alarm(at.saturating_sub(now_i64()).max(0)).await?;
+                }
+                Ok(())
+            }
+            None => storage.delete_alarm().await,
+        }
+    }
+}
+
+fn replay(
+    live: &Live,
+    sql: &worker::SqlStorage,
+    conn: ConnId,
+    conversation: &ConversationId,
+    (after_seq, through_seq): (u64, u64),
+    include_notes: bool,
+) {
+    let Some(ws) = live.sockets.get(&conn) else { return };
+    match storage::messages(sql, conversation, after_seq, through_seq, include_notes) {
+        Ok(messages) => {
+            for message in messages {
+                let _ = ws.send_with_str(ServerFrame::Message(message).to_json());
+            }
+        }
+        Err(error) => {
+            worker::console_error!("a replay failed: {error}");
+            let _ = ws.close(Some(close::INTERNAL), Some("replay failed; reconnect"));
+        }
+    }
+}
+
+/// Whether the test hooks are on (the `TEST_HOOKS` variable is `1`; never in a deployment).
+pub fn test_hooks(env: &Env) -> bool {
+    env.var("TEST_HOOKS").is_ok_and(|value| value.to_string() == "1")
+}
+
+fn now_i64() -> i64 {
+    i64::try_from(origin::now().0).unwrap_or(i64::MAX)
+}
+
+/// A fresh id with this prefix: the time in milliseconds, then random bits, 32 hex digits as the
+/// origin's ids.
+pub(crate) fn new_id(prefix: &str, now: Millis) -> String {
+    let mut random = [0_u8; 10];
+    // The runtime's crypto.getRandomValues does not fail.
+    let _ = getrandom02::getrandom(&mut random);
+    let tail: String = random.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{prefix}_{:012x}{}", now.0 & 0xffff_ffff_ffff, tail)
+}
+
+/// An unused conversation id.
+pub(crate) fn fresh_conversation(now: Millis) -> ConversationId {
+    ConversationId(new_id("c", now))
+}
