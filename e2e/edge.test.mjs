@@ -14,6 +14,10 @@ before(async () => {
   const secret = edgeSecret();
   kefu = await startKefu({ env: { KEFU_EDGE_SECRET: secret } });
   edge = await Edge.start(kefu.server.address, secret);
+  // The origin tells the edge of changes.
+  kefu.server.env.KEFU_EDGE_URL = edge.address;
+  await kefu.server.stop();
+  await kefu.server.start();
 });
 
 after(async () => {
@@ -220,6 +224,46 @@ test('an object evicted from memory while its sockets stay open: nothing changes
   assert.equal(v.closed, null);
   v.ws.close();
   agent.close();
+});
+
+test('changes at the origin reach the room at once: a greeting, a new agent, a session ended', async () => {
+  const owner = await kefu.server.login(kefu.email);
+  const patched = await kefu.server.api('PATCH', `/api/v1/sites/${kefu.siteId}`, { token: owner, json: { greeting: 'Welcome to the edge' } });
+  assert.equal(patched.status, 200);
+  await until(async () => {
+    const v = await visitor();
+    const welcome = await v.waitFor((f) => f.type === 'welcome', 'welcome');
+    v.ws.close();
+    return welcome.greeting === 'Welcome to the edge';
+  }, 'the new greeting');
+
+  // An agent created at the origin is let in at once.
+  const created = await kefu.server.api('POST', '/api/v1/agents', {
+    token: owner,
+    json: { email: 'bo@acme.example', name: 'Bo', password: PASSWORD, role: 'agent' },
+  });
+  assert.equal(created.status, 201);
+  const bo = (await api('POST', '/api/v1/auth/login', { json: { email: 'bo@acme.example', password: PASSWORD } })).body.tokens.access_token;
+  const agent = new Agent(edge.ws(`/ws/agent?site=${kefu.siteId}`), bo);
+  await until(async () => {
+    try {
+      await agent.connect();
+      return true;
+    } catch (_) {
+      return false;
+    }
+  }, "Bo's socket welcomed");
+  const closed = new Promise((resolve) => agent.ws.on('close', resolve));
+
+  // A new password for Bo: his socket closes at once, and his old token opens nothing.
+  const reset = await kefu.server.api('POST', `/api/v1/agents/${created.body.id}/password`, { token: owner, json: { password: 'another password for Bo' } });
+  assert.equal(reset.status, 204);
+  assert.equal(await closed, 4001);
+  const old = socket(edge.ws(`/ws/agent?site=${kefu.siteId}`));
+  await old.opened;
+  old.send({ type: 'agent_hello', v: 1, access_token: bo });
+  assert.equal((await old.waitFor((f) => f.type === 'error', 'the refusal')).code, 'unauthorized');
+  assert.equal(await old.closing, 4001);
 });
 
 test('the Worker refuses unknown site keys; the room refuses bad hellos and tokens', async () => {

@@ -37,6 +37,9 @@ async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<
     match url.path() {
         "/ws/visitor" => visitor_socket(request, &url, &env).await,
         "/ws/agent" => agent_socket(request, &url, &env).await,
+        path if path.starts_with("/internal/v1/sites/") && path.ends_with("/changed") => {
+            changed(request, &url, &env).await
+        }
         path if path.starts_with("/internal/") => Response::error("not found", 404),
         "/__test/evict" if room_objects::test_hooks(&env) => evict(&url, &env).await,
         _ => proxy(request, &url, &env).await,
@@ -68,6 +71,27 @@ async fn agent_socket(request: Request, url: &Url, env: &Env) -> worker::Result<
         return Response::error("name the site: /ws/agent?site=<site id>", 400);
     };
     to_room(request, env, "agent", &SiteId(site)).await
+}
+
+/// The origin says a site's settings or agents changed: its object fetches them again. Only the
+/// origin can say so (signed with the edge secret).
+async fn changed(mut request: Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let secret = env.secret("EDGE_SECRET")?.to_string();
+    let body = request.bytes().await?;
+    let header = request.headers().get(SIGNATURE_HEADER)?;
+    let signed = edge::verify(secret.as_bytes(), header.as_deref(), "POST", url.path(), &body, now());
+    if request.method() != Method::Post || signed.is_err() {
+        return Response::error("not found", 404);
+    }
+    let site = url.path().trim_start_matches("/internal/v1/sites/").trim_end_matches("/changed");
+    if !site.starts_with("s_") || site.contains('/') {
+        return Response::error("not found", 404);
+    }
+    let stub = env.durable_object(ROOMS)?.id_from_name(site)?.get_stub()?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post);
+    stub.fetch_with_request(Request::new_with_init(&format!("https://room/changed?site={site}"), &init)?)
+        .await
 }
 
 /// Test hook: the site's object forgets its room, as the runtime's eviction does.

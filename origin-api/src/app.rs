@@ -32,6 +32,8 @@ pub struct AppState {
     pub ip_limits: Arc<IpLimits>,
     /// Files sent in chats.
     pub files: Arc<dyn FileStorage>,
+    /// The edge, told of changes, when rooms live there.
+    pub edge: Option<crate::edge::Edge>,
 }
 
 impl AppState {
@@ -41,6 +43,10 @@ impl AppState {
             hub: Hub::new(Arc::clone(&store), config.room_idle, config.data_dir.clone()),
             ip_limits: IpLimits::new(&config),
             files: Arc::new(LocalFiles::new(config.data_dir.join("files"))),
+            edge: match (&config.edge_url, &config.edge_secret) {
+                (Some(url), Some(secret)) => Some(crate::edge::Edge::new(url, secret.clone())),
+                _ => None,
+            },
             store,
             keys: Arc::new(keys),
             config: Arc::new(config),

@@ -112,6 +112,10 @@ pub struct ConfigArgs {
     /// edge hosts each site's room [default: none, self-hosted].
     #[arg(long, env = "KEFU_EDGE_SECRET", hide_env_values = true)]
     pub edge_secret: Option<Secret>,
+    /// The edge's address (its Worker), told when a tenant's sites or agents change so the room
+    /// objects fetch them again [default: none].
+    #[arg(long, env = "KEFU_EDGE_URL")]
+    pub edge_url: Option<String>,
 }
 
 /// The same settings as read from the TOML file.
@@ -132,6 +136,7 @@ struct FileConfig {
     room_idle_secs: Option<u64>,
     signing_key: Option<Secret>,
     edge_secret: Option<Secret>,
+    edge_url: Option<String>,
 }
 
 /// Everything the server needs to know, resolved.
@@ -170,6 +175,8 @@ pub struct Config {
     pub signing_key: Option<Secret>,
     /// The edge's secret: rooms live on the edge, which calls `/internal/v1/…` with it.
     pub edge_secret: Option<Secret>,
+    /// The edge's address, told of changes.
+    pub edge_url: Option<String>,
 }
 
 impl Config {
@@ -231,6 +238,7 @@ impl Config {
             socket_idle: defaults.socket_idle,
             signing_key: args.signing_key.clone().or(file.signing_key),
             edge_secret: args.edge_secret.clone().or(file.edge_secret),
+            edge_url: args.edge_url.clone().or(file.edge_url),
         })
     }
 
@@ -252,6 +260,7 @@ impl Config {
             socket_idle: Duration::from_millis(chat_core::limits::IDLE_TIMEOUT_MS),
             signing_key: None,
             edge_secret: None,
+            edge_url: None,
         }
     }
 }

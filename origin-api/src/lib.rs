@@ -19,6 +19,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod files;
 pub mod live;

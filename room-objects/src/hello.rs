@@ -34,8 +34,19 @@ impl From<HelloRefused> for Refused {
 
 /// A hello taken: who joins.
 pub enum Who {
-    Visitor { visitor: VisitorId, token: String, hello: Box<VisitorHello>, user_agent: String },
-    Agent { profile: AgentProfile, welcome: Box<ServerFrame>, status: AgentStatus, resume: Vec<ResumePoint> },
+    Visitor {
+        visitor: VisitorId,
+        token: String,
+        hello: Box<VisitorHello>,
+        user_agent: String,
+    },
+    Agent {
+        profile: AgentProfile,
+        generation: u64,
+        welcome: Box<ServerFrame>,
+        status: AgentStatus,
+        resume: Vec<ResumePoint>,
+    },
 }
 
 impl Who {
@@ -43,7 +54,8 @@ impl Who {
     pub fn join(self, conn: ConnId) -> (Attachment, Option<ServerFrame>, Input) {
         match self {
             Who::Visitor { visitor, token, hello, user_agent } => {
-                let attachment = Attachment::Joined { conn: conn.0, agent: false, id: visitor.0.clone() };
+                let attachment =
+                    Attachment::Joined { conn: conn.0, agent: false, id: visitor.0.clone(), generation: 0 };
                 let hello = *hello;
                 let input = Input::VisitorJoined {
                     conn,
@@ -56,13 +68,17 @@ impl Who {
                 };
                 (attachment, None, input)
             }
-            Who::Agent { profile, welcome, status, resume } => {
-                let attachment = Attachment::Joined { conn: conn.0, agent: true, id: profile.id.0.clone() };
+            Who::Agent { profile, generation, welcome, status, resume } => {
+                let attachment =
+                    Attachment::Joined { conn: conn.0, agent: true, id: profile.id.0.clone(), generation };
                 (attachment, Some(*welcome), Input::AgentJoined { conn, agent: profile, status, resume })
             }
         }
     }
 }
+
+/// The origin knows no such site (it was deleted).
+pub const NO_SUCH_SITE: &str = "no such site";
 
 /// The site's settings: kept in storage after the origin gave them once.
 pub async fn settings(env: &Env, sql: &SqlStorage, site: &SiteId) -> Result<RoomSettings, &'static str> {
@@ -74,7 +90,7 @@ pub async fn settings(env: &Env, sql: &SqlStorage, site: &SiteId) -> Result<Room
     let path = format!("/internal/v1/sites/{}/room", site.0);
     let settings: RoomSettings = match origin::get(env, &path).await {
         Ok(Answer::Found(settings)) => settings,
-        Ok(Answer::NotFound) => return Err("no such site"),
+        Ok(Answer::NotFound) => return Err(NO_SUCH_SITE),
         Err(error) => {
             worker::console_error!("the site's settings could not be fetched: {error}");
             return Err("the origin did not answer; try again");
@@ -203,7 +219,14 @@ pub fn agent(live: &Live, text: &str) -> Result<Who, Refused> {
         sites: vec![SiteSummary { id: settings.site.clone(), name: settings.name.clone() }],
     };
     let profile = AgentProfile { id: agent.id.clone(), name: agent.name.clone(), capacity: agent.capacity };
-    Ok(Who::Agent { profile, welcome: Box::new(welcome), status: hello.status, resume: hello.resume })
+    let generation = agent.generation;
+    Ok(Who::Agent {
+        profile,
+        generation,
+        welcome: Box::new(welcome),
+        status: hello.status,
+        resume: hello.resume,
+    })
 }
 
 fn hello_first() -> ServerFrame {

@@ -88,6 +88,9 @@ pub(crate) enum Attachment {
         agent: bool,
         /// The visitor's or agent's id.
         id: String,
+        /// An agent's token generation: when the origin says it moved on, the socket closes.
+        #[serde(default)]
+        generation: u64,
     },
     /// Closed by the room.
     Closed,
@@ -111,6 +114,7 @@ impl DurableObject for SiteRoomObject {
         let agent = match url.path() {
             "/visitor" => false,
             "/agent" => true,
+            "/changed" => return self.changed().await,
             "/evict" if test_hooks(&self.env) => {
                 // What the runtime does to an object with only hibernated sockets: its memory goes.
                 *self.live.borrow_mut() = None;
@@ -166,7 +170,7 @@ impl DurableObject for SiteRoomObject {
             Some(Attachment::Hello { agent, origin, user_agent }) => {
                 self.hello(&ws, &text, agent, origin, user_agent);
             }
-            Some(Attachment::Joined { conn, agent, id }) => {
+            Some(Attachment::Joined { conn, agent, id, .. }) => {
                 let input = {
                     let live = self.live.borrow();
                     let Some(live) = live.as_ref() else { return Ok(()) };
@@ -242,6 +246,68 @@ impl SiteRoomObject {
         *self.live.borrow_mut() = Some(live);
         self.take_back(&sql);
         Ok(())
+    }
+
+    /// The site's settings or agents changed at the origin: fetch them again, tell the room, and
+    /// send away agents who no longer serve the site or whose sessions ended.
+    async fn changed(&self) -> worker::Result<Response> {
+        // Sockets of an evicted room are taken back first, so the check below covers them.
+        let _ = self.wake(None).await;
+        let sql = self.state.storage().sql();
+        let Some(site) = storage::meta(&sql, "site")?.map(SiteId) else {
+            // Never used: nothing to refresh.
+            return Response::ok("");
+        };
+        storage::set_meta(&sql, "settings", "")?;
+        let settings = match hello::settings(&self.env, &sql, &site).await {
+            Ok(settings) => settings,
+            Err(hello::NO_SUCH_SITE) => {
+                self.apply(Input::SiteRemoved);
+                return Response::ok("");
+            }
+            Err(refused) => return Response::error(refused, 503),
+        };
+        let keys = match hello::keys(&self.env, &settings) {
+            Ok(keys) => keys,
+            Err(refused) => return Response::error(refused, 503),
+        };
+        let info = hello::site_info(&settings);
+        let mut ended = Vec::new();
+        if let Some(live) = self.live.borrow_mut().as_mut() {
+            for ws in live.sockets.values() {
+                if let Ok(Some(Attachment::Joined { conn, agent: true, id, generation })) =
+                    ws.deserialize_attachment()
+                {
+                    let still = settings.agents.iter().find(|agent| agent.id.0 == id);
+                    match still {
+                        Some(agent) if agent.generation == generation => {}
+                        Some(_) => ended.push((
+                            ConnId(conn),
+                            close::UNAUTHORIZED,
+                            "the session has ended; log in again",
+                        )),
+                        None => ended.push((ConnId(conn), close::FORBIDDEN, "you no longer serve this site")),
+                    }
+                }
+            }
+            live.settings = settings;
+            live.keys = keys;
+        }
+        self.apply(Input::SiteChanged(info));
+        for (conn, code, reason) in ended {
+            let ws = self.live.borrow_mut().as_mut().and_then(|live| {
+                live.kept.remove(&conn);
+                live.sockets.remove(&conn)
+            });
+            if let Some(ws) = ws {
+                let _ = storage::forget_socket(&sql, conn.0);
+                let _ = ws.serialize_attachment(Attachment::Closed);
+                let _ = ws.close(Some(code), Some(reason));
+                self.apply(Input::Disconnected { conn });
+            }
+        }
+        self.schedule().await?;
+        Response::ok("")
     }
 
     /// Sockets that stayed open while the object was away come back into the new room as they

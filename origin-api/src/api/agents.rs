@@ -65,7 +65,9 @@ async fn create(
         sites: body.sites.unwrap_or_default(),
         password_hash,
     };
-    Ok((StatusCode::CREATED, Json(state.store.create_agent(&me.tenant, agent, now()).await?)))
+    let agent = state.store.create_agent(&me.tenant, agent, now()).await?;
+    crate::edge::tenant_changed(&state, &me.tenant);
+    Ok((StatusCode::CREATED, Json(agent)))
 }
 
 async fn show(
@@ -124,6 +126,8 @@ async fn update(
     if revoke {
         state.hub.revoke_agent(&id);
     }
+    // Names and capacities too: the edge's rooms hold them.
+    crate::edge::tenant_changed(&state, &me.tenant);
     agent.map(Json).ok_or(ApiError::NotFound("no such agent"))
 }
 
@@ -144,6 +148,7 @@ async fn set_password(
     let hash = hash_blocking(body.password).await?;
     state.store.set_password(&me.tenant, &id, &hash).await?;
     state.hub.revoke_agent(&id);
+    crate::edge::tenant_changed(&state, &me.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -159,6 +164,7 @@ async fn remove(
     }
     state.store.delete_agent(&me.tenant, &id).await?;
     state.hub.revoke_agent(&id);
+    crate::edge::tenant_changed(&state, &me.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 

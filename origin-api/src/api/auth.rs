@@ -118,6 +118,7 @@ async fn change_password(
     state.store.set_password(&me.tenant, &me.agent, &hash).await?;
     // Every socket of theirs closes (4001) and comes back with the new token, of the new generation.
     state.hub.revoke_agent(&me.agent);
+    crate::edge::tenant_changed(&state, &me.tenant);
     let agent = state.store.agent(&me.tenant, &me.agent).await?;
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     Ok(Json(issue(&state, &agent).await?))
@@ -128,6 +129,7 @@ async fn change_password(
 async fn logout_everywhere(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<StatusCode> {
     state.store.end_sessions(&me.tenant, &me.agent).await?;
     state.hub.revoke_agent(&me.agent);
+    crate::edge::tenant_changed(&state, &me.tenant);
     Ok(StatusCode::NO_CONTENT)
 }
 

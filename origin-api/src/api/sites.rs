@@ -94,6 +94,7 @@ async fn update(
     let site =
         state.store.update_site(&me.tenant, &id, patch).await?.ok_or(ApiError::NotFound("no such site"))?;
     state.hub.site_changed(&site);
+    crate::edge::tenant_changed(&state, &site.tenant);
     Ok(Json(site.into()))
 }
 
@@ -139,6 +140,7 @@ async fn set_identity_secret(
     }
     if let Some(site) = state.store.site(&me.tenant, id).await? {
         state.hub.site_changed(&site);
+        crate::edge::tenant_changed(state, &site.tenant);
     }
     Ok(())
 }
@@ -151,6 +153,7 @@ async fn remove(
     me.require_manager()?;
     if state.store.delete_site(&me.tenant, &id).await? {
         state.hub.site_deleted(&id);
+        crate::edge::tenant_changed(&state, &me.tenant);
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound("no such site"))
