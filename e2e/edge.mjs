@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,22 +12,35 @@ import { root, until } from './harness.mjs';
 const wrangler = join(root, 'node_modules/.bin/wrangler');
 const script = join(root, 'edge-router/build/worker/shim.mjs');
 
-/** A secret the edge and the origin share, for `startKefu({ env: edgeEnv(secret) })`. */
-export function edgeSecret() {
-  return randomBytes(24).toString('base64url');
+/**
+ * What the origin and the edge share: the secret that signs the edge's requests, and the key the
+ * edge's rooms sign visitor tokens with (its public half for the origin). `origin` is the
+ * environment of a `kefu serve` behind this edge.
+ */
+export function edgeKeys() {
+  const secret = randomBytes(24).toString('base64url');
+  const seed = randomBytes(32);
+  // An Ed25519 private key in PKCS#8 is a fixed prefix and the 32-byte seed.
+  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
+  const visitorKey = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64url');
+  return {
+    secret,
+    roomKey: seed.toString('base64url'),
+    origin: { KEFU_EDGE_SECRET: secret, KEFU_EDGE_VISITOR_KEY: visitorKey },
+  };
 }
 
 export class Edge {
   /**
-   * `wrangler dev` with its storage in a fresh directory (kept across `restart()`), its requests
-   * to the origin signed with `secret`.
+   * `wrangler dev` with its storage in a fresh directory (kept across `restart()`), holding
+   * `keys` (from `edgeKeys()`).
    */
-  static async start(origin, secret) {
+  static async start(origin, keys) {
     assert.ok(existsSync(script), `build the edge first: scripts/build-edge.sh (no ${script})`);
     const edge = new Edge();
     edge.origin = origin;
-    edge.secret = secret;
-    edge.roomKey = randomBytes(32).toString('base64url');
+    edge.secret = keys.secret;
+    edge.roomKey = keys.roomKey;
     edge.dir = mkdtempSync(join(tmpdir(), 'kefu-edge-'));
     edge.port = 0;
     await edge.#run();

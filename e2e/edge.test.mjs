@@ -5,15 +5,15 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { Edge, edgeSecret } from './edge.mjs';
+import { Edge, edgeKeys } from './edge.mjs';
 import { Agent, PASSWORD, kefu as admin, startKefu, until } from './harness.mjs';
 
 let kefu, edge;
 
 before(async () => {
-  const secret = edgeSecret();
-  kefu = await startKefu({ env: { KEFU_EDGE_SECRET: secret } });
-  edge = await Edge.start(kefu.server.address, secret);
+  const keys = edgeKeys();
+  kefu = await startKefu({ env: keys.origin });
+  edge = await Edge.start(kefu.server.address, keys);
   // The origin tells the edge of changes.
   kefu.server.env.KEFU_EDGE_URL = edge.address;
   await kefu.server.stop();
@@ -152,6 +152,19 @@ test('with the origin down visitors are still acknowledged, and the origin gets 
   for (const [i, body] of sent.entries()) v.send({ type: 'send', cid: `down-${i + 1}`, body });
   await until(() => sent.every((_, i) => v.frames.some((f) => f.type === 'ack' && f.cid === `down-${i + 1}`)), 'every ack while the origin is down');
   await until(() => agent.frames.filter((f) => f.type === 'message' && f.body.startsWith('During')).length === 19, 'the agent seeing them');
+
+  // The visitor's history answers from the room meanwhile, with everything acknowledged.
+  const visitorToken = v.frames.find((f) => f.type === 'welcome').visitor_token;
+  const own = await fetch(`${edge.address}/api/v1/visitor/conversations/${conversation}/messages?limit=200`, {
+    headers: { authorization: 'Bearer ' + visitorToken },
+  });
+  assert.equal(own.status, 200);
+  const bodies = (await own.json()).items.filter((m) => m.kind !== 'event').map((m) => m.body);
+  assert.deepEqual(bodies, ['Before the outage', ...sent]);
+  const stranger = await fetch(`${edge.address}/api/v1/visitor/conversations/${conversation}/messages`, {
+    headers: { authorization: 'Bearer ' + 'v1.e30.AAAA' },
+  });
+  assert.notEqual(stranger.status, 200);
 
   // The room tried to deliver them and could not.
   const failed = () => edge.output.includes('the outbox could not reach the origin');

@@ -5,7 +5,10 @@
 //!   minute), so an unknown key is refused before any object is touched;
 //! - `/ws/agent?site=<site id>` — the object checks the agent's token itself;
 //! - `/internal/…` — the origin's endpoints for the objects; never reachable from outside;
+//! - `/embed.js`, `/assets/chat.js`, `/assets/chat.css` — served from the Worker itself;
 //! - anything else goes to the origin (`ORIGIN_URL`) as it came.
+
+mod assets;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -34,11 +37,17 @@ thread_local! {
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<Response> {
     let url = request.url()?;
+    if let Some(asset) = assets::serve(url.path(), &url, request.headers()) {
+        return asset;
+    }
     match url.path() {
         "/ws/visitor" => visitor_socket(request, &url, &env).await,
         "/ws/agent" => agent_socket(request, &url, &env).await,
         path if path.starts_with("/internal/v1/sites/") && path.ends_with("/changed") => {
             changed(request, &url, &env).await
+        }
+        path if path.starts_with("/api/v1/visitor/conversations/") && path.ends_with("/messages") => {
+            visitor_history(request, &url, &env).await
         }
         path if path.starts_with("/internal/") => Response::error("not found", 404),
         "/__test/evict" if room_objects::test_hooks(&env) => evict(&url, &env).await,
@@ -92,6 +101,33 @@ async fn changed(mut request: Request, url: &Url, env: &Env) -> worker::Result<R
     init.with_method(Method::Post);
     stub.fetch_with_request(Request::new_with_init(&format!("https://room/changed?site={site}"), &init)?)
         .await
+}
+
+/// A visitor's conversation from their site's room object, which has every message the moment it
+/// is acknowledged; the origin's copy follows through the outbox. A conversation the object does
+/// not hold (from before the edge) comes from the origin.
+async fn visitor_history(request: Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let token = request.headers().get("authorization")?.unwrap_or_default();
+    let site = token.strip_prefix("Bearer ").and_then(chat_core::token::visitor_site_unchecked);
+    let conversation = url
+        .path()
+        .trim_start_matches("/api/v1/visitor/conversations/")
+        .trim_end_matches("/messages")
+        .to_owned();
+    let (Some(site), false) = (site, conversation.contains('/')) else {
+        return proxy(request, url, env).await;
+    };
+    let mut target = format!("https://room/history?site={}&conversation={conversation}", site.0);
+    for (name, value) in url.query_pairs().filter(|(name, _)| name == "after_seq" || name == "limit") {
+        target.push_str(&format!("&{name}={value}"));
+    }
+    let headers = Headers::new();
+    headers.set("authorization", &token)?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Get).with_headers(headers);
+    let stub = env.durable_object(ROOMS)?.id_from_name(&site.0)?.get_stub()?;
+    let answer = stub.fetch_with_request(Request::new_with_init(&target, &init)?).await?;
+    if answer.status_code() == 404 { proxy(request, url, env).await } else { Ok(answer) }
 }
 
 /// Test hook: the site's object forgets its room, as the runtime's eviction does.

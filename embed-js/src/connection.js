@@ -91,7 +91,8 @@ export class Connection {
    * @param {() => PageInfo} page the page the visitor is on now
    */
   constructor(base, siteKey, on, page) {
-    this.#url = base.replace(/^http/, 'ws') + '/ws/visitor';
+    // The site in the address too: the edge routes the socket to the site's room before the hello.
+    this.#url = base.replace(/^http/, 'ws') + '/ws/visitor?site=' + encodeURIComponent(siteKey);
     this.#siteKey = siteKey;
     this.#prefix = 'kefu.' + siteKey + '.';
     this.#on = on;

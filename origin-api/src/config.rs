@@ -116,6 +116,10 @@ pub struct ConfigArgs {
     /// objects fetch them again [default: none].
     #[arg(long, env = "KEFU_EDGE_URL")]
     pub edge_url: Option<String>,
+    /// The public half of the edge's `ROOM_SIGNING_KEY` (32 bytes, base64url): visitor tokens the
+    /// edge's rooms issue are good at the origin too (a visitor's history, uploads) [default: none].
+    #[arg(long, env = "KEFU_EDGE_VISITOR_KEY")]
+    pub edge_visitor_key: Option<String>,
 }
 
 /// The same settings as read from the TOML file.
@@ -137,6 +141,7 @@ struct FileConfig {
     signing_key: Option<Secret>,
     edge_secret: Option<Secret>,
     edge_url: Option<String>,
+    edge_visitor_key: Option<String>,
 }
 
 /// Everything the server needs to know, resolved.
@@ -177,6 +182,8 @@ pub struct Config {
     pub edge_secret: Option<Secret>,
     /// The edge's address, told of changes.
     pub edge_url: Option<String>,
+    /// Verifies the visitor tokens the edge's rooms issue.
+    pub edge_visitor_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 impl Config {
@@ -239,6 +246,12 @@ impl Config {
             signing_key: args.signing_key.clone().or(file.signing_key),
             edge_secret: args.edge_secret.clone().or(file.edge_secret),
             edge_url: args.edge_url.clone().or(file.edge_url),
+            edge_visitor_key: args
+                .edge_visitor_key
+                .clone()
+                .or(file.edge_visitor_key)
+                .map(|key| public_key(&key))
+                .transpose()?,
         })
     }
 
@@ -261,8 +274,21 @@ impl Config {
             signing_key: None,
             edge_secret: None,
             edge_url: None,
+            edge_visitor_key: None,
         }
     }
+}
+
+/// An Ed25519 public key written as 32 bytes of base64url.
+fn public_key(text: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(text.trim().trim_end_matches('='))
+        .map_err(|_| anyhow::anyhow!("the edge visitor key must be base64url"))?;
+    let bytes: [u8; 32] =
+        bytes.try_into().map_err(|_| anyhow::anyhow!("the edge visitor key must be 32 bytes"))?;
+    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
+        .map_err(|_| anyhow::anyhow!("the edge visitor key is not a key"))
 }
 
 impl DatabaseArgs {

@@ -115,6 +115,7 @@ impl DurableObject for SiteRoomObject {
             "/visitor" => false,
             "/agent" => true,
             "/changed" => return self.changed().await,
+            "/history" => return self.history(&request, &url).await,
             "/evict" if test_hooks(&self.env) => {
                 // What the runtime does to an object with only hibernated sockets: its memory goes.
                 *self.live.borrow_mut() = None;
@@ -246,6 +247,46 @@ impl SiteRoomObject {
         *self.live.borrow_mut() = Some(live);
         self.take_back(&sql);
         Ok(())
+    }
+
+    /// A visitor's own conversation, from the room's storage: what they see after a reload, here
+    /// at once rather than after the outbox reached the origin. The same answer as the origin's
+    /// `GET /api/v1/visitor/conversations/{id}/messages`; 404 for a conversation this room does
+    /// not hold (the Worker then asks the origin).
+    async fn history(&self, request: &Request, url: &worker::Url) -> worker::Result<Response> {
+        let query =
+            |name: &str| url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned());
+        if let Err(refused) = self.wake(query("site").map(SiteId).as_ref()).await {
+            return Response::error(refused, 503);
+        }
+        let conversation = ConversationId(query("conversation").unwrap_or_default());
+        let after_seq = query("after_seq").and_then(|n| n.parse().ok()).unwrap_or(0);
+        let limit = query("limit").and_then(|n| n.parse().ok()).unwrap_or(50).clamp(1, 200);
+        let token = request.headers().get("authorization")?.unwrap_or_default();
+        let token = token.strip_prefix("Bearer ").unwrap_or_default();
+        let claims = {
+            let live = self.live.borrow();
+            let Some(live) = live.as_ref() else { return Response::error("the room is not ready", 503) };
+            chat_core::token::verify_visitor(&live.keys.visitors.verifying_key(), token).ok()
+        };
+        let Some(claims) = claims else {
+            return api_error(401, "unauthorized", "the visitor token is not valid");
+        };
+        let sql = self.state.storage().sql();
+        let record = storage::conversation(&sql, &conversation)?;
+        let Some(record) =
+            record.filter(|record| record.visitor == claims.visitor && record.site == claims.site)
+        else {
+            return api_error(404, "not_found", "no such conversation");
+        };
+        // Everything in storage is committed: the room writes before it acknowledges.
+        let through = u64::MAX >> 12;
+        let items = storage::messages(&sql, &record.id, after_seq, through, false, limit)?;
+        let next_after_seq = items
+            .last()
+            .map(|m| m.seq)
+            .filter(|last| items.len() >= usize::try_from(limit).unwrap_or(usize::MAX) && *last < through);
+        Response::from_json(&serde_json::json!({ "items": items, "next_after_seq": next_after_seq }))
     }
 
     /// The site's settings or agents changed at the origin: fetch them again, tell the room, and
@@ -476,15 +517,13 @@ impl SiteRoomObject {
                 writes.join(",")
             );
             match origin::post(&self.env, "/internal/v1/outbox", body).await {
-                Ok(true) => {
+                Ok(()) => {
                     let _ = storage::delivered(&sql, last);
                     self.backoff.set(0);
                     self.retry_at.set(None);
                 }
-                failed => {
-                    if let Err(error) = failed {
-                        worker::console_warn!("the outbox could not reach the origin: {error}");
-                    }
+                Err(error) => {
+                    worker::console_warn!("the outbox could not reach the origin: {error}");
                     let backoff = (self.backoff.get() * 2).clamp(OUTBOX_BACKOFF_MS, OUTBOX_BACKOFF_MAX_MS);
                     self.backoff.set(backoff);
                     self.retry_at.set(Some(origin::now().plus(backoff)));
@@ -525,7 +564,7 @@ fn replay(
     include_notes: bool,
 ) {
     let Some(ws) = live.sockets.get(&conn) else { return };
-    match storage::messages(sql, conversation, after_seq, through_seq, include_notes) {
+    match storage::messages(sql, conversation, after_seq, through_seq, include_notes, u64::MAX >> 12) {
         Ok(messages) => {
             for message in messages {
                 let _ = ws.send_with_str(ServerFrame::Message(message).to_json());
@@ -536,6 +575,12 @@ fn replay(
             let _ = ws.close(Some(close::INTERNAL), Some("replay failed; reconnect"));
         }
     }
+}
+
+/// An error answered as the REST API answers them.
+fn api_error(status: u16, code: &str, message: &str) -> worker::Result<Response> {
+    let body = serde_json::json!({ "error": { "code": code, "message": message } });
+    Ok(Response::from_json(&body)?.with_status(status))
 }
 
 /// Whether the test hooks are on (the `TEST_HOOKS` variable is `1`; never in a deployment).

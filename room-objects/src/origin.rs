@@ -26,10 +26,16 @@ pub async fn get<T: DeserializeOwned>(env: &Env, path: &str) -> worker::Result<A
     }
 }
 
-/// `POST path` on the origin with a JSON body; whether it answered 200.
-pub async fn post(env: &Env, path: &str, body: String) -> worker::Result<bool> {
-    let response = send(env, Method::Post, path, body.into_bytes()).await?;
-    Ok(response.status_code() == 200)
+/// `POST path` on the origin with a JSON body; an answer other than 200 is an error.
+pub async fn post(env: &Env, path: &str, body: String) -> worker::Result<()> {
+    let mut response = send(env, Method::Post, path, body.into_bytes()).await?;
+    match response.status_code() {
+        200 => Ok(()),
+        status => {
+            let text = response.text().await.unwrap_or_default();
+            Err(worker::Error::RustError(format!("the origin answered {status} to {path}: {text}")))
+        }
+    }
 }
 
 async fn send(env: &Env, method: Method, path: &str, body: Vec<u8>) -> worker::Result<worker::Response> {

@@ -175,6 +175,17 @@ fn recent_cids(sql: &SqlStorage, conversation: &str) -> worker::Result<Vec<(Stri
     Ok(rows.into_iter().map(|row| (row.sender, Cid(row.cid), whole(row.seq))).collect())
 }
 
+/// The visitor of a conversation this room holds.
+pub fn conversation(sql: &SqlStorage, id: &ConversationId) -> worker::Result<Option<ConversationRecord>> {
+    #[derive(Deserialize)]
+    struct Row {
+        record: String,
+    }
+    let rows: Vec<Row> =
+        sql.exec("SELECT record FROM conversations WHERE id = ?", vec![text(&id.0)])?.to_array()?;
+    rows.first().map(|row| parse(&row.record)).transpose()
+}
+
 /// Messages of a conversation after `after_seq` through `through_seq`, in order.
 pub fn messages(
     sql: &SqlStorage,
@@ -182,6 +193,7 @@ pub fn messages(
     after_seq: Seq,
     through_seq: Seq,
     include_notes: bool,
+    limit: u64,
 ) -> worker::Result<Vec<MessageView>> {
     #[derive(Deserialize)]
     struct Row {
@@ -189,8 +201,9 @@ pub fn messages(
     }
     let rows: Vec<Row> = sql
         .exec(
-            "SELECT message FROM messages WHERE conversation = ? AND seq > ? AND seq <= ? AND (note = 0 OR ?) ORDER BY seq",
-            vec![text(&conversation.0), seq(after_seq), seq(through_seq), i64::from(include_notes).into()],
+            "SELECT message FROM messages WHERE conversation = ? AND seq > ? AND seq <= ? AND (note = 0 OR ?) \
+             ORDER BY seq LIMIT ?",
+            vec![text(&conversation.0), seq(after_seq), seq(through_seq), i64::from(include_notes).into(), seq(limit)],
         )?
         .to_array()?;
     rows.iter().map(|row| parse(&row.message)).collect()

@@ -131,6 +131,17 @@ fn sign(key: &SigningKey, claims: &Claims) -> String {
     token
 }
 
+/// The site a visitor token names, read without checking its signature: only for routing a
+/// request to the place that checks it (the edge's Worker sends it to that site's room).
+pub fn visitor_site_unchecked(token: &str) -> Option<crate::ids::SiteId> {
+    let (signed, _) = token.rsplit_once('.')?;
+    let json = URL_SAFE_NO_PAD.decode(signed.strip_prefix(PREFIX)?).ok()?;
+    match serde_json::from_slice(&json).ok()? {
+        Claims::Visitor(claims) => Some(claims.site),
+        _ => None,
+    }
+}
+
 fn verify(key: &VerifyingKey, token: &str) -> Result<Claims, TokenError> {
     let (signed, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
     let payload = signed.strip_prefix(PREFIX).ok_or(TokenError::Malformed)?;
@@ -161,6 +172,15 @@ mod tests {
             exp: Millis(exp),
             generation: 0,
         }
+    }
+
+    #[test]
+    fn a_visitor_tokens_site_is_read_for_routing_and_nothing_else() {
+        let claims = VisitorClaims { tenant: "t1".into(), site: "s1".into(), visitor: "v1".into() };
+        let token = sign_visitor(&key(1), claims);
+        assert_eq!(visitor_site_unchecked(&token), Some("s1".into()));
+        assert_eq!(visitor_site_unchecked(&sign_agent(&key(1), agent_claims(1))), None);
+        assert_eq!(visitor_site_unchecked("v1.garbage.sig"), None);
     }
 
     #[test]

@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for CurrentVisitor {
         let token = bearer(parts).ok_or_else(|| {
             ApiError::Unauthorized("send the visitor token: Authorization: Bearer <token>".into())
         })?;
-        let claims = token::verify_visitor(&state.keys.verifying, token)
+        let claims = verify_visitor(state, token)
             .map_err(|_| ApiError::Unauthorized("the visitor token is not valid".into()))?;
         Ok(CurrentVisitor(claims))
     }
@@ -152,11 +152,20 @@ impl FromRequestParts<AppState> for Caller {
         let token = bearer(parts).ok_or_else(|| {
             ApiError::Unauthorized("send a token: Authorization: Bearer <access or visitor token>".into())
         })?;
-        match token::verify_visitor(&state.keys.verifying, token) {
+        match verify_visitor(state, token) {
             Ok(claims) => Ok(Caller::Visitor(claims)),
             Err(TokenError::WrongKind) => current_agent(token, state).await.map(Caller::Agent),
             Err(_) => Err(ApiError::Unauthorized("the token is not valid".into())),
         }
+    }
+}
+
+/// A visitor token this server issued, or one the edge's rooms issued.
+fn verify_visitor(state: &AppState, token: &str) -> Result<VisitorClaims, TokenError> {
+    let own = token::verify_visitor(&state.keys.verifying, token);
+    match (&own, &state.config.edge_visitor_key) {
+        (Ok(_) | Err(TokenError::WrongKind), _) | (_, None) => own,
+        (Err(_), Some(edge)) => token::verify_visitor(edge, token),
     }
 }
 

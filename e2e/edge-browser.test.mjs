@@ -1,0 +1,60 @@
+// The visitor's side in a real browser against the edge: the test site's snippet loads the loader
+// from the Worker, the chat window's socket goes to the site's room object, and an agent answers
+// through the edge too.
+
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { Edge, edgeKeys } from './edge.mjs';
+import { Agent, chatWindow, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+
+let kefu, edge, browser;
+
+before(async () => {
+  const keys = edgeKeys();
+  kefu = await startKefu({ env: keys.origin });
+  edge = await Edge.start(kefu.server.address, keys);
+  // The site's snippet names the edge.
+  kefu.pages.kefu = { address: edge.address };
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await edge?.close();
+  kefu?.pages.close();
+  await kefu?.server.close();
+});
+
+test('a visitor chats through the edge, and finds the conversation again after a reload', async () => {
+  const token = await kefu.server.login(kefu.email);
+  const agent = new Agent(edge.ws(`/ws/agent?site=${kefu.siteId}`), token);
+  await agent.connect();
+
+  const page = await openSite(browser, kefu.pages, { path: '/lamps?title=Lamps' });
+  const loaded = [];
+  page.on('response', (response) => loaded.push([new URL(response.url()).pathname, response.status()]));
+  assert.equal((await fetch(edge.address + '/embed.js')).headers.get('cross-origin-resource-policy'), 'cross-origin');
+  await until(async () => (await launcher(page).getAttribute('class'))?.includes('on'), 'the launcher to show online');
+  const arrived = await agent.waitFor((f) => f.type === 'visitor_arrived', 'the visitor arriving');
+  assert.equal(arrived.visitor.page.title, 'Lamps');
+
+  await launcher(page).click();
+  const chat = chatWindow(page);
+  const box = chat.getByRole('textbox', { name: 'Message' });
+  await box.pressSequentially('Is the brass lamp', { delay: 20 });
+  await agent.waitFor((f) => f.type === 'typing' && f.preview?.includes('Is the brass lamp'), 'the draft');
+  await box.pressSequentially(' still for sale?');
+  await box.press('Enter');
+  const message = await agent.waitFor((f) => f.type === 'message' && f.body === 'Is the brass lamp still for sale?', 'the message');
+  agent.send({ type: 'send', site: kefu.siteId, conversation: message.conversation, cid: 'b-1', body: 'Yes, one is left.' });
+  await chat.getByText('Yes, one is left.').waitFor();
+
+  // After a reload the window, open before, opens again on the same conversation.
+  await page.reload();
+  await chatWindow(page).getByText('Yes, one is left.').waitFor();
+  await chatWindow(page).getByText('Is the brass lamp still for sale?').waitFor();
+  // The loader and the window's script came from the Worker itself.
+  assert.ok(loaded.some(([path, status]) => path === '/assets/chat.js' && status === 200), JSON.stringify(loaded));
+  agent.close();
+  await page.context().close();
+});
