@@ -22,6 +22,8 @@ pub mod config;
 pub mod edge;
 pub mod error;
 pub mod files;
+#[cfg(feature = "lambda")]
+pub mod lambda;
 pub mod live;
 pub mod server;
 pub mod store;
