@@ -25,7 +25,7 @@ after(async () => {
   await kefu?.server.close();
 });
 
-test('a visitor chats through the edge, and finds the conversation again after a reload', async () => {
+test('through the edge a visitor is watched, invited, chats with a draft shown, and finds it all again after a reload', async () => {
   const token = await kefu.server.login(kefu.email);
   const agent = new Agent(edge.ws(`/ws/agent?site=${kefu.siteId}`), token);
   await agent.connect();
@@ -38,8 +38,16 @@ test('a visitor chats through the edge, and finds the conversation again after a
   const arrived = await agent.waitFor((f) => f.type === 'visitor_arrived', 'the visitor arriving');
   assert.equal(arrived.visitor.page.title, 'Lamps');
 
-  await launcher(page).click();
+  // The agent sees the visitor move, and invites them: the window opens with the invitation.
+  await page.evaluate(() => {
+    history.pushState({}, '', '/brass');
+    document.title = 'Brass lamps';
+  });
+  const moved = await agent.waitFor((f) => f.type === 'visitor_page', 'the visitor moving');
+  assert.equal(moved.page.title, 'Brass lamps');
+  agent.send({ type: 'invite', site: kefu.siteId, visitor: arrived.visitor.visitor, cid: 'inv-1', body: 'Looking for a brass lamp?' });
   const chat = chatWindow(page);
+  await chat.getByText('Looking for a brass lamp?').waitFor();
   const box = chat.getByRole('textbox', { name: 'Message' });
   await box.pressSequentially('Is the brass lamp', { delay: 20 });
   await agent.waitFor((f) => f.type === 'typing' && f.preview?.includes('Is the brass lamp'), 'the draft');
@@ -53,6 +61,7 @@ test('a visitor chats through the edge, and finds the conversation again after a
   await page.reload();
   await chatWindow(page).getByText('Yes, one is left.').waitFor();
   await chatWindow(page).getByText('Is the brass lamp still for sale?').waitFor();
+  await chatWindow(page).getByText('Looking for a brass lamp?').waitFor();
   // The loader and the window's script came from the Worker itself.
   assert.ok(loaded.some(([path, status]) => path === '/assets/chat.js' && status === 200), JSON.stringify(loaded));
   agent.close();

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
 import { Edge, edgeKeys } from './edge.mjs';
-import { Agent, PASSWORD, kefu as admin, startKefu, until } from './harness.mjs';
+import { Agent, PASSWORD, kefu as admin, png, startKefu, until } from './harness.mjs';
 
 let kefu, edge;
 
@@ -279,6 +279,40 @@ test('changes at the origin reach the room at once: a greeting, a new agent, a s
   assert.equal(await old.closing, 4001);
 });
 
+test("files go to the edge's R2 bucket: a visitor's upload is sent, and only the tenant's agents fetch it", async () => {
+  const { agent, v, ack } = await chatting('file-0', 'I have a photo of the lamp');
+  const visitorToken = v.frames.find((f) => f.type === 'welcome').visitor_token;
+  const picture = png(3, 2);
+  const uploaded = await fetch(`${edge.address}/api/v1/files?name=${encodeURIComponent('台灯 lamp.png')}`, {
+    method: 'POST',
+    headers: { authorization: 'Bearer ' + visitorToken, 'content-type': 'image/png' },
+    body: picture,
+  });
+  assert.equal(uploaded.status, 201);
+  const { attachment, attachment_token } = await uploaded.json();
+  assert.equal(attachment.name, '台灯 lamp.png');
+  v.send({ type: 'send', cid: 'file-1', body: 'Here it is', attachment: attachment_token });
+  await v.waitFor((f) => f.type === 'ack' && f.cid === 'file-1', 'the ack');
+  const message = await agent.waitFor((f) => f.type === 'message' && f.cid === 'file-1', 'the message with the file');
+  assert.equal(message.attachment.id, attachment.id);
+  assert.equal(message.conversation, ack.conversation);
+
+  const token = await kefu.server.login(kefu.email);
+  const fetched = await fetch(`${edge.address}/api/v1/files/${attachment.id}`, { headers: { authorization: 'Bearer ' + token } });
+  assert.equal(fetched.status, 200);
+  assert.deepEqual(Buffer.from(await fetched.arrayBuffer()), picture);
+  // The bucket is not reachable from outside, and another tenant's agent gets nothing.
+  assert.equal((await fetch(`${edge.address}/internal/v1/files/${kefu.tenant}/${attachment.id}`)).status, 404);
+  const env = { KEFU_DATABASE_URL: kefu.server.env.KEFU_DATABASE_URL };
+  const other = admin(env, ['tenant', 'create', '--name', 'Initech']).split(' ')[2];
+  admin(env, ['agent', 'create', '--tenant', other, '--email', 'ian@initech.example', '--name', 'Ian', '--role', 'owner'], PASSWORD + '\n');
+  const ian = await api('POST', '/api/v1/auth/login', { json: { email: 'ian@initech.example', password: PASSWORD } });
+  const theirs = await fetch(`${edge.address}/api/v1/files/${attachment.id}`, { headers: { authorization: 'Bearer ' + ian.body.tokens.access_token } });
+  assert.equal(theirs.status, 404);
+  v.ws.close();
+  agent.close();
+});
+
 test('the Worker refuses unknown site keys; the room refuses bad hellos and tokens', async () => {
   const unknown = socket(edge.ws('/ws/visitor?site=k_nobody'));
   await assert.rejects(unknown.opened);
@@ -319,4 +353,30 @@ test('the Worker refuses unknown site keys; the room refuses bad hellos and toke
   intruder.send({ type: 'agent_hello', v: 1, access_token: gina.body.tokens.access_token });
   assert.equal((await intruder.waitFor((f) => f.type === 'error', 'the refusal')).code, 'forbidden');
   assert.equal(await intruder.closing, 4003);
+});
+
+test('a socket that says nothing is closed after ten seconds (4002)', async () => {
+  const silent = socket(edge.ws(`/ws/visitor?site=${kefu.siteKey}`), kefu.pages.origin);
+  await silent.opened;
+  const started = Date.now();
+  assert.equal(await silent.closing, 4002);
+  assert.ok(Date.now() - started >= 9_000, 'not before its time');
+});
+
+// Last: it spends this address's budget for the next ten seconds.
+test('one address opening sockets without end is refused with 429 at the edge', async () => {
+  const opened = [];
+  let refused = 0;
+  for (let i = 0; i < 130; i++) {
+    const s = socket(edge.ws(`/ws/visitor?site=${kefu.siteKey}`), kefu.pages.origin);
+    try {
+      await s.opened;
+      opened.push(s);
+    } catch (_) {
+      if (s.status === 429) refused += 1;
+    }
+  }
+  assert.ok(opened.length >= 90 && opened.length <= 110, `${opened.length} opened`);
+  assert.equal(refused, 130 - opened.length);
+  for (const s of opened) s.ws.close();
 });

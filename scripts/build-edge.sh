@@ -13,4 +13,5 @@ if [[ "$have" != "$bindgen_version" ]]; then
     exit 1
 fi
 cd edge-router
-worker-build --release
+worker-build --profile edge
+node ../scripts/wasm-names.mjs build/index_bg.wasm

@@ -34,7 +34,7 @@ pub(crate) fn target(ws: &str) -> anyhow::Result<std::net::SocketAddr> {
 
 pub async fn run(ws: &str, site_key: &str, wire: Wire, args: IdleArgs) -> anyhow::Result<()> {
     let hello = hello(site_key, wire);
-    let url = wire.url(ws, "/ws/visitor");
+    let url = wire.visitor_url(ws, site_key);
     let target = target(ws)?;
     // One visitor first, so the site's room exists before the baseline.
     let mut sockets = vec![connect(&url, target, 0, wire, &hello).await?];

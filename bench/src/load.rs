@@ -44,19 +44,25 @@ pub struct LoadArgs {
     /// The server's process id: its CPU time over the sending window is reported.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// The site's id, for an agent socket of that site only (as on the edge, where each site's
+    /// room is an object of its own).
+    #[arg(long)]
+    agent_site: Option<String>,
 }
 
 pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArgs) -> anyhow::Result<()> {
     let mut quiet = Vec::new();
     let (hello, target) = (crate::idle::hello(site_key, wire), crate::idle::target(ws)?);
     for i in 0..args.idle {
-        quiet.push(crate::idle::connect(&wire.url(ws, "/ws/visitor"), target, i, wire, &hello).await?);
+        quiet.push(crate::idle::connect(&wire.visitor_url(ws, site_key), target, i, wire, &hello).await?);
     }
     if args.idle > 0 {
         println!("{} quiet visitors connected", args.idle);
     }
     let token = login(http, &args.agent_email, &args.agent_password).await?;
-    let (mut agent, _) = tokio_tungstenite::connect_async(wire.url(ws, "/ws/agent")).await?;
+    let agent_path =
+        args.agent_site.as_ref().map_or("/ws/agent".to_owned(), |site| format!("/ws/agent?site={site}"));
+    let (mut agent, _) = tokio_tungstenite::connect_async(wire.url(ws, &agent_path)).await?;
     wire.open(&mut agent).await?;
     let hello = json!({"type": "agent_hello", "v": 1, "access_token": token}).to_string();
     agent.send(Message::Text(wire.encode(&hello).into())).await?;
@@ -94,7 +100,7 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
     let interval = Duration::from_secs_f64(1.0 / per_visitor);
     let mut visitors = Vec::new();
     for i in 0..args.visitors {
-        let url = wire.url(ws, "/ws/visitor");
+        let url = wire.visitor_url(ws, site_key);
         let (mut socket, _) = if args.spread {
             let tcp = tokio::net::TcpSocket::new_v4()?;
             let source =

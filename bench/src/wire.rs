@@ -37,6 +37,11 @@ impl Wire {
         }
     }
 
+    /// A visitor's socket URL for the site `site_key` (the edge routes by it).
+    pub fn visitor_url(self, ws: &str, site_key: &str) -> String {
+        self.url(ws, &format!("/ws/visitor?site={site_key}"))
+    }
+
     /// What a fresh socket does before frames can pass: for Socket.IO, the Engine.IO open packet
     /// and joining the default namespace.
     pub async fn open<S: AsyncRead + AsyncWrite + Unpin>(

@@ -4,11 +4,17 @@
 //! - `/ws/visitor?site=<site key>` — the site key is looked up at the origin (and remembered for a
 //!   minute), so an unknown key is refused before any object is touched;
 //! - `/ws/agent?site=<site id>` — the object checks the agent's token itself;
-//! - `/internal/…` — the origin's endpoints for the objects; never reachable from outside;
+//! - `/internal/…` — the origin's endpoints for the objects; never reachable from outside; the
+//!   ones the Worker answers itself (a site changed, files in R2) only to requests the origin
+//!   signed;
 //! - `/embed.js`, `/assets/chat.js`, `/assets/chat.css` — served from the Worker itself;
 //! - anything else goes to the origin (`ORIGIN_URL`) as it came.
+//!
+//! Every address has a budget of new sockets and of requests (the `NEW_SOCKETS` and `REQUESTS`
+//! rate limiters of `wrangler.toml`); beyond it the answer is 429.
 
 mod assets;
+mod files;
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -40,7 +46,15 @@ async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<
     if let Some(asset) = assets::serve(url.path(), &url, request.headers()) {
         return asset;
     }
-    match url.path() {
+    let path = url.path();
+    // What the origin signs is not counted against anyone's address.
+    if !path.starts_with("/internal/") {
+        let limiter = if path.starts_with("/ws/") { "NEW_SOCKETS" } else { "REQUESTS" };
+        if !allowed(&request, &env, limiter).await? {
+            return too_many();
+        }
+    }
+    match path {
         "/ws/visitor" => visitor_socket(request, &url, &env).await,
         "/ws/agent" => agent_socket(request, &url, &env).await,
         path if path.starts_with("/internal/v1/sites/") && path.ends_with("/changed") => {
@@ -49,10 +63,24 @@ async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<
         path if path.starts_with("/api/v1/visitor/conversations/") && path.ends_with("/messages") => {
             visitor_history(request, &url, &env).await
         }
+        path if path.starts_with("/internal/v1/files/") => files::serve(request, &url, &env).await,
         path if path.starts_with("/internal/") => Response::error("not found", 404),
         "/__test/evict" if room_objects::test_hooks(&env) => evict(&url, &env).await,
         _ => proxy(request, &url, &env).await,
     }
+}
+
+/// Whether the caller's address may do one more of what `limiter` counts.
+async fn allowed(request: &Request, env: &Env, limiter: &str) -> worker::Result<bool> {
+    let address = request.headers().get("cf-connecting-ip")?.unwrap_or_default();
+    Ok(env.rate_limiter(limiter)?.limit(address).await?.success)
+}
+
+fn too_many() -> worker::Result<Response> {
+    let body = serde_json::json!({ "error": { "code": "rate_limited", "message": "too many requests from this address; try again in a few seconds" } });
+    let response = Response::from_json(&body)?.with_status(429);
+    response.headers().set("retry-after", "10")?;
+    Ok(response)
 }
 
 fn query(url: &Url, name: &str) -> Option<String> {
@@ -209,6 +237,6 @@ fn origin_url(env: &Env) -> worker::Result<String> {
     Ok(env.var("ORIGIN_URL")?.to_string().trim_end_matches('/').to_owned())
 }
 
-fn now() -> Millis {
+pub(crate) fn now() -> Millis {
     Millis(worker::Date::now().as_millis())
 }

@@ -39,13 +39,18 @@ pub struct AppState {
 impl AppState {
     /// State over an opened store.
     pub fn new(store: Arc<dyn Store>, keys: Keys, config: Config) -> AppState {
+        let edge = match (&config.edge_url, &config.edge_secret) {
+            (Some(url), Some(secret)) => Some(crate::edge::Edge::new(url, secret.clone())),
+            _ => None,
+        };
         AppState {
             hub: Hub::new(Arc::clone(&store), config.room_idle, config.data_dir.clone()),
             ip_limits: IpLimits::new(&config),
-            files: Arc::new(LocalFiles::new(config.data_dir.join("files"))),
-            edge: match (&config.edge_url, &config.edge_secret) {
-                (Some(url), Some(secret)) => Some(crate::edge::Edge::new(url, secret.clone())),
-                _ => None,
+            edge: edge.clone(),
+            // Behind the edge the files live in its R2 bucket; a Lambda's disk does not last.
+            files: match edge {
+                Some(edge) => Arc::new(crate::edge::EdgeFiles::new(edge)),
+                None => Arc::new(LocalFiles::new(config.data_dir.join("files"))),
             },
             store,
             keys: Arc::new(keys),

@@ -19,8 +19,9 @@ use std::collections::HashMap;
 
 use chat_core::edge::RoomSettings;
 use chat_core::ids::{ConnId, ConversationId, Millis, SiteId};
-use chat_core::limits::MAX_FRAME_BYTES;
+use chat_core::limits::{FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES};
 use chat_core::protocol::{ErrorCode, ServerFrame, close};
+use chat_core::rate::SendAllowance;
 use chat_core::room::{Effect, Input, SiteRoom, Snapshot};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -46,6 +47,8 @@ pub struct SiteRoomObject {
     /// While the origin fails: how long the next delivery waits, and when it is due.
     backoff: Cell<u64>,
     retry_at: Cell<Option<Millis>>,
+    /// When a socket still without its hello is due to be closed.
+    hello_check: Cell<Option<Millis>>,
 }
 
 /// The room and what it needs, while the object is in memory.
@@ -56,6 +59,8 @@ struct Live {
     sockets: HashMap<ConnId, WebSocket>,
     /// Who each socket is, as last kept in storage.
     kept: HashMap<ConnId, String>,
+    /// What each socket may still send.
+    frames: HashMap<ConnId, SendAllowance>,
     next_conn: u64,
 }
 
@@ -73,6 +78,9 @@ pub(crate) struct Keys {
 pub(crate) enum Attachment {
     /// Accepted; its hello not read yet.
     Hello {
+        /// When it was accepted: without a hello by [`HELLO_TIMEOUT_MS`] later it is closed.
+        #[serde(default)]
+        since: u64,
         /// `visitor` or `agent`.
         agent: bool,
         /// The embedding page's origin, if the browser sent one.
@@ -104,6 +112,7 @@ impl DurableObject for SiteRoomObject {
             live: RefCell::new(None),
             backoff: Cell::new(0),
             retry_at: Cell::new(None),
+            hello_check: Cell::new(None),
         }
     }
 
@@ -135,11 +144,18 @@ impl DurableObject for SiteRoomObject {
         let pair = WebSocketPair::new()?;
         self.state.accept_web_socket(&pair.server);
         let headers = request.headers();
+        let since = origin::now();
         pair.server.serialize_attachment(Attachment::Hello {
+            since: since.0,
             agent,
             origin: headers.get("origin")?,
             user_agent: headers.get("user-agent")?.unwrap_or_default(),
         })?;
+        let check = since.plus(HELLO_TIMEOUT_MS);
+        if self.hello_check.get().is_none_or(|at| at > check) {
+            self.hello_check.set(Some(check));
+        }
+        self.schedule().await?;
         Response::from_websocket(pair.client)
     }
 
@@ -168,14 +184,27 @@ impl DurableObject for SiteRoomObject {
             return ws.close(Some(close::INTERNAL), Some(refused));
         }
         match ws.deserialize_attachment::<Attachment>()? {
-            Some(Attachment::Hello { agent, origin, user_agent }) => {
+            Some(Attachment::Hello { agent, origin, user_agent, .. }) => {
                 self.hello(&ws, &text, agent, origin, user_agent);
             }
             Some(Attachment::Joined { conn, agent, id, .. }) => {
                 let input = {
-                    let live = self.live.borrow();
-                    let Some(live) = live.as_ref() else { return Ok(()) };
-                    hello::frame(live, ConnId(conn), agent, &id, &text, &ws)
+                    let mut live = self.live.borrow_mut();
+                    let Some(live) = live.as_mut() else { return Ok(()) };
+                    // Each socket's frames are limited as self-hosted: the rest are answered, not read.
+                    let now = origin::now();
+                    let allowance = live
+                        .frames
+                        .entry(ConnId(conn))
+                        .or_insert_with(|| SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now));
+                    if allowance.take(now) {
+                        hello::frame(live, ConnId(conn), agent, &id, &text, &ws)
+                    } else {
+                        let refusal =
+                            ServerFrame::error(ErrorCode::RateLimited, "too many frames; slow down", None);
+                        let _ = ws.send_with_str(refusal.to_json());
+                        None
+                    }
                 };
                 if let Some(input) = input {
                     self.apply(input);
@@ -210,6 +239,9 @@ impl DurableObject for SiteRoomObject {
         if self.retry_at.get().is_none_or(|at| at <= origin::now()) {
             self.deliver().await;
         }
+        if self.hello_check.get().is_some_and(|at| at <= origin::now()) {
+            self.close_silent();
+        }
         self.schedule().await?;
         Response::ok("")
     }
@@ -243,7 +275,15 @@ impl SiteRoomObject {
             return Ok(());
         }
         let room = SiteRoom::new(hello::site_info(&settings), stored, now);
-        let live = Live { room, settings, keys, sockets: HashMap::new(), kept: HashMap::new(), next_conn };
+        let live = Live {
+            room,
+            settings,
+            keys,
+            sockets: HashMap::new(),
+            kept: HashMap::new(),
+            frames: HashMap::new(),
+            next_conn,
+        };
         *self.live.borrow_mut() = Some(live);
         self.take_back(&sql);
         Ok(())
@@ -386,6 +426,8 @@ impl SiteRoomObject {
         for input in inputs {
             self.apply(input);
         }
+        // Sockets still without a hello keep their deadline.
+        self.close_silent();
     }
 
     /// Keeps who is on `conn` in storage when it changed, for a room rebuilt without it.
@@ -447,6 +489,7 @@ impl SiteRoomObject {
             let _ = ws.serialize_attachment(Attachment::Closed);
             let known = self.live.borrow_mut().as_mut().is_some_and(|live| {
                 live.kept.remove(&ConnId(conn));
+                live.frames.remove(&ConnId(conn));
                 live.sockets.remove(&ConnId(conn)).is_some()
             });
             let _ = storage::forget_socket(&self.state.storage().sql(), conn);
@@ -491,6 +534,7 @@ impl SiteRoomObject {
                     }
                     Effect::Close { conn, code, reason } => {
                         live.kept.remove(&conn);
+                        live.frames.remove(&conn);
                         let _ = storage::forget_socket(&sql, conn.0);
                         if let Some(ws) = live.sockets.remove(&conn) {
                             let _ = ws.serialize_attachment(Attachment::Closed);
@@ -501,6 +545,25 @@ impl SiteRoomObject {
                 }
             }
         }
+    }
+
+    /// Closes the sockets that said no hello in time (4002), as self-hosted; notes when the next
+    /// one is due.
+    fn close_silent(&self) {
+        let now = origin::now();
+        let mut next: Option<Millis> = None;
+        for ws in self.state.get_websockets() {
+            if let Ok(Some(Attachment::Hello { since, .. })) = ws.deserialize_attachment::<Attachment>() {
+                let due = Millis(since).plus(HELLO_TIMEOUT_MS);
+                if due <= now {
+                    let _ = ws.serialize_attachment(Attachment::Closed);
+                    let _ = ws.close(Some(close::HELLO_TIMEOUT), Some("no hello"));
+                } else {
+                    next = Some(next.map_or(due, |next| next.min(due)));
+                }
+            }
+        }
+        self.hello_check.set(next);
     }
 
     /// Sends the outbox to the origin, a batch at a time, oldest first. The origin stores a batch
@@ -540,7 +603,7 @@ impl SiteRoomObject {
         let delivery = storage::outbox_waiting(&sql)
             .then(|| self.retry_at.get().unwrap_or_else(|| origin::now().plus(OUTBOX_DELAY_MS)));
         let storage = self.state.storage();
-        match deadline.into_iter().chain(delivery).min() {
+        match deadline.into_iter().chain(delivery).chain(self.hello_check.get()).min() {
             Some(at) => {
                 // An alarm already set for earlier stays.
                 let set = storage.get_alarm().await?;
