@@ -122,8 +122,13 @@ test('a visitor and an agent chat through the site room object', async () => {
   await until(() => v.frames.filter((f) => f.type === 'ack' && f.cid === 'edge-1').length === 2, 'the second ack');
   assert.deepEqual(new Set(v.frames.filter((f) => f.cid === 'edge-1').map((f) => f.seq)), new Set([ack.seq]));
 
-  // Back with their token, the visitor gets what they missed, in order.
+  // A socket the client closes is closed at once (the room answers the closing handshake).
+  const closedAt = Date.now();
   v.ws.close();
+  await v.closing;
+  assert.ok(Date.now() - closedAt < 5_000, 'closed without waiting for a timeout');
+
+  // Back with their token, the visitor gets what they missed, in order.
   const back = await visitor({ token: hello.visitor_token, resume: [{ conversation, last_seq: 0 }] });
   await back.waitFor((f) => f.type === 'welcome', 'welcome back');
   const replayed = await back.waitFor((f) => f.type === 'message' && f.body === 'Hi, how can I help?', 'the replay');

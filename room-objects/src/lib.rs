@@ -224,6 +224,8 @@ impl DurableObject for SiteRoomObject {
         _clean: bool,
     ) -> worker::Result<()> {
         self.gone(&ws);
+        // The closing handshake: answered at once, so the client is not left waiting for it.
+        let _ = ws.close(Some(close::NORMAL), Some("bye"));
         self.schedule().await
     }
 
