@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { root, until } from './harness.mjs';
@@ -48,8 +49,8 @@ export class Edge {
   }
 
   async #run() {
-    // A port of its own; the same one again after a restart.
-    this.port ||= 21_000 + (process.pid % 20_000);
+    // A free port; the same one again after a restart.
+    this.port ||= await freePort();
     const args = ['dev', '--config', join(root, 'wrangler.toml'), '--ip', '127.0.0.1', '--port', String(this.port),
       '--persist-to', this.dir, '--var', `ORIGIN_URL:${this.origin}`, '--var', `EDGE_SECRET:${this.secret}`,
       '--var', `ROOM_SIGNING_KEY:${this.roomKey}`, '--var', 'TEST_HOOKS:1', '--show-interactive-dev-session=false',
@@ -97,4 +98,16 @@ export class Edge {
   ws(path) {
     return this.address.replace('http', 'ws') + path;
   }
+}
+
+/** A port nothing listens on now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
+  });
 }
