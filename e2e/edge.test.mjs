@@ -370,9 +370,10 @@ test('a socket that says nothing is closed after ten seconds (4002)', async () =
 
 // Last: it spends this address's budget for the next ten seconds.
 test('one address opening sockets without end is refused with 429 at the edge', async () => {
+  // The limit is 100 per ten-second window; 250 attempts span at most two windows.
   const opened = [];
   let refused = 0;
-  for (let i = 0; i < 130; i++) {
+  for (let i = 0; i < 250; i++) {
     const s = socket(edge.ws(`/ws/visitor?site=${kefu.siteKey}`), kefu.pages.origin);
     try {
       await s.opened;
@@ -381,7 +382,8 @@ test('one address opening sockets without end is refused with 429 at the edge', 
       if (s.status === 429) refused += 1;
     }
   }
-  assert.ok(opened.length >= 90 && opened.length <= 110, `${opened.length} opened`);
-  assert.equal(refused, 130 - opened.length);
+  assert.ok(opened.length >= 90 && opened.length <= 200, `${opened.length} opened`);
+  assert.ok(refused >= 50, `${refused} refused`);
+  assert.equal(refused + opened.length, 250, 'every other attempt was refused with 429');
   for (const s of opened) s.ws.close();
 });

@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chat_core::edge::RoomSettings;
 use chat_core::identity::IdentitySecret;
-use chat_core::ids::{ConnId, SiteId, VisitorId};
+use chat_core::ids::{ConnId, Millis, SiteId, VisitorId};
 use chat_core::protocol::{
     AgentFrame, AgentHello, AgentStatus, DeviceInfo, ErrorCode, HelloRefused, ResumePoint, ServerFrame,
     SiteSummary, VisitorFrame, VisitorHello, check_hello, close, parse_agent_frame, parse_visitor_frame,
@@ -43,6 +43,7 @@ pub enum Who {
     Agent {
         profile: AgentProfile,
         generation: u64,
+        expires: u64,
         welcome: Box<ServerFrame>,
         status: AgentStatus,
         resume: Vec<ResumePoint>,
@@ -54,8 +55,13 @@ impl Who {
     pub fn join(self, conn: ConnId) -> (Attachment, Option<ServerFrame>, Input) {
         match self {
             Who::Visitor { visitor, token, hello, user_agent } => {
-                let attachment =
-                    Attachment::Joined { conn: conn.0, agent: false, id: visitor.0.clone(), generation: 0 };
+                let attachment = Attachment::Joined {
+                    conn: conn.0,
+                    agent: false,
+                    id: visitor.0.clone(),
+                    generation: 0,
+                    expires: 0,
+                };
                 let hello = *hello;
                 let input = Input::VisitorJoined {
                     conn,
@@ -68,9 +74,9 @@ impl Who {
                 };
                 (attachment, None, input)
             }
-            Who::Agent { profile, generation, welcome, status, resume } => {
-                let attachment =
-                    Attachment::Joined { conn: conn.0, agent: true, id: profile.id.0.clone(), generation };
+            Who::Agent { profile, generation, expires, welcome, status, resume } => {
+                let id = profile.id.0.clone();
+                let attachment = Attachment::Joined { conn: conn.0, agent: true, id, generation, expires };
                 (attachment, Some(*welcome), Input::AgentJoined { conn, agent: profile, status, resume })
             }
         }
@@ -223,6 +229,7 @@ pub fn agent(live: &Live, text: &str) -> Result<Who, Refused> {
     Ok(Who::Agent {
         profile,
         generation,
+        expires: claims.exp.0,
         welcome: Box::new(welcome),
         status: hello.status,
         resume: hello.resume,
@@ -233,16 +240,34 @@ fn hello_first() -> ServerFrame {
     ServerFrame::error(ErrorCode::HelloRequired, "send the hello first", None)
 }
 
+/// A socket in the room, as its attachment says.
+pub struct Joined<'a> {
+    pub conn: ConnId,
+    pub agent: bool,
+    pub id: &'a str,
+    pub generation: u64,
+}
+
+/// What a frame leads to besides its answer.
+pub enum Next {
+    /// An input for the room.
+    Input(Input),
+    /// The agent's socket now lasts until then (a `refresh`).
+    Expires(Millis),
+}
+
 /// A frame of a socket in the room: the input for the room, or `None` when it was answered here.
-pub fn frame(live: &Live, conn: ConnId, agent: bool, id: &str, text: &str, ws: &WebSocket) -> Option<Input> {
+pub fn frame(live: &Live, joined: &Joined<'_>, text: &str, ws: &WebSocket) -> Option<Next> {
     let answer = |frame: ServerFrame| {
         let _ = ws.send_with_str(frame.to_json());
         None
     };
     let now = origin::now();
-    if agent {
+    let (conn, id) = (joined.conn, joined.id);
+    if joined.agent {
         let frame = match parse_agent_frame(text) {
             Ok(AgentFrame::Ping { t }) => return answer(ServerFrame::Pong { t }),
+            Ok(AgentFrame::Refresh { access_token }) => return refresh(live, joined, &access_token, ws),
             Ok(frame) => frame,
             Err(error) => return answer(error.into_frame()),
         };
@@ -256,7 +281,7 @@ pub fn frame(live: &Live, conn: ConnId, agent: bool, id: &str, text: &str, ws: &
             _ => None,
         };
         let fresh_id = crate::fresh_conversation(now);
-        Some(Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit: false })
+        Some(Next::Input(Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit: false }))
     } else {
         let frame = match parse_visitor_frame(text) {
             Ok(VisitorFrame::Ping { t }) => return answer(ServerFrame::Pong { t }),
@@ -273,8 +298,50 @@ pub fn frame(live: &Live, conn: ConnId, agent: bool, id: &str, text: &str, ws: &
             _ => None,
         };
         let fresh_id = crate::fresh_conversation(now);
-        Some(Input::VisitorFrame { conn, frame, fresh_id, attachment, over_address_limit: false })
+        Some(Next::Input(Input::VisitorFrame {
+            conn,
+            frame,
+            fresh_id,
+            attachment,
+            over_address_limit: false,
+        }))
     }
+}
+
+/// A fresh access token for an agent's socket: the same agent's, of the generation the socket was
+/// opened in. The socket then lasts until it expires.
+fn refresh(live: &Live, joined: &Joined<'_>, access_token: &str, ws: &WebSocket) -> Option<Next> {
+    let refusal = match token::verify_agent(&live.keys.origin, access_token, origin::now()) {
+        Ok(claims)
+            if claims.agent.0 == joined.id
+                && claims.tenant == live.settings.tenant
+                && claims.generation == joined.generation =>
+        {
+            let attachment = Attachment::Joined {
+                conn: joined.conn.0,
+                agent: true,
+                id: joined.id.to_owned(),
+                generation: joined.generation,
+                expires: claims.exp.0,
+            };
+            if ws.serialize_attachment(attachment).is_err() {
+                return None;
+            }
+            let _ = ws.send_with_str(ServerFrame::Refreshed { expires_at: claims.exp }.to_json());
+            return Some(Next::Expires(claims.exp));
+        }
+        Ok(_) => ServerFrame::error(
+            ErrorCode::Unauthorized,
+            "that token is not for this session; log in again",
+            None,
+        ),
+        Err(TokenError::Expired) => {
+            ServerFrame::error(ErrorCode::TokenExpired, "that token has expired already", None)
+        }
+        Err(_) => ServerFrame::error(ErrorCode::Unauthorized, "the access token is not valid", None),
+    };
+    let _ = ws.send_with_str(refusal.to_json());
+    None
 }
 
 /// The file a send carries, from its attachment token: uploaded to this site by this sender.

@@ -47,7 +47,8 @@ pub struct SiteRoomObject {
     /// While the origin fails: how long the next delivery waits, and when it is due.
     backoff: Cell<u64>,
     retry_at: Cell<Option<Millis>>,
-    /// When a socket still without its hello is due to be closed.
+    /// When a socket is next due to be closed: one still without its hello, or an agent's whose
+    /// access token expires.
     hello_check: Cell<Option<Millis>>,
 }
 
@@ -99,6 +100,10 @@ pub(crate) enum Attachment {
         /// An agent's token generation: when the origin says it moved on, the socket closes.
         #[serde(default)]
         generation: u64,
+        /// When an agent's access token expires (ms); the socket closes then unless a `refresh`
+        /// frame brought a fresh one. 0 for visitors.
+        #[serde(default)]
+        expires: u64,
     },
     /// Closed by the room.
     Closed,
@@ -151,10 +156,7 @@ impl DurableObject for SiteRoomObject {
             origin: headers.get("origin")?,
             user_agent: headers.get("user-agent")?.unwrap_or_default(),
         })?;
-        let check = since.plus(HELLO_TIMEOUT_MS);
-        if self.hello_check.get().is_none_or(|at| at > check) {
-            self.hello_check.set(Some(check));
-        }
+        self.check_at(since.plus(HELLO_TIMEOUT_MS));
         self.schedule().await?;
         Response::from_websocket(pair.client)
     }
@@ -187,7 +189,7 @@ impl DurableObject for SiteRoomObject {
             Some(Attachment::Hello { agent, origin, user_agent, .. }) => {
                 self.hello(&ws, &text, agent, origin, user_agent);
             }
-            Some(Attachment::Joined { conn, agent, id, .. }) => {
+            Some(Attachment::Joined { conn, agent, id, generation, .. }) => {
                 let input = {
                     let mut live = self.live.borrow_mut();
                     let Some(live) = live.as_mut() else { return Ok(()) };
@@ -198,7 +200,8 @@ impl DurableObject for SiteRoomObject {
                         .entry(ConnId(conn))
                         .or_insert_with(|| SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now));
                     if allowance.take(now) {
-                        hello::frame(live, ConnId(conn), agent, &id, &text, &ws)
+                        let joined = hello::Joined { conn: ConnId(conn), agent, id: &id, generation };
+                        hello::frame(live, &joined, &text, &ws)
                     } else {
                         let refusal =
                             ServerFrame::error(ErrorCode::RateLimited, "too many frames; slow down", None);
@@ -206,9 +209,13 @@ impl DurableObject for SiteRoomObject {
                         None
                     }
                 };
-                if let Some(input) = input {
-                    self.apply(input);
-                    self.keep(ConnId(conn));
+                match input {
+                    Some(hello::Next::Input(input)) => {
+                        self.apply(input);
+                        self.keep(ConnId(conn));
+                    }
+                    Some(hello::Next::Expires(at)) => self.check_at(at),
+                    None => {}
                 }
             }
             Some(Attachment::Closed) | None => {}
@@ -358,7 +365,7 @@ impl SiteRoomObject {
         let mut ended = Vec::new();
         if let Some(live) = self.live.borrow_mut().as_mut() {
             for ws in live.sockets.values() {
-                if let Ok(Some(Attachment::Joined { conn, agent: true, id, generation })) =
+                if let Ok(Some(Attachment::Joined { conn, agent: true, id, generation, .. })) =
                     ws.deserialize_attachment()
                 {
                     let still = settings.agents.iter().find(|agent| agent.id.0 == id);
@@ -475,6 +482,11 @@ impl SiteRoomObject {
             conn
         };
         let (attachment, welcome, input) = who.join(conn);
+        if let Attachment::Joined { expires, .. } = &attachment
+            && *expires > 0
+        {
+            self.check_at(Millis(*expires));
+        }
         if ws.serialize_attachment(attachment).is_err() {
             return;
         }
@@ -549,23 +561,55 @@ impl SiteRoomObject {
         }
     }
 
-    /// Closes the sockets that said no hello in time (4002), as self-hosted; notes when the next
-    /// one is due.
+    /// Sockets are looked at again at `at` (if that is sooner than planned).
+    fn check_at(&self, at: Millis) {
+        if self.hello_check.get().is_none_or(|planned| planned > at) {
+            self.hello_check.set(Some(at));
+        }
+    }
+
+    /// Closes, as self-hosted, the sockets that said no hello in time (4002) and the agents'
+    /// whose access token expired without a fresh one (`token_expired`, 4001); notes when the
+    /// next one is due.
     fn close_silent(&self) {
         let now = origin::now();
         let mut next: Option<Millis> = None;
+        let mut expired = Vec::new();
         for ws in self.state.get_websockets() {
-            if let Ok(Some(Attachment::Hello { since, .. })) = ws.deserialize_attachment::<Attachment>() {
-                let due = Millis(since).plus(HELLO_TIMEOUT_MS);
-                if due <= now {
-                    let _ = ws.serialize_attachment(Attachment::Closed);
-                    let _ = ws.close(Some(close::HELLO_TIMEOUT), Some("no hello"));
-                } else {
-                    next = Some(next.map_or(due, |next| next.min(due)));
+            let due = match ws.deserialize_attachment::<Attachment>() {
+                Ok(Some(Attachment::Hello { since, .. })) => Millis(since).plus(HELLO_TIMEOUT_MS),
+                Ok(Some(Attachment::Joined { conn, expires, .. })) if expires > 0 => {
+                    if expires <= now.0 {
+                        expired.push((ConnId(conn), ws));
+                        continue;
+                    }
+                    Millis(expires)
                 }
+                _ => continue,
+            };
+            if due <= now {
+                let _ = ws.serialize_attachment(Attachment::Closed);
+                let _ = ws.close(Some(close::HELLO_TIMEOUT), Some("no hello"));
+            } else {
+                next = Some(next.map_or(due, |next| next.min(due)));
             }
         }
         self.hello_check.set(next);
+        for (conn, ws) in expired {
+            let message = "the access token expired; send a fresh one in a refresh frame before it does";
+            let _ = ws.send_with_str(ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json());
+            let _ = ws.serialize_attachment(Attachment::Closed);
+            let _ = ws.close(Some(close::UNAUTHORIZED), Some("token expired"));
+            let known = self.live.borrow_mut().as_mut().is_some_and(|live| {
+                live.kept.remove(&conn);
+                live.frames.remove(&conn);
+                live.sockets.remove(&conn).is_some()
+            });
+            let _ = storage::forget_socket(&self.state.storage().sql(), conn.0);
+            if known {
+                self.apply(Input::Disconnected { conn });
+            }
+        }
     }
 
     /// Sends the outbox to the origin, a batch at a time, oldest first. The origin stores a batch
