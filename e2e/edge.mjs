@@ -101,7 +101,7 @@ export class Edge {
 }
 
 /** A port nothing listens on now. */
-function freePort() {
+export function freePort() {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.on('error', reject);

@@ -170,6 +170,14 @@ test('with the origin down visitors are still acknowledged, and the origin gets 
     headers: { authorization: 'Bearer ' + 'v1.e30.AAAA' },
   });
   assert.notEqual(stranger.status, 200);
+  // The chat window's page is written at the edge (from the key's answer it remembers): it opens
+  // with the origin down too.
+  const page = await fetch(`${edge.address}/chat/${kefu.siteKey}?embed=1&parent=${encodeURIComponent(kefu.pages.origin)}&lang=en`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  assert.match(html, /<title>[^<]+ · Chat<\/title>/);
+  assert.ok(html.includes(`data-parent="${kefu.pages.origin}"`), html);
+  assert.match(page.headers.get('content-security-policy'), /frame-ancestors /);
 
   // The room tried to deliver them and could not.
   const failed = () => edge.output.includes('the outbox could not reach the origin');
@@ -322,12 +330,19 @@ test('the Worker refuses unknown site keys; the room refuses bad hellos and toke
   const unknown = socket(edge.ws('/ws/visitor?site=k_nobody'));
   await assert.rejects(unknown.opened);
   assert.equal(unknown.status, 404);
+  const noPage = await fetch(`${edge.address}/chat/k_nobody`);
+  assert.equal(noPage.status, 404);
+  assert.match(await noPage.text(), /This chat does not exist/);
 
   // The page's origin must be one the site allows.
   const elsewhere = await visitor({ origin: kefu.pages.otherOrigin });
   const refused = await elsewhere.waitFor((f) => f.type === 'error', 'the refusal');
   assert.equal(refused.code, 'forbidden');
   assert.equal(await elsewhere.closing, 4003);
+  // The chat page the edge writes itself is at home on every site.
+  const own = await visitor({ origin: edge.address });
+  await own.waitFor((f) => f.type === 'welcome', 'the welcome on the chat page');
+  own.ws.close();
 
   // A forged visitor token.
   const forged = await visitor({ token: 'v1.e30.AAAA' });

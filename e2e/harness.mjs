@@ -57,6 +57,25 @@ process.once('exit', () => {
   for (const child of running) child.kill('SIGKILL');
 });
 
+/** An HTTP call with an optional bearer token and JSON or raw body; answers `{status, body, headers}`. */
+export async function call(url, method, { token, json, body, headers = {} } = {}) {
+  const init = { method, headers: { ...headers } };
+  if (token) init.headers.authorization = 'Bearer ' + token;
+  if (json !== undefined) {
+    init.headers['content-type'] = 'application/json';
+    init.body = JSON.stringify(json);
+  } else if (body !== undefined) {
+    init.body = body;
+  }
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let parsed = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch (_) {}
+  return { status: response.status, body: parsed, headers: response.headers };
+}
+
 export class Kefu {
   constructor(env, dir) {
     this.env = env;
@@ -98,22 +117,8 @@ export class Kefu {
   }
 
   /** A REST call; answers `{status, body}`. */
-  async api(method, path, { token, json, body, headers = {} } = {}) {
-    const init = { method, headers: { ...headers } };
-    if (token) init.headers.authorization = 'Bearer ' + token;
-    if (json !== undefined) {
-      init.headers['content-type'] = 'application/json';
-      init.body = JSON.stringify(json);
-    } else if (body !== undefined) {
-      init.body = body;
-    }
-    const response = await fetch(this.address + path, init);
-    const text = await response.text();
-    let parsed = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch (_) {}
-    return { status: response.status, body: parsed, headers: response.headers };
+  async api(method, path, options = {}) {
+    return call(this.address + path, method, options);
   }
 
   /** An access token for `email`; one login per agent (logins are limited to 10 a minute). */

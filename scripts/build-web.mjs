@@ -43,8 +43,8 @@ const outputs = [
 ];
 
 const gzipped = (/** @type {string} */ text) => gzipSync(Buffer.from(text), { level: 9 }).length;
-// The window's HTML is a few lines written by the server (origin-api/src/web/pages.rs).
-const html = readFileSync(join(root, 'origin-api/src/web/chat.html'), 'utf8');
+// The window's HTML is a few lines filled in by the server and the Worker (chat-core's chat_page).
+const html = readFileSync(join(root, 'visitor-web/chat.html'), 'utf8');
 const sizes = Object.fromEntries(outputs.map(([path, text]) => [path, gzipped(text)]));
 const loader = sizes['embed-js/dist/embed.js'];
 const window = sizes['visitor-web/dist/chat.js'] + sizes['visitor-web/dist/chat.css'] + gzipped(html);

@@ -1,8 +1,11 @@
 //! The browser code the Worker serves itself: the same built files `kefu serve` embeds
-//! (`embed-js/dist/`, `visitor-web/dist/`), so visitors' pages load the loader and the chat
-//! window's script from the edge. The window's page (`/chat/{site_key}`) carries the site's own
-//! frame-ancestors policy and comes from the origin.
+//! (`embed-js/dist/`, `visitor-web/dist/`), so visitors' pages load the loader, the chat window's
+//! page (`/chat/{site_key}`, written as `kefu serve` writes it: `chat_core::chat_page`) and its
+//! script from the edge.
 
+use std::sync::OnceLock;
+
+use chat_core::chat_page::{self, PageRequest, PageSite};
 use sha2::{Digest, Sha256};
 use worker::{Headers, Response, Url};
 
@@ -37,8 +40,46 @@ pub fn serve(path: &str, url: &Url, request: &Headers) -> Option<worker::Result<
     Some(respond(asset, cache, url, request))
 }
 
+/// A built file's version: the start of its hash, as `kefu serve` names it.
+fn version(asset: &Asset) -> String {
+    Sha256::digest(asset.bytes)[..8].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The window's page for `site` (`None`: no site has the key), with the headers the origin sends
+/// with it.
+pub fn chat_page(site: Option<&PageSite>, url: &Url, request: &Headers) -> worker::Result<Response> {
+    static VERSIONS: OnceLock<(String, String)> = OnceLock::new();
+    let headers = Headers::new();
+    headers.set("content-type", "text/html; charset=utf-8")?;
+    headers.set("x-content-type-options", "nosniff")?;
+    headers.set("referrer-policy", "no-referrer")?;
+    headers.set("cache-control", "no-cache")?;
+    let Some(site) = site else {
+        headers.set("content-security-policy", chat_page::NOT_FOUND_POLICY)?;
+        let response = Response::from_html(chat_page::NOT_FOUND_HTML)?.with_status(404);
+        return Ok(response.with_headers(headers));
+    };
+    let (css, js) = VERSIONS.get_or_init(|| (version(&CHAT_CSS), version(&CHAT_JS)));
+    let query =
+        |name: &str| url.query_pairs().find(|(key, _)| key == name).map(|(_, value)| value.into_owned());
+    let (embed, parent, lang) =
+        (query("embed"), query("parent").unwrap_or_default(), query("lang").unwrap_or_default());
+    let accept_language = request.get("accept-language")?.unwrap_or_default();
+    let host = request.get("host")?;
+    let asked = PageRequest {
+        embed: embed.as_deref() == Some("1"),
+        parent: &parent,
+        lang: &lang,
+        accept_language: &accept_language,
+        host: host.as_deref(),
+    };
+    let page = chat_page::render(site, &asked, (css, js));
+    headers.set("content-security-policy", &page.policy)?;
+    Ok(Response::from_html(page.html)?.with_headers(headers))
+}
+
 fn respond(asset: &Asset, cache: &str, url: &Url, request: &Headers) -> worker::Result<Response> {
-    let version: String = Sha256::digest(asset.bytes)[..8].iter().map(|b| format!("{b:02x}")).collect();
+    let version = version(asset);
     let asked = url.query_pairs().find(|(name, _)| name == "v").map(|(_, value)| value.into_owned());
     // Linked with `?v=` its hash, a file may be kept for ever; otherwise it is checked each time.
     let cache = match cache {

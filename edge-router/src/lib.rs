@@ -7,7 +7,8 @@
 //! - `/internal/…` — the origin's endpoints for the objects; never reachable from outside; the
 //!   ones the Worker answers itself (a site changed, files in R2) only to requests the origin
 //!   signed;
-//! - `/embed.js`, `/assets/chat.js`, `/assets/chat.css` — served from the Worker itself;
+//! - `/embed.js`, `/assets/chat.js`, `/assets/chat.css` — served from the Worker itself, and
+//!   `/chat/{site_key}`, the chat window's page, written here;
 //! - anything else goes to the origin (`ORIGIN_URL`) as it came.
 //!
 //! Every address has a budget of new sockets and of requests (the `NEW_SOCKETS` and `REQUESTS`
@@ -64,8 +65,10 @@ async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<
             visitor_history(request, &url, &env).await
         }
         path if path.starts_with("/internal/v1/files/") => files::serve(request, &url, &env).await,
+        path if path.starts_with("/chat/") => chat_page(&request, &url, &env).await,
         path if path.starts_with("/internal/") => Response::error("not found", 404),
-        "/__test/evict" if room_objects::test_hooks(&env) => evict(&url, &env).await,
+        "/__test/evict" if room_objects::test_hooks(&env) => test_hook(&url, &env, "evict").await,
+        "/__test/outbox" if room_objects::test_hooks(&env) => test_hook(&url, &env, "outbox").await,
         _ => proxy(request, &url, &env).await,
     }
 }
@@ -108,6 +111,21 @@ async fn agent_socket(request: Request, url: &Url, env: &Env) -> worker::Result<
         return Response::error("name the site: /ws/agent?site=<site id>", 400);
     };
     to_room(request, env, "agent", &SiteId(site)).await
+}
+
+/// `/chat/{site_key}`: the chat window's page, written here from the site key's answer.
+async fn chat_page(request: &Request, url: &Url, env: &Env) -> worker::Result<Response> {
+    let key = url.path().trim_start_matches("/chat/");
+    if key.is_empty() || key.len() > MAX_KEY_CHARS || key.contains('/') {
+        return assets::chat_page(None, url, request.headers());
+    }
+    match site_of_key(env, key).await {
+        Ok(site) => assets::chat_page(site.as_ref().map(|site| &site.page), url, request.headers()),
+        Err(error) => {
+            worker::console_warn!("a site key could not be looked up: {error}");
+            Response::error("the service is unavailable; try again", 503)
+        }
+    }
 }
 
 /// The origin says a site's settings or agents changed: its object fetches them again. Only the
@@ -158,11 +176,12 @@ async fn visitor_history(request: Request, url: &Url, env: &Env) -> worker::Resu
     if answer.status_code() == 404 { proxy(request, url, env).await } else { Ok(answer) }
 }
 
-/// Test hook: the site's object forgets its room, as the runtime's eviction does.
-async fn evict(url: &Url, env: &Env) -> worker::Result<Response> {
+/// Test hooks of a site's object: `evict` makes it forget its room, as the runtime's eviction
+/// does; `outbox` says whether writes still wait for the origin.
+async fn test_hook(url: &Url, env: &Env, hook: &str) -> worker::Result<Response> {
     let Some(site) = query(url, "site") else { return Response::error("which site?", 400) };
     let stub = env.durable_object(ROOMS)?.id_from_name(&site)?.get_stub()?;
-    stub.fetch_with_str("https://room/evict").await
+    stub.fetch_with_str(&format!("https://room/{hook}")).await
 }
 
 /// Hands the upgrade to the site's object, with the browser's headers.
@@ -171,8 +190,21 @@ async fn to_room(request: Request, env: &Env, role: &str, site: &SiteId) -> work
         return Response::error("a WebSocket upgrade is expected", 426);
     }
     let stub = env.durable_object(ROOMS)?.id_from_name(&site.0)?.get_stub()?;
+    let headers = request.headers().clone();
+    // The chat page this Worker writes itself (`/chat/{site_key}`) is at home on every site.
+    let url = request.url()?;
+    let host = url.host_str().map(|host| match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    });
+    if headers
+        .get("origin")?
+        .is_some_and(|origin| chat_core::admission::is_own_origin(&origin, host.as_deref()))
+    {
+        headers.delete("origin")?;
+    }
     let mut init = RequestInit::new();
-    init.with_method(Method::Get).with_headers(request.headers().clone());
+    init.with_method(Method::Get).with_headers(headers);
     let inner = Request::new_with_init(&format!("https://room/{role}?site={}", site.0), &init)?;
     stub.fetch_with_request(inner).await
 }

@@ -61,7 +61,7 @@ pub fn origins(origins: &[String]) -> Result<(), String> {
 }
 
 /// Languages the widget speaks.
-pub const WIDGET_LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+pub use chat_core::chat_page::LANGUAGES as WIDGET_LANGUAGES;
 
 /// A colour as `#rrggbb`.
 pub fn color(color: &str) -> Result<(), String> {

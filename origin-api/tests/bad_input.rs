@@ -10,7 +10,15 @@ use chat_core::ids::{AgentId, Millis};
 use chat_core::limits::{MAX_FRAME_BYTES, MAX_MESSAGE_CHARS};
 use chat_core::protocol::{ErrorCode, Role, ServerFrame, close};
 use chat_core::token::{self, AgentClaims};
-use common::{Raw, Read, TestServer, expect};
+use common::{Raw, Read, TestDb, TestServer, expect};
+
+on_every_target!(
+    malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usable,
+    an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on,
+    hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_codes,
+    another_tenants_sites_conversations_and_visitors_are_not_found_over_ws,
+    a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_with_4000,
+);
 use serde_json::json;
 
 fn error_code(frame: &ServerFrame) -> Option<ErrorCode> {
@@ -30,11 +38,10 @@ async fn stored_messages(server: &TestServer, token: &str) -> usize {
     list["items"].as_array().unwrap().iter().map(|c| c["last_seq"].as_u64().unwrap() as usize).sum()
 }
 
-#[tokio::test]
-async fn malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usable() {
-    let mut server = TestServer::start().await;
+async fn malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usable(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
-    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+    let mut raw = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
 
     // Before the hello: anything else is refused, and the socket still waits for the hello.
     raw.send_json(json!({"type": "send", "cid": "c1", "body": "hi"})).await;
@@ -73,9 +80,8 @@ async fn malformed_and_unknown_frames_get_typed_errors_and_the_socket_stays_usab
     server.stop().await;
 }
 
-#[tokio::test]
-async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on() {
-    let mut server = TestServer::start().await;
+async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut bystander = Raw::visitor(&server, &acme).await;
     // Just over the limit, 100 KB and 1 MiB: each is answered and closed cleanly with 1009, on an
@@ -89,7 +95,7 @@ async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on() {
             "{size}: {refused:?}"
         );
         assert_eq!(raw.closed().await, Some(close::TOO_LARGE), "{size} bytes");
-        let mut early = Raw::connect(&server.ws("/ws/visitor")).await;
+        let mut early = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
         early.send(&"y".repeat(size)).await;
         assert_eq!(early.closed().await, Some(close::TOO_LARGE), "{size} bytes before the hello");
     }
@@ -100,9 +106,8 @@ async fn an_oversized_frame_closes_the_socket_with_1009_and_others_carry_on() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_codes() {
-    let mut server = TestServer::start().await;
+async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_codes(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let globex = server.tenant("Globex").await;
 
@@ -117,21 +122,21 @@ async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_co
         ),
     ];
     for (hello, code, close_code) in cases {
-        let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+        let mut raw = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
         raw.send_json(hello).await;
         expect_error(&mut raw, code).await;
         assert_eq!(raw.closed().await, Some(close_code));
     }
 
     // A real visitor token of one site is no good on another (of another tenant).
-    let mut at_acme = Raw::connect(&server.ws("/ws/visitor")).await;
+    let mut at_acme = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
     at_acme.send_json(visitor_hello(&acme.site.key, None, 1)).await;
     let ServerFrame::Welcome { visitor_token, .. } =
         at_acme.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await
     else {
         unreachable!()
     };
-    let mut at_globex = Raw::connect(&server.ws("/ws/visitor")).await;
+    let mut at_globex = Raw::connect(&server.ws(&server.visitor_path(&globex))).await;
     at_globex.send_json(visitor_hello(&globex.site.key, Some(&visitor_token), 1)).await;
     expect_error(&mut at_globex, ErrorCode::Unauthorized).await;
     assert_eq!(at_globex.closed().await, Some(close::UNAUTHORIZED));
@@ -163,22 +168,21 @@ async fn hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_co
         (expired, ErrorCode::TokenExpired),
         (foreign, ErrorCode::Unauthorized),
     ] {
-        let mut raw = Raw::connect(&server.ws("/ws/agent")).await;
+        let mut raw = Raw::connect(&server.ws(&server.agent_path(&acme.owner))).await;
         raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": access_token})).await;
         expect_error(&mut raw, code).await;
         assert_eq!(raw.closed().await, Some(close::UNAUTHORIZED));
     }
     // An agent token on the visitor socket is just an unknown frame there.
-    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+    let mut raw = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
     raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token})).await;
     expect_error(&mut raw, ErrorCode::UnknownType).await;
     assert_eq!(stored_messages(&server, &acme.owner.token).await, 0);
     server.stop().await;
 }
 
-#[tokio::test]
-async fn another_tenants_sites_conversations_and_visitors_are_not_found_over_ws() {
-    let mut server = TestServer::start().await;
+async fn another_tenants_sites_conversations_and_visitors_are_not_found_over_ws(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let globex = server.tenant("Globex").await;
 
@@ -222,16 +226,15 @@ fn server_keys(server: &TestServer) -> origin_api::auth::Keys {
     server.keys()
 }
 
-#[tokio::test]
-async fn a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_with_4000() {
-    let server = TestServer::start().await;
+async fn a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_with_4000(db: TestDb) {
+    let server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let points: Vec<_> = (0..=chat_core::limits::MAX_RESUME_POINTS)
         .map(|n| json!({"conversation": format!("c_{n:032x}"), "last_seq": 12}))
         .collect();
     let hello = json!({"type": "visitor_hello", "v": 1, "site_key": acme.site.key, "page": {"url": "/"}, "resume": points});
     assert!(hello.to_string().len() <= MAX_FRAME_BYTES, "{} bytes", hello.to_string().len());
-    let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+    let mut raw = Raw::connect(&server.ws(&server.visitor_path(&acme))).await;
     raw.send_json(hello).await;
     let refused = raw.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
     assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }), "{refused:?}");

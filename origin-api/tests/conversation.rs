@@ -13,7 +13,7 @@ use chat_core::protocol::{ConversationEvent, ConversationStatus, Party, Role, Se
 use common::{TestDb, TestServer, expect, frames_for};
 use serde_json::json;
 
-on_sqlite_and_mariadb!(
+on_every_target!(
     a_visitor_and_an_agent_talk_and_the_history_keeps_it_in_order,
     new_conversations_go_round_robin_and_transfer_moves_one,
     the_agent_sees_what_the_visitor_types_before_it_is_sent,

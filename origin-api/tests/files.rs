@@ -6,7 +6,12 @@
 mod common;
 
 use chat_core::protocol::{ErrorCode, Role, ServerFrame};
-use common::{Raw, Tenant, TestServer};
+use common::{Raw, Tenant, TestDb, TestServer};
+
+on_every_target!(
+    a_visitors_picture_reaches_the_agent_with_its_details_and_is_served_as_a_picture,
+    nobody_outside_the_site_reads_or_sends_its_files,
+);
 use reqwest::header;
 use serde_json::{Value, json};
 
@@ -43,9 +48,8 @@ async fn visitor(server: &TestServer, tenant: &Tenant) -> (Raw, String) {
     Raw::visitor_as(server, tenant, None).await
 }
 
-#[tokio::test]
-async fn a_visitors_picture_reaches_the_agent_with_its_details_and_is_served_as_a_picture() {
-    let server = TestServer::start().await;
+async fn a_visitors_picture_reaches_the_agent_with_its_details_and_is_served_as_a_picture(db: TestDb) {
+    let server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let mut agent = Raw::agent(&server, &acme.owner).await;
     let (mut socket, token) = visitor(&server, &acme).await;
@@ -130,9 +134,8 @@ async fn files_are_judged_by_their_content_and_size_not_their_name() {
     assert_eq!(kept, 1, "only the text file is on disk");
 }
 
-#[tokio::test]
-async fn nobody_outside_the_site_reads_or_sends_its_files() {
-    let server = TestServer::start().await;
+async fn nobody_outside_the_site_reads_or_sends_its_files(db: TestDb) {
+    let server = TestServer::start_on(db).await;
     let acme = server.tenant("Acme").await;
     let globex = server.tenant("Globex").await;
     let (mut acme_visitor, acme_token) = visitor(&server, &acme).await;

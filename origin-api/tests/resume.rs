@@ -12,9 +12,10 @@ use chat_core::ids::{Cid, ConversationId};
 use chat_core::protocol::{MessageKind, PageInfo, ServerFrame};
 use common::{Proxy, ProxyMode, TestDb, TestServer, WAIT, expect, options};
 
-on_sqlite_and_mariadb!(
+on_every_target!(
     both_sides_resume_after_a_restart_with_nothing_lost_or_doubled,
     a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry,
+    the_server_closes_a_socket_it_hears_nothing_from,
 );
 
 /// Reads events until `done` says so, collecting every message by conversation and seq — the
@@ -139,7 +140,8 @@ async fn a_send_whose_acknowledgement_is_lost_is_stored_once_after_the_retry(db:
 
     let proxy = Proxy::start(server.addr).await;
     let page = PageInfo { url: "/".into(), title: String::new(), referrer: String::new() };
-    let mut visitor = Client::visitor(&proxy.ws("/ws/visitor"), &acme.site.key, page, None, options());
+    let mut visitor =
+        Client::visitor(&proxy.ws(&server.visitor_path(&acme)), &acme.site.key, page, None, options());
     expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
 
     // The server gets the message, but its acknowledgement never reaches the visitor...
@@ -236,7 +238,8 @@ async fn a_network_that_drops_everything_for_30_s_loses_nothing() {
     let mut agent = Client::agent(&proxy.ws("/ws/agent"), &acme.owner.token, quick.clone());
     expect(&mut agent, "site state", |f| matches!(f, ServerFrame::SiteState { .. })).await;
     let page = PageInfo { url: "/".into(), title: String::new(), referrer: String::new() };
-    let mut visitor = Client::visitor(&proxy.ws("/ws/visitor"), &acme.site.key, page, None, quick.clone());
+    let mut visitor =
+        Client::visitor(&proxy.ws(&server.visitor_path(&acme)), &acme.site.key, page, None, quick.clone());
     expect(&mut visitor, "welcome", |f| matches!(f, ServerFrame::Welcome { .. })).await;
 
     let (mut agent_held, mut visitor_held) = (BTreeMap::new(), BTreeMap::new());
@@ -299,12 +302,12 @@ async fn a_network_that_drops_everything_for_30_s_loses_nothing() {
 
 /// The server's side of a dead network: a socket it hears nothing from is closed (4004) after the
 /// idle time (75 s; shortened here), though no FIN or RST ever came.
-#[tokio::test]
-async fn the_server_closes_a_socket_it_hears_nothing_from() {
-    let mut server = TestServer::start_with(|config| config.socket_idle = Duration::from_secs(1)).await;
+async fn the_server_closes_a_socket_it_hears_nothing_from(db: TestDb) {
+    let mut server =
+        TestServer::start_on_with(db, |config| config.socket_idle = Duration::from_secs(1)).await;
     let acme = server.tenant("Acme").await;
     let proxy = Proxy::start(server.addr).await;
-    let mut raw = common::Raw::connect(&proxy.ws("/ws/visitor")).await;
+    let mut raw = common::Raw::connect(&proxy.ws(&server.visitor_path(&acme))).await;
     raw.send_json(serde_json::json!({
         "type": "visitor_hello", "v": 1, "site_key": acme.site.key,
         "page": { "url": "/", "title": "", "referrer": "" },
@@ -319,7 +322,7 @@ async fn the_server_closes_a_socket_it_hears_nothing_from() {
     assert_eq!(raw.closed().await, Some(chat_core::protocol::close::IDLE));
 
     // A socket that pings in time stays open.
-    let mut raw = common::Raw::connect(&proxy.ws("/ws/visitor")).await;
+    let mut raw = common::Raw::connect(&proxy.ws(&server.visitor_path(&acme))).await;
     raw.send_json(serde_json::json!({
         "type": "visitor_hello", "v": 1, "site_key": acme.site.key,
         "page": { "url": "/", "title": "", "referrer": "" },

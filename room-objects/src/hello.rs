@@ -3,15 +3,15 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chat_core::admission::{self, AgentSession};
 use chat_core::edge::RoomSettings;
 use chat_core::identity::IdentitySecret;
-use chat_core::ids::{ConnId, Millis, SiteId, VisitorId};
+use chat_core::ids::{AgentId, Cid, ConnId, Millis, SiteId, VisitorId};
 use chat_core::protocol::{
     AgentFrame, AgentHello, AgentStatus, DeviceInfo, ErrorCode, HelloRefused, ResumePoint, ServerFrame,
     SiteSummary, VisitorFrame, VisitorHello, check_hello, close, parse_agent_frame, parse_visitor_frame,
 };
 use chat_core::room::{AgentProfile, Input, SiteInfo};
-use chat_core::token::{self, TokenError, VisitorClaims};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use worker::{Env, SqlStorage, WebSocket};
 
@@ -121,7 +121,8 @@ pub fn keys(env: &Env, settings: &RoomSettings) -> Result<Keys, &'static str> {
         .ok()
         .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
         .ok_or("ROOM_SIGNING_KEY is not 32 bytes in base64url")?;
-    Ok(Keys { origin, visitors: SigningKey::from_bytes(&seed) })
+    let visitors = SigningKey::from_bytes(&seed);
+    Ok(Keys { origin, visitors_verifying: visitors.verifying_key(), visitors })
 }
 
 /// What the room needs of the settings.
@@ -149,36 +150,13 @@ pub fn visitor(live: &Live, text: &str, origin: Option<String>, user_agent: Stri
     if hello.site_key != settings.key {
         return Err(HelloRefused::new(ErrorCode::NotFound, "no site has this key", close::BAD_HELLO).into());
     }
-    if let Some(origin) = &origin
-        && !settings.allowed_origins.is_empty()
-        && !settings.allowed_origins.contains(origin)
-    {
-        let message = "this site's chat may not be embedded on this origin";
-        return Err(HelloRefused::new(ErrorCode::Forbidden, message, close::FORBIDDEN).into());
-    }
-    let verifying = live.keys.visitors.verifying_key();
-    let (visitor, token) = match &hello.visitor_token {
-        Some(token) => {
-            let claims = token::verify_visitor(&verifying, token).map_err(|_| {
-                let message = "the visitor token is not valid; connect without one to start afresh";
-                HelloRefused::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED)
-            })?;
-            if claims.site != settings.site {
-                let message = "the visitor token belongs to another site";
-                return Err(HelloRefused::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED).into());
-            }
-            (claims.visitor, token.clone())
-        }
-        None => {
-            let visitor = VisitorId(crate::new_id("v", origin::now()));
-            let claims = VisitorClaims {
-                tenant: settings.tenant.clone(),
-                site: settings.site.clone(),
-                visitor: visitor.clone(),
-            };
-            (visitor, token::sign_visitor(&live.keys.visitors, claims))
-        }
-    };
+    admission::check_origin(&settings.allowed_origins, origin.as_deref())?;
+    let (visitor, token) = admission::visitor_identity(
+        (&live.keys.visitors, &live.keys.visitors_verifying),
+        hello.visitor_token.as_deref(),
+        (&settings.tenant, &settings.site),
+        || VisitorId(crate::new_id("v", origin::now())),
+    )?;
     Ok(Who::Visitor { visitor, token, hello, user_agent })
 }
 
@@ -191,21 +169,7 @@ pub fn agent(live: &Live, text: &str) -> Result<Who, Refused> {
         Err(error) => return Err(Refused::Answer(Box::new(error.into_frame()))),
     };
     check_hello(hello.v, &hello.resume)?;
-    let claims =
-        token::verify_agent(&live.keys.origin, &hello.access_token, origin::now()).map_err(|error| {
-            match error {
-                TokenError::Expired => HelloRefused::new(
-                    ErrorCode::TokenExpired,
-                    "the access token has expired; refresh it",
-                    close::UNAUTHORIZED,
-                ),
-                _ => HelloRefused::new(
-                    ErrorCode::Unauthorized,
-                    "the access token is not valid",
-                    close::UNAUTHORIZED,
-                ),
-            }
-        })?;
+    let claims = admission::agent_claims(&live.keys.origin, &hello.access_token, origin::now())?;
     let settings = &live.settings;
     let serves = settings.agents.iter().find(|agent| agent.id == claims.agent);
     let Some(agent) = serves.filter(|_| claims.tenant == settings.tenant) else {
@@ -262,61 +226,59 @@ pub fn frame(live: &Live, joined: &Joined<'_>, text: &str, ws: &WebSocket) -> Op
         let _ = ws.send_with_str(frame.to_json());
         None
     };
-    let now = origin::now();
-    let (conn, id) = (joined.conn, joined.id);
-    if joined.agent {
+    // The file a send carries, checked here: the room takes only what was checked.
+    let carried = |send: Option<(&Cid, Option<&str>)>| match send {
+        Some((cid, token)) => file(live, token, joined.id).map_err(|message| (cid.clone(), message)),
+        None => Ok(None),
+    };
+    let (conn, fresh_id) = (joined.conn, crate::fresh_conversation(origin::now()));
+    let input = if joined.agent {
         let frame = match parse_agent_frame(text) {
             Ok(AgentFrame::Ping { t }) => return answer(ServerFrame::Pong { t }),
             Ok(AgentFrame::Refresh { access_token }) => return refresh(live, joined, &access_token, ws),
             Ok(frame) => frame,
             Err(error) => return answer(error.into_frame()),
         };
-        let attachment = match &frame {
-            AgentFrame::Send { cid, attachment, .. } => match file(live, attachment.as_deref(), id) {
-                Ok(file) => file,
-                Err(message) => {
-                    return answer(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone())));
-                }
-            },
+        let send = match &frame {
+            AgentFrame::Send { cid, attachment, .. } => Some((cid, attachment.as_deref())),
             _ => None,
         };
-        let fresh_id = crate::fresh_conversation(now);
-        Some(Next::Input(Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit: false }))
+        let attachment = match carried(send) {
+            Ok(attachment) => attachment,
+            Err((cid, message)) => {
+                return answer(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid)));
+            }
+        };
+        Input::AgentFrame { conn, frame, fresh_id, attachment, over_address_limit: false }
     } else {
         let frame = match parse_visitor_frame(text) {
             Ok(VisitorFrame::Ping { t }) => return answer(ServerFrame::Pong { t }),
             Ok(frame) => frame,
             Err(error) => return answer(error.into_frame()),
         };
-        let attachment = match &frame {
-            VisitorFrame::Send { cid, attachment, .. } => match file(live, attachment.as_deref(), id) {
-                Ok(file) => file,
-                Err(message) => {
-                    return answer(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone())));
-                }
-            },
+        let send = match &frame {
+            VisitorFrame::Send { cid, attachment, .. } => Some((cid, attachment.as_deref())),
             _ => None,
         };
-        let fresh_id = crate::fresh_conversation(now);
-        Some(Next::Input(Input::VisitorFrame {
-            conn,
-            frame,
-            fresh_id,
-            attachment,
-            over_address_limit: false,
-        }))
-    }
+        let attachment = match carried(send) {
+            Ok(attachment) => attachment,
+            Err((cid, message)) => {
+                return answer(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid)));
+            }
+        };
+        Input::VisitorFrame { conn, frame, fresh_id, attachment, over_address_limit: false }
+    };
+    Some(Next::Input(input))
 }
 
 /// A fresh access token for an agent's socket: the same agent's, of the generation the socket was
 /// opened in. The socket then lasts until it expires.
 fn refresh(live: &Live, joined: &Joined<'_>, access_token: &str, ws: &WebSocket) -> Option<Next> {
-    let refusal = match token::verify_agent(&live.keys.origin, access_token, origin::now()) {
-        Ok(claims)
-            if claims.agent.0 == joined.id
-                && claims.tenant == live.settings.tenant
-                && claims.generation == joined.generation =>
-        {
+    let agent = AgentId(joined.id.to_owned());
+    let session =
+        AgentSession { tenant: &live.settings.tenant, agent: &agent, generation: joined.generation };
+    let refusal = match admission::refresh(&live.keys.origin, access_token, origin::now(), session) {
+        Ok(claims) => {
             let attachment = Attachment::Joined {
                 conn: joined.conn.0,
                 agent: true,
@@ -330,15 +292,7 @@ fn refresh(live: &Live, joined: &Joined<'_>, access_token: &str, ws: &WebSocket)
             let _ = ws.send_with_str(ServerFrame::Refreshed { expires_at: claims.exp }.to_json());
             return Some(Next::Expires(claims.exp));
         }
-        Ok(_) => ServerFrame::error(
-            ErrorCode::Unauthorized,
-            "that token is not for this session; log in again",
-            None,
-        ),
-        Err(TokenError::Expired) => {
-            ServerFrame::error(ErrorCode::TokenExpired, "that token has expired already", None)
-        }
-        Err(_) => ServerFrame::error(ErrorCode::Unauthorized, "the access token is not valid", None),
+        Err((code, message)) => ServerFrame::error(code, message, None),
     };
     let _ = ws.send_with_str(refusal.to_json());
     None
@@ -350,15 +304,6 @@ fn file(
     token: Option<&str>,
     uploader: &str,
 ) -> Result<Option<chat_core::protocol::AttachmentView>, &'static str> {
-    let Some(token) = token else { return Ok(None) };
-    match token::verify_attachment(&live.keys.origin, token) {
-        Ok(claims)
-            if claims.tenant == live.settings.tenant
-                && claims.site == live.settings.site
-                && claims.uploader == uploader =>
-        {
-            Ok(Some(claims.file))
-        }
-        _ => Err("the attachment is not valid here; upload the file again"),
-    }
+    let settings = &live.settings;
+    admission::attachment(&live.keys.origin, token, (&settings.tenant, &settings.site, uploader))
 }

@@ -19,9 +19,9 @@ use std::collections::HashMap;
 
 use chat_core::edge::RoomSettings;
 use chat_core::ids::{ConnId, ConversationId, Millis, SiteId};
-use chat_core::limits::{FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES};
+use chat_core::limits::{HELLO_TIMEOUT_MS, IDLE_TIMEOUT_MS, MAX_FRAME_BYTES};
 use chat_core::protocol::{ErrorCode, ServerFrame, close};
-use chat_core::rate::SendAllowance;
+use chat_core::rate::{self, SendAllowance};
 use chat_core::room::{Effect, Input, SiteRoom, Snapshot};
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -50,6 +50,20 @@ pub struct SiteRoomObject {
     /// When a socket is next due to be closed: one still without its hello, or an agent's whose
     /// access token expires.
     hello_check: Cell<Option<Millis>>,
+    /// The alarm this object set (ms since the epoch), once it knows; the runtime is asked only
+    /// when it does not.
+    alarm_at: Cell<Option<i64>>,
+    /// A socket heard nothing from for this long is closed (4004): the protocol's 75 s; the
+    /// `SOCKET_IDLE_MS` variable shortens it where the test hooks are on.
+    idle_ms: u64,
+}
+
+/// Why a socket the room holds is closed by the object.
+enum Ending {
+    /// Nothing heard for the idle time.
+    Idle,
+    /// The agent's access token expired.
+    Expired,
 }
 
 /// The room and what it needs, while the object is in memory.
@@ -60,9 +74,31 @@ struct Live {
     sockets: HashMap<ConnId, WebSocket>,
     /// Who each socket is, as last kept in storage.
     kept: HashMap<ConnId, String>,
-    /// What each socket may still send.
-    frames: HashMap<ConnId, SendAllowance>,
+    /// What each socket may still send, and when it was last heard from.
+    traffic: HashMap<ConnId, Traffic>,
     next_conn: u64,
+}
+
+/// A joined socket's frames.
+struct Traffic {
+    allowance: SendAllowance,
+    /// Its last frame (or when this object first saw it).
+    heard: Millis,
+}
+
+impl Traffic {
+    fn new(now: Millis) -> Traffic {
+        Traffic { allowance: rate::socket_frames(now), heard: now }
+    }
+}
+
+impl Live {
+    /// Forgets a socket the room is done with; answers it if it was still here.
+    fn forget(&mut self, conn: ConnId) -> Option<WebSocket> {
+        self.kept.remove(&conn);
+        self.traffic.remove(&conn);
+        self.sockets.remove(&conn)
+    }
 }
 
 /// The keys a room checks and signs tokens with.
@@ -71,6 +107,8 @@ pub(crate) struct Keys {
     pub(crate) origin: VerifyingKey,
     /// The edge's own (the `ROOM_SIGNING_KEY` secret): visitor tokens.
     pub(crate) visitors: SigningKey,
+    /// Its public half.
+    pub(crate) visitors_verifying: VerifyingKey,
 }
 
 /// Who a socket is, kept with it while the object sleeps.
@@ -112,12 +150,14 @@ pub(crate) enum Attachment {
 impl DurableObject for SiteRoomObject {
     fn new(state: State, env: Env) -> Self {
         SiteRoomObject {
+            idle_ms: idle_ms(&env),
             state,
             env,
             live: RefCell::new(None),
             backoff: Cell::new(0),
             retry_at: Cell::new(None),
             hello_check: Cell::new(None),
+            alarm_at: Cell::new(None),
         }
     }
 
@@ -134,6 +174,11 @@ impl DurableObject for SiteRoomObject {
                 // What the runtime does to an object with only hibernated sockets: its memory goes.
                 *self.live.borrow_mut() = None;
                 return Response::ok("evicted");
+            }
+            "/outbox" if test_hooks(&self.env) => {
+                // Whether writes still wait for the origin.
+                let waiting = storage::outbox_waiting(&self.state.storage().sql());
+                return Response::ok(if waiting { "waiting" } else { "empty" });
             }
             _ => return Response::error("not found", 404),
         };
@@ -195,17 +240,14 @@ impl DurableObject for SiteRoomObject {
                     let Some(live) = live.as_mut() else { return Ok(()) };
                     // Each socket's frames are limited as self-hosted: the rest are answered, not read.
                     let now = origin::now();
-                    let allowance = live
-                        .frames
-                        .entry(ConnId(conn))
-                        .or_insert_with(|| SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now));
-                    if allowance.take(now) {
+                    let traffic = live.traffic.entry(ConnId(conn)).or_insert_with(|| Traffic::new(now));
+                    traffic.heard = now;
+                    self.check_at(now.plus(self.idle_ms));
+                    if traffic.allowance.take(now) {
                         let joined = hello::Joined { conn: ConnId(conn), agent, id: &id, generation };
                         hello::frame(live, &joined, &text, &ws)
                     } else {
-                        let refusal =
-                            ServerFrame::error(ErrorCode::RateLimited, "too many frames; slow down", None);
-                        let _ = ws.send_with_str(refusal.to_json());
+                        let _ = ws.send_with_str(rate::too_many_frames().to_json());
                         None
                     }
                 };
@@ -242,13 +284,16 @@ impl DurableObject for SiteRoomObject {
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
+        // The runtime clears the alarm it fires.
+        self.alarm_at.set(None);
         if self.wake(None).await.is_ok() {
             self.apply(Input::Tick);
         }
         if self.retry_at.get().is_none_or(|at| at <= origin::now()) {
             self.deliver().await;
         }
-        if self.hello_check.get().is_some_and(|at| at <= origin::now()) {
+        // Unknown after the object was evicted: every socket is looked at again.
+        if self.hello_check.get().is_none_or(|at| at <= origin::now()) {
             self.close_silent();
         }
         self.schedule().await?;
@@ -290,7 +335,7 @@ impl SiteRoomObject {
             keys,
             sockets: HashMap::new(),
             kept: HashMap::new(),
-            frames: HashMap::new(),
+            traffic: HashMap::new(),
             next_conn,
         };
         *self.live.borrow_mut() = Some(live);
@@ -316,7 +361,7 @@ impl SiteRoomObject {
         let claims = {
             let live = self.live.borrow();
             let Some(live) = live.as_ref() else { return Response::error("the room is not ready", 503) };
-            chat_core::token::verify_visitor(&live.keys.visitors.verifying_key(), token).ok()
+            chat_core::token::verify_visitor(&live.keys.visitors_verifying, token).ok()
         };
         let Some(claims) = claims else {
             return api_error(401, "unauthorized", "the visitor token is not valid");
@@ -501,11 +546,8 @@ impl SiteRoomObject {
     fn gone(&self, ws: &WebSocket) {
         if let Ok(Some(Attachment::Joined { conn, .. })) = ws.deserialize_attachment::<Attachment>() {
             let _ = ws.serialize_attachment(Attachment::Closed);
-            let known = self.live.borrow_mut().as_mut().is_some_and(|live| {
-                live.kept.remove(&ConnId(conn));
-                live.frames.remove(&ConnId(conn));
-                live.sockets.remove(&ConnId(conn)).is_some()
-            });
+            let known =
+                self.live.borrow_mut().as_mut().is_some_and(|live| live.forget(ConnId(conn)).is_some());
             let _ = storage::forget_socket(&self.state.storage().sql(), conn);
             if known {
                 self.apply(Input::Disconnected { conn: ConnId(conn) });
@@ -547,10 +589,8 @@ impl SiteRoomObject {
                         replay(live, &sql, conn, &conversation, (after_seq, through_seq), include_notes);
                     }
                     Effect::Close { conn, code, reason } => {
-                        live.kept.remove(&conn);
-                        live.frames.remove(&conn);
                         let _ = storage::forget_socket(&sql, conn.0);
-                        if let Some(ws) = live.sockets.remove(&conn) {
+                        if let Some(ws) = live.forget(conn) {
                             let _ = ws.serialize_attachment(Attachment::Closed);
                             let _ = ws.close(Some(code), Some(reason));
                             inputs.push(Input::Disconnected { conn });
@@ -568,22 +608,31 @@ impl SiteRoomObject {
         }
     }
 
-    /// Closes, as self-hosted, the sockets that said no hello in time (4002) and the agents'
-    /// whose access token expired without a fresh one (`token_expired`, 4001); notes when the
-    /// next one is due.
+    /// Closes, as self-hosted, the sockets that said no hello in time (4002), those heard nothing
+    /// from for the idle time (4004), and the agents' whose access token expired without a fresh
+    /// one (`token_expired`, 4001); notes when the next one is due.
     fn close_silent(&self) {
         let now = origin::now();
         let mut next: Option<Millis> = None;
-        let mut expired = Vec::new();
+        let mut ended = Vec::new();
         for ws in self.state.get_websockets() {
             let due = match ws.deserialize_attachment::<Attachment>() {
                 Ok(Some(Attachment::Hello { since, .. })) => Millis(since).plus(HELLO_TIMEOUT_MS),
-                Ok(Some(Attachment::Joined { conn, expires, .. })) if expires > 0 => {
-                    if expires <= now.0 {
-                        expired.push((ConnId(conn), ws));
+                Ok(Some(Attachment::Joined { conn, expires, .. })) => {
+                    let conn = ConnId(conn);
+                    let heard = self.live.borrow_mut().as_mut().map_or(now, |live| {
+                        live.traffic.entry(conn).or_insert_with(|| Traffic::new(now)).heard
+                    });
+                    let idle = heard.plus(self.idle_ms);
+                    if idle <= now {
+                        ended.push((conn, ws, Ending::Idle));
                         continue;
                     }
-                    Millis(expires)
+                    if expires > 0 && expires <= now.0 {
+                        ended.push((conn, ws, Ending::Expired));
+                        continue;
+                    }
+                    if expires > 0 { idle.min(Millis(expires)) } else { idle }
                 }
                 _ => continue,
             };
@@ -595,16 +644,21 @@ impl SiteRoomObject {
             }
         }
         self.hello_check.set(next);
-        for (conn, ws) in expired {
-            let message = "the access token expired; send a fresh one in a refresh frame before it does";
-            let _ = ws.send_with_str(ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json());
+        for (conn, ws, ending) in ended {
+            match ending {
+                Ending::Idle => {
+                    let _ = ws.close(Some(close::IDLE), Some("nothing heard; reconnect"));
+                }
+                Ending::Expired => {
+                    let message =
+                        "the access token expired; send a fresh one in a refresh frame before it does";
+                    let _ = ws
+                        .send_with_str(ServerFrame::error(ErrorCode::TokenExpired, message, None).to_json());
+                    let _ = ws.close(Some(close::UNAUTHORIZED), Some("token expired"));
+                }
+            }
             let _ = ws.serialize_attachment(Attachment::Closed);
-            let _ = ws.close(Some(close::UNAUTHORIZED), Some("token expired"));
-            let known = self.live.borrow_mut().as_mut().is_some_and(|live| {
-                live.kept.remove(&conn);
-                live.frames.remove(&conn);
-                live.sockets.remove(&conn).is_some()
-            });
+            let known = self.live.borrow_mut().as_mut().is_some_and(|live| live.forget(conn).is_some());
             let _ = storage::forget_socket(&self.state.storage().sql(), conn.0);
             if known {
                 self.apply(Input::Disconnected { conn });
@@ -651,15 +705,25 @@ impl SiteRoomObject {
         let storage = self.state.storage();
         match deadline.into_iter().chain(delivery).chain(self.hello_check.get()).min() {
             Some(at) => {
-                // An alarm already set for earlier stays.
-                let set = storage.get_alarm().await?;
+                // An alarm already set for earlier stays. Which one is set is asked of the
+                // runtime only when this object does not know (it was just made or woken).
+                let set = match self.alarm_at.get() {
+                    Some(set) => Some(set),
+                    None => storage.get_alarm().await?,
+                };
                 let at = i64::try_from(at.0).unwrap_or(i64::MAX);
                 if set.is_none_or(|set| set > at) {
                     storage.set_alarm(at.saturating_sub(now_i64()).max(0)).await?;
+                    self.alarm_at.set(Some(at));
+                } else {
+                    self.alarm_at.set(set);
                 }
                 Ok(())
             }
-            None => storage.delete_alarm().await,
+            None => {
+                self.alarm_at.set(None);
+                storage.delete_alarm().await
+            }
         }
     }
 }
@@ -690,6 +754,13 @@ fn replay(
 fn api_error(status: u16, code: &str, message: &str) -> worker::Result<Response> {
     let body = serde_json::json!({ "error": { "code": code, "message": message } });
     Ok(Response::from_json(&body)?.with_status(status))
+}
+
+/// How long a socket may stay silent.
+fn idle_ms(env: &Env) -> u64 {
+    let shortened =
+        test_hooks(env).then(|| env.var("SOCKET_IDLE_MS").ok()?.to_string().parse().ok()).flatten();
+    shortened.unwrap_or(IDLE_TIMEOUT_MS)
 }
 
 /// Whether the test hooks are on (the `TEST_HOOKS` variable is `1`; never in a deployment).

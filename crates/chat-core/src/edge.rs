@@ -93,13 +93,13 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 /// Which site a public site key names (`GET /internal/v1/site-keys/{key}`), for the Worker to
-/// route a visitor's socket to the site's object.
+/// route a visitor's socket to the site's object and to write the site's chat window page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SiteKeyAnswer {
     /// The site.
     pub site: SiteId,
-    /// Its tenant.
-    pub tenant: TenantId,
+    /// What its chat window's page shows.
+    pub page: crate::chat_page::PageSite,
 }
 
 /// Everything a site's room object needs to host it (`GET /internal/v1/sites/{site}/room`):

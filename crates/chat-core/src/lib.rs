@@ -15,6 +15,8 @@
 //! - [`identity`] — verifying the identity a site vouches for with its secret (HMAC-SHA256).
 //! - [`edge`] — what the edge and the origin say to each other, signed with a shared secret.
 
+pub mod admission;
+pub mod chat_page;
 pub mod edge;
 pub mod identity;
 pub mod ids;

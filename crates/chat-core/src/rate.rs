@@ -2,6 +2,22 @@
 
 use crate::ids::Millis;
 
+/// The frames one socket may send: [`FRAMES_PER_SECOND`](crate::limits::FRAMES_PER_SECOND) after
+/// a burst of [`FRAME_BURST`](crate::limits::FRAME_BURST). A frame beyond them is answered with
+/// [`too_many_frames`] and not read.
+pub fn socket_frames(now: Millis) -> SendAllowance {
+    SendAllowance::new(crate::limits::FRAMES_PER_SECOND, crate::limits::FRAME_BURST, now)
+}
+
+/// The answer to a frame beyond [`socket_frames`].
+pub fn too_many_frames() -> crate::protocol::ServerFrame {
+    crate::protocol::ServerFrame::error(
+        crate::protocol::ErrorCode::RateLimited,
+        "too many frames; slow down",
+        None,
+    )
+}
+
 /// A token bucket in whole units, so refills never lose fractions however often it is asked.
 #[derive(Debug)]
 pub struct SendAllowance {

@@ -3,8 +3,8 @@
 //! object fetches what it needs to host the site.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::extract::{DefaultBodyLimit, FromRequest, Path, Request, State};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
@@ -27,40 +27,45 @@ pub fn router() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(8 << 20))
 }
 
-/// Refuses what the edge did not sign; everything, when no edge is configured.
-fn signed(state: &AppState, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
-    let Some(secret) = &state.config.edge_secret else {
-        return Err(ApiError::NotFound("no such route"));
-    };
-    let header = headers.get(SIGNATURE_HEADER).and_then(|value| value.to_str().ok());
-    let path = uri.path_and_query().map_or(uri.path(), |path| path.as_str());
-    edge::verify(secret.expose().as_bytes(), header, method.as_str(), path, body, now())
-        .map_err(|error| ApiError::Unauthorized(error.to_string()))
+/// The body of a request the edge signed. Whatever the edge did not sign is refused; everything,
+/// when no edge is configured.
+struct Signed(Bytes);
+
+impl FromRequest<AppState> for Signed {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let Some(secret) = &state.config.edge_secret else {
+            return Err(ApiError::NotFound("no such route").into_response());
+        };
+        let (parts, body) = request.into_parts();
+        let header = parts.headers.get(SIGNATURE_HEADER).and_then(|value| value.to_str().ok());
+        let path = parts.uri.path_and_query().map_or(parts.uri.path(), |path| path.as_str());
+        let (method, header, path) = (parts.method.to_string(), header.map(str::to_owned), path.to_owned());
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        edge::verify(secret.expose().as_bytes(), header.as_deref(), &method, &path, &body, now())
+            .map_err(|error| ApiError::Unauthorized(error.to_string()).into_response())?;
+        Ok(Signed(body))
+    }
 }
 
 async fn site_key(
     State(state): State<AppState>,
     Path(key): Path<String>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Signed,
 ) -> ApiResult<Json<SiteKeyAnswer>> {
-    signed(&state, &method, &uri, &headers, &body)?;
     let site = state.store.site_by_key_any_tenant(&key).await?;
     let site = site.ok_or_else(|| ApiError::NotFound("no site has this key"))?;
-    Ok(Json(SiteKeyAnswer { site: site.id, tenant: site.tenant }))
+    Ok(Json(SiteKeyAnswer { page: crate::web::pages::page_site(&site, &state), site: site.id }))
 }
 
 async fn room(
     State(state): State<AppState>,
     Path(site): Path<SiteId>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
+    _: Signed,
 ) -> ApiResult<Json<RoomSettings>> {
-    signed(&state, &method, &uri, &headers, &body)?;
     let site = state.store.site_any_tenant(&site).await?;
     let site = site.ok_or_else(|| ApiError::NotFound("no such site"))?;
     let agents = state.store.list_agents(&site.tenant).await?;
@@ -99,14 +104,7 @@ struct Batch {
 
 /// Stores a room object's writes in one transaction. Messages already stored (by conversation and
 /// `seq`) are skipped and conversations are upserts, so a batch sent again changes nothing.
-async fn outbox(
-    State(state): State<AppState>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiResult<Json<serde_json::Value>> {
-    signed(&state, &method, &uri, &headers, &body)?;
+async fn outbox(State(state): State<AppState>, Signed(body): Signed) -> ApiResult<Json<serde_json::Value>> {
     let batch: Batch = serde_json::from_slice(&body)
         .map_err(|error| ApiError::BadRequest(format!("not a batch of writes: {error}")))?;
     let site = state.store.site_any_tenant(&batch.site).await?;

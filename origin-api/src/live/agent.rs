@@ -7,12 +7,13 @@ use std::net::IpAddr;
 use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
+use chat_core::admission::{self, AgentSession};
 use chat_core::ids::{AgentId, ConnId, ConversationId, SiteId, TenantId};
 use chat_core::protocol::{
     AgentFrame, AgentHello, ErrorCode, ServerFrame, SiteSummary, check_hello, close, parse_agent_frame,
 };
 use chat_core::room::{AgentProfile, Input};
-use chat_core::token::{self, AgentClaims, TokenError};
+use chat_core::token::AgentClaims;
 use serde::Deserialize;
 
 use super::hub::RoomHandle;
@@ -127,38 +128,17 @@ impl Drop for Departure {
 
 /// A fresh token for the socket: the same agent's, of the generation the socket was opened in.
 fn refresh(state: &AppState, sender: &Sender<'_>, access_token: &str) -> Reply {
-    match token::verify_agent(&state.keys.verifying, access_token, now()) {
-        Ok(claims)
-            if claims.agent == *sender.agent
-                && claims.tenant == *sender.tenant
-                && claims.generation == sender.generation =>
-        {
-            Reply::Renewed(claims.exp, ServerFrame::Refreshed { expires_at: claims.exp }.to_json())
-        }
-        Ok(_) => {
-            let message = "that token is not for this session; log in again";
-            Reply::frame(ServerFrame::error(ErrorCode::Unauthorized, message, None))
-        }
-        Err(TokenError::Expired) => {
-            Reply::frame(ServerFrame::error(ErrorCode::TokenExpired, "that token has expired already", None))
-        }
-        Err(_) => {
-            Reply::frame(ServerFrame::error(ErrorCode::Unauthorized, "the access token is not valid", None))
-        }
+    let session = AgentSession { tenant: sender.tenant, agent: sender.agent, generation: sender.generation };
+    match admission::refresh(&state.keys.verifying, access_token, now(), session) {
+        Ok(claims) => Reply::Renewed(claims.exp, ServerFrame::Refreshed { expires_at: claims.exp }.to_json()),
+        Err((code, message)) => Reply::frame(ServerFrame::error(code, message, None)),
     }
 }
 
 /// Checks the hello's shape and its access token.
 fn check_token(state: &AppState, hello: &AgentHello) -> Result<AgentClaims, Refusal> {
     check_hello(hello.v, &hello.resume)?;
-    token::verify_agent(&state.keys.verifying, &hello.access_token, now()).map_err(|error| match error {
-        TokenError::Expired => Refusal::new(
-            ErrorCode::TokenExpired,
-            "the access token has expired; refresh it",
-            close::UNAUTHORIZED,
-        ),
-        _ => Refusal::new(ErrorCode::Unauthorized, "the access token is not valid", close::UNAUTHORIZED),
-    })
+    admission::agent_claims(&state.keys.verifying, &hello.access_token, now())
 }
 
 /// Reads the account and finds the sites the agent serves.

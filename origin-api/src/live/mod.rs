@@ -28,7 +28,6 @@ use axum::extract::ws::Utf8Bytes;
 use axum::routing::get;
 use chat_core::ids::{Cid, ConversationId, Seq, SiteId, TenantId};
 use chat_core::protocol::{AttachmentView, ErrorCode, ServerFrame, close};
-use chat_core::token;
 
 use crate::app::AppState;
 
@@ -214,14 +213,7 @@ pub(crate) fn attachment(
     (tenant, site, uploader): (&TenantId, &SiteId, &str),
     cid: &Cid,
 ) -> Result<Option<AttachmentView>, session::Reply> {
-    let Some(token) = token else { return Ok(None) };
-    match token::verify_attachment(&state.keys.verifying, token) {
-        Ok(claims) if claims.tenant == *tenant && claims.site == *site && claims.uploader == uploader => {
-            Ok(Some(claims.file))
-        }
-        _ => {
-            let message = "the attachment is not valid here; upload the file again";
-            Err(session::Reply::frame(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone()))))
-        }
-    }
+    chat_core::admission::attachment(&state.keys.verifying, token, (tenant, site, uploader)).map_err(
+        |message| session::Reply::frame(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone()))),
+    )
 }

@@ -9,11 +9,9 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use chat_core::ids::{Millis, TenantId};
-use chat_core::limits::{
-    FRAME_BURST, FRAMES_PER_SECOND, HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES,
-};
+use chat_core::limits::{HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES};
 use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
-use chat_core::rate::SendAllowance;
+use chat_core::rate;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
@@ -147,7 +145,7 @@ pub(crate) async fn run(
     let idle_for = state.config.socket_idle;
     let idle = tokio::time::sleep(idle_for);
     tokio::pin!(idle);
-    let mut frames = SendAllowance::new(FRAMES_PER_SECOND, FRAME_BURST, now());
+    let mut frames = rate::socket_frames(now());
     // Made once, not on every turn of the loop.
     let shutting_down = state.hub.shutting_down();
     // Boxed: visitors' sockets, which have neither, stay small.
@@ -181,7 +179,7 @@ pub(crate) async fn run(
                 idle.as_mut().reset(Instant::now() + idle_for);
                 let reply = match received {
                     Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => break Ending::TooLarge,
-                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::frame(too_many_frames()),
+                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::frame(rate::too_many_frames()),
                     Some(Ok(Message::Text(text))) => on_text(text.as_str()),
                     Some(Ok(Message::Binary(_))) => Reply::frame(binary_refused()),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,
@@ -352,10 +350,6 @@ pub(crate) async fn send_text(socket: &mut WebSocket, text: String) -> bool {
 
 fn binary_refused() -> ServerFrame {
     ServerFrame::error(ErrorCode::BadFrame, "frames are JSON text, not binary", None)
-}
-
-fn too_many_frames() -> ServerFrame {
-    ServerFrame::error(ErrorCode::RateLimited, "too many frames; slow down", None)
 }
 
 /// Spreads reconnects over 0.5–3 s so a restart is not met by every client at once.

@@ -8,12 +8,12 @@ use axum::extract::ws::{WebSocket, WebSocketUpgrade};
 use axum::http::HeaderMap;
 use axum::http::header::{HOST, ORIGIN, USER_AGENT};
 use axum::response::{IntoResponse, Response};
+use chat_core::admission;
 use chat_core::ids::{ConnId, ConversationId, SiteId, TenantId, VisitorId};
 use chat_core::protocol::{
     DeviceInfo, ErrorCode, ServerFrame, VisitorFrame, VisitorHello, check_hello, close, parse_visitor_frame,
 };
 use chat_core::room::Input;
-use chat_core::token::{self, VisitorClaims};
 
 use super::Inbound;
 use super::hub::RoomHandle;
@@ -38,7 +38,9 @@ pub(super) async fn upgrade(
     let header = |name| headers.get(name).and_then(|value: &axum::http::HeaderValue| value.to_str().ok());
     let request = Request {
         // The chat page Kefu serves itself (`/chat/{site_key}`) is at home on any site.
-        origin: header(ORIGIN).filter(|origin| !is_own(origin, header(HOST))).map(str::to_owned),
+        origin: header(ORIGIN)
+            .filter(|origin| !admission::is_own_origin(origin, header(HOST)))
+            .map(str::to_owned),
         user_agent: header(USER_AGENT).unwrap_or_default().to_owned(),
         ip,
     };
@@ -46,12 +48,6 @@ pub(super) async fn upgrade(
     // One box for what the socket's task needs: moved as a pointer, not copied into each future.
     let setup = Box::new(Setup { state, _slot: slot, request });
     session::configure(upgrade).on_upgrade(move |socket| sockets.track_future(serve(socket, setup)))
-}
-
-/// Whether `origin` is this server's own (the request's Host, under either scheme).
-fn is_own(origin: &str, host: Option<&str>) -> bool {
-    let origin_host = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
-    origin_host.is_some_and(|origin_host| host == Some(origin_host))
 }
 
 /// What the upgrade request told about the visitor.
@@ -180,36 +176,13 @@ async fn accept(
     let Some(site) = site else {
         return Err(Refusal::new(ErrorCode::NotFound, "no site has this key", close::BAD_HELLO));
     };
-    // Browsers always send the page's origin; other clients send none and are not embedding.
-    if let Some(origin) = origin
-        && !site.allowed_origins.is_empty()
-        && !site.allowed_origins.contains(&origin)
-    {
-        let message = "this site's chat may not be embedded on this origin";
-        return Err(Refusal::new(ErrorCode::Forbidden, message, close::FORBIDDEN));
-    }
-    let (visitor, token) = match &hello.visitor_token {
-        Some(token) => {
-            let claims = token::verify_visitor(&state.keys.verifying, token).map_err(|_| {
-                let message = "the visitor token is not valid; connect without one to start afresh";
-                Refusal::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED)
-            })?;
-            if claims.site != site.id {
-                let message = "the visitor token belongs to another site";
-                return Err(Refusal::new(ErrorCode::Unauthorized, message, close::UNAUTHORIZED));
-            }
-            (claims.visitor, token.clone())
-        }
-        None => {
-            let visitor = VisitorId(new_id("v"));
-            let claims = VisitorClaims {
-                tenant: site.tenant.clone(),
-                site: site.id.clone(),
-                visitor: visitor.clone(),
-            };
-            (visitor, token::sign_visitor(state.keys.signing(), claims))
-        }
-    };
+    admission::check_origin(&site.allowed_origins, origin.as_deref())?;
+    let (visitor, token) = admission::visitor_identity(
+        (state.keys.signing(), &state.keys.verifying),
+        hello.visitor_token.as_deref(),
+        (&site.tenant, &site.id),
+        || VisitorId(new_id("v")),
+    )?;
     Ok(Accepted { site, visitor, token, hello })
 }
 

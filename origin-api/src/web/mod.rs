@@ -6,7 +6,7 @@
 //! - `pages` — the HTML pages and the headers that fence them in (CSP, frame ancestors).
 
 pub mod assets;
-mod pages;
+pub(crate) mod pages;
 
 use axum::Router;
 use axum::extract::Query;

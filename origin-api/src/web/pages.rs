@@ -4,6 +4,7 @@
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use chat_core::chat_page::{self, PageRequest, PageSite, escape, is_host};
 use serde::Deserialize;
 
 use super::DEMO_SITE_KEY;
@@ -12,7 +13,6 @@ use crate::app::AppState;
 use crate::error::{ApiError, ApiPath};
 use crate::store::Site;
 
-const CHAT_HTML: &str = include_str!("chat.html");
 const CONSOLE_HTML: &str = include_str!("console.html");
 
 #[derive(Deserialize)]
@@ -38,36 +38,29 @@ pub(super) async fn chat(
     let Some(site) = state.store.site_by_key_any_tenant(&site_key).await? else {
         return Ok(not_found());
     };
-    let embed = query.embed == "1";
-    let parent = if embed && is_origin(&query.parent) { query.parent.as_str() } else { "" };
-    let wanted = if crate::validate::WIDGET_LANGUAGES.contains(&query.lang.as_str()) {
-        query.lang.as_str()
-    } else {
-        ""
+    let header = |name| headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok());
+    let request = PageRequest {
+        embed: query.embed == "1",
+        parent: &query.parent,
+        lang: &query.lang,
+        accept_language: header(header::ACCEPT_LANGUAGE).unwrap_or_default(),
+        host: header(header::HOST),
     };
-    let lang = page_language(&site, wanted, &headers);
-    let title = format!("{} · {}", site.name, if lang == "en" { "Chat" } else { "在线客服" });
-    let page = CHAT_HTML
-        .replace("{lang}", lang)
-        .replace("{title}", &escape(&title))
-        .replace("{css_version}", &CHAT_CSS.version)
-        .replace("{js_version}", &CHAT_JS.version)
-        .replace("{site_key}", &escape(&site.key))
-        .replace("{embed}", if embed { "1" } else { "0" })
-        .replace("{parent}", &escape(parent))
-        .replace("{wanted_lang}", wanted)
-        .replace("{max_upload}", &state.config.max_upload_bytes.to_string());
-    let mut response = Html(page).into_response();
-    let own = headers.get(header::HOST).and_then(|v| v.to_str().ok()).filter(|host| is_host(host));
-    let sockets = own.map(|host| format!(" ws://{host} wss://{host}")).unwrap_or_default();
-    let ancestors =
-        if site.allowed_origins.is_empty() { "*".to_owned() } else { site.allowed_origins.join(" ") };
-    let policy = format!(
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; \
-         connect-src 'self'{sockets}; base-uri 'none'; form-action 'none'; frame-ancestors {ancestors}"
-    );
-    fence(&mut response, &policy);
+    let page = chat_page::render(&page_site(&site, &state), &request, (&CHAT_CSS.version, &CHAT_JS.version));
+    let mut response = Html(page.html).into_response();
+    fence(&mut response, &page.policy);
     Ok(response)
+}
+
+/// What the window's page shows of a site (also what the edge renders it from).
+pub(crate) fn page_site(site: &Site, state: &AppState) -> PageSite {
+    PageSite {
+        key: site.key.clone(),
+        name: site.name.clone(),
+        languages: site.widget.languages.clone(),
+        allowed_origins: site.allowed_origins.clone(),
+        max_upload_bytes: state.config.max_upload_bytes,
+    }
 }
 
 /// `/console/`: the agents' console. It talks only to this server, and no page may frame it.
@@ -152,26 +145,9 @@ code{background:#eef1f4;border-radius:6px;padding:2px 6px;font-size:14px;word-br
 
 /// The language of the page's first paint (the window settles it once the site's settings come):
 /// the one asked for, else the browser's, else the site's first.
-fn page_language(site: &Site, wanted: &str, headers: &HeaderMap) -> &'static str {
-    let offered = |lang: &str| site.widget.languages.iter().any(|l| l == lang);
-    let accept = headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()).unwrap_or_default();
-    let browser = accept.split(',').map(|tag| tag.trim().to_ascii_lowercase());
-    for tag in std::iter::once(wanted.to_ascii_lowercase()).chain(browser) {
-        if tag.starts_with("zh") && offered("zh-CN") {
-            return "zh-CN";
-        }
-        if tag.starts_with("en") && offered("en") {
-            return "en";
-        }
-    }
-    if site.widget.languages.first().is_some_and(|l| l == "zh-CN") { "zh-CN" } else { "en" }
-}
-
 fn not_found() -> Response {
-    let page = "<!doctype html><meta charset=utf-8><title>Not found</title>\
-                <p>This chat does not exist. 此在线客服不存在。</p>";
-    let mut response = (StatusCode::NOT_FOUND, Html(page)).into_response();
-    fence(&mut response, "default-src 'none'");
+    let mut response = (StatusCode::NOT_FOUND, Html(chat_page::NOT_FOUND_HTML)).into_response();
+    fence(&mut response, chat_page::NOT_FOUND_POLICY);
     response
 }
 
@@ -184,46 +160,4 @@ fn fence(response: &mut Response, policy: &str) {
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-}
-
-/// `scheme://host[:port]` with nothing else: what `postMessage` may target.
-fn is_origin(text: &str) -> bool {
-    let host = text.strip_prefix("https://").or_else(|| text.strip_prefix("http://"));
-    host.is_some_and(is_host)
-}
-
-fn is_host(host: &str) -> bool {
-    !host.is_empty()
-        && host.len() <= 255
-        && host.bytes().all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-}
-
-/// Text for HTML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn text_is_escaped_and_only_origins_are_taken() {
-        assert_eq!(escape(r#"<b onclick="x">&'"#), "&lt;b onclick=&quot;x&quot;&gt;&amp;&#39;");
-        assert!(is_origin("https://shop.example:8443"));
-        for bad in ["", "https://", "javascript:alert(1)", "https://a.example/x", "https://a\" onload=\"x"] {
-            assert!(!is_origin(bad), "{bad}");
-        }
-    }
 }

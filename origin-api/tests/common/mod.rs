@@ -1,6 +1,7 @@
 //! A real server on 127.0.0.1 over a fresh database (a SQLite file, or a MariaDB database made
-//! for the test and dropped after it), tenants to test with, raw sockets for bad input, and a TCP
-//! proxy that can cut connections.
+//! for the test and dropped after it) — or the edge in front of it (`wrangler dev` running the
+//! Worker and the room objects, the server as their origin) —, tenants to test with, raw sockets
+//! for bad input, and a TCP proxy that can cut connections.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::large_enum_variant)]
 
@@ -48,6 +49,8 @@ pub struct TestDb {
     pub url: String,
     /// What the backend is called in test output.
     pub name: &'static str,
+    /// The clients reach the rooms on the edge, with the server as its origin.
+    pub edge: bool,
     _dir: Option<tempfile::TempDir>,
     /// The server and the database made on it, to drop.
     made: Option<(Server, String, String)>,
@@ -65,12 +68,12 @@ impl TestDb {
     pub fn sqlite() -> TestDb {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite:{}", dir.path().join("kefu.db").display());
-        TestDb { url, name: "sqlite", _dir: Some(dir), made: None }
+        TestDb { url, name: "sqlite", edge: false, _dir: Some(dir), made: None }
     }
 
     /// A SQLite file at `url`, in a folder the test owns.
     pub fn at(url: &str) -> TestDb {
-        TestDb { url: url.to_owned(), name: "sqlite", _dir: None, made: None }
+        TestDb { url: url.to_owned(), name: "sqlite", edge: false, _dir: None, made: None }
     }
 
     /// A new, empty database on the MariaDB server.
@@ -84,7 +87,20 @@ impl TestDb {
         conn.execute(format!("CREATE DATABASE {database} CHARACTER SET utf8mb4").as_str()).await.unwrap();
         let _ = conn.close().await;
         let url = format!("{}/{database}", server.trim_end_matches('/'));
-        TestDb { url, name: "mariadb", _dir: None, made: Some((Server::MySql, server, database)) }
+        TestDb {
+            url,
+            name: "mariadb",
+            edge: false,
+            _dir: None,
+            made: Some((Server::MySql, server, database)),
+        }
+    }
+
+    /// A new database on the MariaDB server, for an origin behind the edge.
+    pub async fn edge() -> TestDb {
+        let mut db = TestDb::mariadb().await;
+        db.edge = true;
+        db
     }
 
     /// A new database on the SQL Server `KEFU_TEST_MSSQL_URL` names
@@ -96,7 +112,13 @@ impl TestDb {
         origin_api::store::mssql::create_database(&server, &database).await.unwrap();
         let (address, query) = server.split_once('?').unwrap_or((server.as_str(), ""));
         let url = format!("{}/{database}?{query}", address.trim_end_matches('/'));
-        Some(TestDb { url, name: "sqlserver", _dir: None, made: Some((Server::Mssql, server, database)) })
+        Some(TestDb {
+            url,
+            name: "sqlserver",
+            edge: false,
+            _dir: None,
+            made: Some((Server::Mssql, server, database)),
+        })
     }
 }
 
@@ -150,9 +172,32 @@ macro_rules! on_sqlite_and_mariadb {
     };
 }
 
+/// Runs each named test, `async fn name(db: TestDb)`, on SQLite, on MariaDB, and (with the
+/// `edge-tests` feature, which needs `scripts/build-edge.sh` and `npm ci` first) through the edge
+/// in front of MariaDB.
+#[macro_export]
+macro_rules! on_every_target {
+    ($($test:ident),* $(,)?) => {
+        $crate::on_sqlite_and_mariadb!($($test),*);
+        #[cfg(feature = "edge-tests")]
+        mod on_the_edge {
+            $(#[tokio::test]
+            async fn $test() {
+                super::$test($crate::common::TestDb::edge().await).await;
+            })*
+        }
+    };
+}
+
 pub struct TestServer {
+    /// Where clients connect: the server, or the edge in front of it.
     pub addr: SocketAddr,
+    /// The server itself (the edge's origin).
+    pub origin: SocketAddr,
     running: Option<RunningServer>,
+    edge: Option<Edge>,
+    /// Sites made here, whose rooms' writes reach the origin before REST reads them.
+    sites: std::sync::Mutex<Vec<SiteId>>,
     database_url: String,
     pub http: reqwest::Client,
     db: TestDb,
@@ -181,10 +226,22 @@ impl TestServer {
         let data_dir = tempfile::tempdir().unwrap();
         let mut config = config(&database_url, "127.0.0.1:0".parse().unwrap(), data_dir.path());
         change(&mut config);
+        let edge_keys = db.edge.then(|| EdgeKeys::new(config.socket_idle));
+        if let Some(keys) = &edge_keys {
+            keys.configure(&mut config);
+        }
         let running = server::start(config).await.unwrap();
+        let origin = running.addr;
+        let edge = match edge_keys {
+            Some(keys) => Some(Edge::start(origin, keys).await),
+            None => None,
+        };
         TestServer {
-            addr: running.addr,
+            addr: edge.as_ref().map_or(origin, |edge| edge.addr),
+            origin,
             running: Some(running),
+            edge,
+            sites: std::sync::Mutex::default(),
             database_url,
             http: reqwest::Client::new(),
             db,
@@ -197,7 +254,12 @@ impl TestServer {
         &self.db
     }
 
-    /// Rooms running now.
+    /// Whether clients reach the rooms on the edge.
+    pub fn on_edge(&self) -> bool {
+        self.edge.is_some()
+    }
+
+    /// Rooms running now (on the server, not the edge).
     pub fn running_rooms(&self) -> usize {
         self.running.as_ref().expect("server running").state().hub.running_rooms()
     }
@@ -212,17 +274,50 @@ impl TestServer {
     }
 
     /// Stops the server (clients are told to reconnect) and starts a new one on the same address
-    /// and database.
+    /// and database; on the edge, stops `wrangler dev` (sockets drop) and starts it again on its
+    /// storage.
     pub async fn restart(&mut self) {
+        if let Some(edge) = &mut self.edge {
+            edge.restart().await;
+            return;
+        }
         self.stop().await;
         let config = config(&self.database_url, self.addr, self.data_dir.path());
         self.running = Some(server::start(config).await.unwrap());
     }
 
     pub async fn stop(&mut self) {
+        if let Some(edge) = &mut self.edge {
+            edge.stop();
+        }
         if let Some(running) = self.running.take() {
             running.stop().await;
         }
+    }
+
+    /// Waits until every write of the sites made here has reached the origin's records (at once
+    /// when the server hosts the rooms itself).
+    pub async fn settled(&self) {
+        let Some(edge) = &self.edge else { return };
+        let sites = self.sites.lock().unwrap().clone();
+        for site in sites {
+            let url = format!("http://{}/__test/outbox?site={site}", edge.addr);
+            let deadline = tokio::time::Instant::now() + WAIT;
+            while self.http.get(&url).send().await.unwrap().text().await.unwrap() != "empty" {
+                assert!(tokio::time::Instant::now() < deadline, "{site}'s writes did not reach the origin");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+
+    /// Where a visitor of `tenant`'s site connects (the edge routes by the site's key).
+    pub fn visitor_path(&self, tenant: &Tenant) -> String {
+        if self.on_edge() { format!("/ws/visitor?site={}", tenant.site.key) } else { "/ws/visitor".into() }
+    }
+
+    /// Where `agent` connects (on the edge, to one site's room).
+    pub fn agent_path(&self, agent: &Agent) -> String {
+        if self.on_edge() { format!("/ws/agent?site={}", agent.site) } else { "/ws/agent".into() }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -244,6 +339,7 @@ impl TestServer {
             ..NewSite::default()
         };
         let site = store.create_site(&tenant.id, site, now()).await.unwrap();
+        self.sites.lock().unwrap().push(site.id.clone());
         let mut fixture = Tenant { id: tenant.id, site, owner: Agent::default(), slug: name.to_lowercase() };
         fixture.owner = self.agent(&fixture, "owner", Role::Owner, 5).await;
         fixture
@@ -265,10 +361,13 @@ impl TestServer {
         let login =
             self.post("/api/v1/auth/login", None, json!({ "email": email, "password": PASSWORD })).await;
         assert_eq!(login.0, 200, "{}", login.1);
-        Agent { id: agent.id, email, token: login.1["tokens"]["access_token"].as_str().unwrap().to_owned() }
+        let token = login.1["tokens"]["access_token"].as_str().unwrap().to_owned();
+        Agent { id: agent.id, email, token, site: tenant.site.id.clone() }
     }
 
+    /// A REST GET, once the rooms' writes reached the records.
     pub async fn get(&self, path: &str, token: Option<&str>) -> (u16, Value) {
+        self.settled().await;
         let mut request = self.http.get(self.url(path));
         if let Some(token) = token {
             request = request.bearer_auth(token);
@@ -298,11 +397,11 @@ impl TestServer {
 
     pub fn visitor(&self, tenant: &Tenant, url: &str) -> Client {
         let page = PageInfo { url: url.into(), title: "Shop".into(), referrer: String::new() };
-        Client::visitor(&self.ws("/ws/visitor"), &tenant.site.key, page, None, options())
+        Client::visitor(&self.ws(&self.visitor_path(tenant)), &tenant.site.key, page, None, options())
     }
 
     pub fn agent_client(&self, agent: &Agent) -> Client {
-        Client::agent(&self.ws("/ws/agent"), &agent.token, options())
+        Client::agent(&self.ws(&self.agent_path(agent)), &agent.token, options())
     }
 
     /// An agent client that has received its first site's state.
@@ -314,10 +413,133 @@ impl TestServer {
 
     /// Every stored message of a conversation, through the REST API.
     pub async fn history(&self, token: &str, conversation: &str) -> Vec<Value> {
+        // (`get` waits for the rooms' writes to reach the records.)
         let (status, body) =
             self.get(&format!("/api/v1/conversations/{conversation}/messages?limit=200"), Some(token)).await;
         assert_eq!(status, 200, "{body}");
         body["items"].as_array().unwrap().clone()
+    }
+}
+
+/// What the origin and the edge share: the edge's address, the secret it signs its requests with,
+/// and the key its rooms sign visitor tokens with (the origin holds its public half).
+struct EdgeKeys {
+    addr: SocketAddr,
+    secret: String,
+    room_key: String,
+    visitor_key: ed25519_dalek::VerifyingKey,
+    /// The rooms' idle time, as the server's.
+    socket_idle: Duration,
+}
+
+impl EdgeKeys {
+    fn new(socket_idle: Duration) -> EdgeKeys {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let mut seed = [0u8; 32];
+        let mut secret = [0u8; 24];
+        getrandom::fill(&mut seed).unwrap();
+        getrandom::fill(&mut secret).unwrap();
+        EdgeKeys {
+            addr: SocketAddr::from(([127, 0, 0, 1], free_port())),
+            secret: b64.encode(secret),
+            room_key: b64.encode(seed),
+            visitor_key: ed25519_dalek::SigningKey::from_bytes(&seed).verifying_key(),
+            socket_idle,
+        }
+    }
+
+    /// The origin behind this edge: it takes the edge's signed requests and visitor tokens, and
+    /// tells it of changes.
+    fn configure(&self, config: &mut Config) {
+        config.edge_secret = Some(self.secret.as_str().into());
+        config.edge_visitor_key = Some(self.visitor_key);
+        config.edge_url = Some(format!("http://{}", self.addr));
+    }
+}
+
+/// `wrangler dev` (local workerd, offline) running the Worker and the room objects built by
+/// `scripts/build-edge.sh`, with its storage in a temporary folder kept across restarts.
+struct Edge {
+    addr: SocketAddr,
+    origin: SocketAddr,
+    keys: EdgeKeys,
+    dir: tempfile::TempDir,
+    process: Option<std::process::Child>,
+}
+
+impl Edge {
+    async fn start(origin: SocketAddr, keys: EdgeKeys) -> Edge {
+        let addr = keys.addr;
+        let mut edge = Edge { addr, origin, keys, dir: tempfile::tempdir().unwrap(), process: None };
+        edge.run().await;
+        edge
+    }
+
+    async fn run(&mut self) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        let script = root.join("edge-router/build/worker/shim.mjs");
+        assert!(script.exists(), "build the edge first: scripts/build-edge.sh (no {})", script.display());
+        let log = self.dir.path().join("wrangler.log");
+        let output = std::fs::File::create(&log).unwrap();
+        let var = |name: &str, value: &str| ["--var".to_owned(), format!("{name}:{value}")];
+        let mut command = std::process::Command::new(root.join("node_modules/.bin/wrangler"));
+        command
+            .arg("dev")
+            .arg("--config")
+            .arg(root.join("wrangler.toml"))
+            .args(["--ip", "127.0.0.1", "--port", &self.addr.port().to_string()])
+            // Tests run side by side: each its own devtools port too.
+            .args(["--inspector-port", &free_port().to_string()])
+            .arg("--persist-to")
+            .arg(self.dir.path().join("state"))
+            .args(var("ORIGIN_URL", &format!("http://{}", self.origin)))
+            .args(var("EDGE_SECRET", &self.keys.secret))
+            .args(var("ROOM_SIGNING_KEY", &self.keys.room_key))
+            .args(var("TEST_HOOKS", "1"))
+            .args(var("SOCKET_IDLE_MS", &self.keys.socket_idle.as_millis().to_string()))
+            .args(["--show-interactive-dev-session=false", "--log-level", "warn"])
+            .current_dir(root)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .env("NO_COLOR", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(output.try_clone().unwrap())
+            .stderr(output);
+        // Its own process group, so that stopping it stops workerd too.
+        std::os::unix::process::CommandExt::process_group(&mut command, 0);
+        self.process = Some(command.spawn().expect("node_modules/.bin/wrangler runs (npm ci)"));
+        let health = format!("http://{}/healthz", self.addr);
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+        while reqwest::get(&health).await.is_err() {
+            let log = std::fs::read_to_string(&log).unwrap_or_default();
+            assert!(tokio::time::Instant::now() < deadline, "wrangler dev did not answer: {log}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(mut process) = self.process.take() {
+            let group = format!("-{}", process.id());
+            let _ = std::process::Command::new("kill").args(["-TERM", "--", &group]).status();
+            let _ = process.wait();
+        }
+    }
+
+    async fn restart(&mut self) {
+        self.stop();
+        self.run().await;
+    }
+}
+
+/// A port nothing listens on now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -361,6 +583,8 @@ pub struct Agent {
     pub id: AgentId,
     pub email: String,
     pub token: String,
+    /// The tenant's first site (the one an agent's socket names on the edge).
+    pub site: SiteId,
 }
 
 /// Waits for the next frame `wanted` accepts.
@@ -486,7 +710,7 @@ impl Raw {
 
     /// A visitor who said hello (with `token` to be a returning one), and their token.
     pub async fn visitor_as(server: &TestServer, tenant: &Tenant, token: Option<&str>) -> (Raw, String) {
-        let mut raw = Raw::connect(&server.ws("/ws/visitor")).await;
+        let mut raw = Raw::connect(&server.ws(&server.visitor_path(tenant))).await;
         let hello = json!({"type": "visitor_hello", "v": 1, "site_key": tenant.site.key, "visitor_token": token, "page": {"url": "/"}});
         raw.send_json(hello).await;
         match raw.expect(|f| matches!(f, ServerFrame::Welcome { .. })).await {
@@ -496,7 +720,7 @@ impl Raw {
     }
 
     pub async fn agent(server: &TestServer, agent: &Agent) -> Raw {
-        let mut raw = Raw::connect(&server.ws("/ws/agent")).await;
+        let mut raw = Raw::connect(&server.ws(&server.agent_path(agent))).await;
         raw.send_json(json!({"type": "agent_hello", "v": 1, "access_token": agent.token})).await;
         let ServerFrame::AgentWelcome { sites, .. } =
             raw.expect(|f| matches!(f, ServerFrame::AgentWelcome { .. })).await
