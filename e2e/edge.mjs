@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { root, until } from './harness.mjs';
+import { Agent, root, until } from './harness.mjs';
 
 const wrangler = join(root, 'node_modules/.bin/wrangler');
 const script = join(root, 'edge-router/build/worker/shim.mjs');
@@ -92,6 +92,13 @@ export class Edge {
   async evict(site) {
     const response = await fetch(`${this.address}/__test/evict?site=${site}`);
     assert.equal(await response.text(), 'evicted');
+  }
+
+  /** An agent of `server` (a `Kefu`) on the socket of `site`'s room, with every frame it received. */
+  async agent(server, site, email) {
+    const agent = new Agent(this.ws(`/ws/agent?site=${site}`), await server.login(email));
+    await agent.connect();
+    return agent;
   }
 
   /** The WebSocket address of `path`. */

@@ -5,7 +5,6 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chat_core::token;
 use serde::Deserialize;
 
 use super::agents::check_email;
@@ -55,7 +54,7 @@ async fn create(
         .ok_or(ApiError::NotFound("no site has this key"))?;
     let visitor = match &body.visitor_token {
         Some(token) => {
-            let claims = token::verify_visitor(&state.keys.verifying, token)
+            let claims = crate::auth::verify_visitor(&state, token)
                 .ok()
                 .filter(|claims| claims.site == site.id)
                 .ok_or_else(|| {

@@ -161,7 +161,7 @@ impl FromRequestParts<AppState> for Caller {
 }
 
 /// A visitor token this server issued, or one the edge's rooms issued.
-fn verify_visitor(state: &AppState, token: &str) -> Result<VisitorClaims, TokenError> {
+pub(crate) fn verify_visitor(state: &AppState, token: &str) -> Result<VisitorClaims, TokenError> {
     let own = token::verify_visitor(&state.keys.verifying, token);
     match (&own, &state.config.edge_visitor_key) {
         (Ok(_) | Err(TokenError::WrongKind), _) | (_, None) => own,

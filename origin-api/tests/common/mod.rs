@@ -477,6 +477,37 @@ impl Edge {
     }
 
     async fn run(&mut self) {
+        // One start at a time: two `wrangler dev` starting at the same moment in a checkout that
+        // never ran it can trip over each other, and the runtime then fails to start; such a
+        // start is tried again.
+        static STARTING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one_at_a_time = STARTING.lock().await;
+        for attempt in 1..=3 {
+            let log = self.spawn();
+            let health = format!("http://{}/healthz", self.addr);
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+            loop {
+                if reqwest::get(&health).await.is_ok() {
+                    return;
+                }
+                let log = std::fs::read_to_string(&log).unwrap_or_default();
+                let exited = self.process.as_mut().is_some_and(|p| p.try_wait().ok().flatten().is_some());
+                if exited && attempt < 3 {
+                    eprintln!("wrangler dev stopped before it answered (attempt {attempt}); again: {log}");
+                    break;
+                }
+                assert!(
+                    !exited && tokio::time::Instant::now() < deadline,
+                    "wrangler dev did not answer: {log}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            self.stop();
+        }
+    }
+
+    /// Starts `wrangler dev`; answers where it writes what it says.
+    fn spawn(&mut self) -> std::path::PathBuf {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
         let script = root.join("edge-router/build/worker/shim.mjs");
         assert!(script.exists(), "build the edge first: scripts/build-edge.sh (no {})", script.display());
@@ -509,13 +540,7 @@ impl Edge {
         // Its own process group, so that stopping it stops workerd too.
         std::os::unix::process::CommandExt::process_group(&mut command, 0);
         self.process = Some(command.spawn().expect("node_modules/.bin/wrangler runs (npm ci)"));
-        let health = format!("http://{}/healthz", self.addr);
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-        while reqwest::get(&health).await.is_err() {
-            let log = std::fs::read_to_string(&log).unwrap_or_default();
-            assert!(tokio::time::Instant::now() < deadline, "wrangler dev did not answer: {log}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        log
     }
 
     fn stop(&mut self) {
