@@ -74,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router().layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)))
         .merge(live::router())
         .merge(api::health::router())
+        .merge(crate::metrics::router())
         .merge(api::internal::router())
         .merge(web::router())
         .with_state(state)

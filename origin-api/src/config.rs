@@ -120,6 +120,10 @@ pub struct ConfigArgs {
     /// edge's rooms issue are good at the origin too (a visitor's history, uploads) [default: none].
     #[arg(long, env = "KEFU_EDGE_VISITOR_KEY")]
     pub edge_visitor_key: Option<String>,
+    /// A token that opens `/metrics` to a scraper on another machine (`Authorization: Bearer`);
+    /// without one, only this machine may read them [default: none].
+    #[arg(long, env = "KEFU_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<Secret>,
 }
 
 /// The same settings as read from the TOML file.
@@ -142,6 +146,7 @@ struct FileConfig {
     edge_secret: Option<Secret>,
     edge_url: Option<String>,
     edge_visitor_key: Option<String>,
+    metrics_token: Option<Secret>,
 }
 
 /// Everything the server needs to know, resolved.
@@ -184,6 +189,8 @@ pub struct Config {
     pub edge_url: Option<String>,
     /// Verifies the visitor tokens the edge's rooms issue.
     pub edge_visitor_key: Option<ed25519_dalek::VerifyingKey>,
+    /// Opens `/metrics` to requests bearing it; without it, to loopback only.
+    pub metrics_token: Option<Secret>,
 }
 
 impl Config {
@@ -252,6 +259,7 @@ impl Config {
                 .or(file.edge_visitor_key)
                 .map(|key| public_key(&key))
                 .transpose()?,
+            metrics_token: args.metrics_token.clone().or(file.metrics_token),
         })
     }
 
@@ -275,6 +283,7 @@ impl Config {
             edge_secret: None,
             edge_url: None,
             edge_visitor_key: None,
+            metrics_token: None,
         }
     }
 }

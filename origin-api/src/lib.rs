@@ -16,6 +16,7 @@ pub mod admin;
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod backup;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -25,6 +26,7 @@ pub mod files;
 #[cfg(feature = "lambda")]
 pub mod lambda;
 pub mod live;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod transfer;

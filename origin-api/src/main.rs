@@ -11,7 +11,7 @@ use clap::{Parser, Subcommand};
 use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
 use origin_api::config::{Config, ConfigArgs, DatabaseArgs};
 use origin_api::web::DEMO_SITE_KEY;
-use origin_api::{bootstrap, server, store, transfer};
+use origin_api::{backup, bootstrap, server, store, transfer};
 
 /// Kefu (客服): website live chat, self-hosted.
 #[derive(Parser)]
@@ -19,6 +19,16 @@ use origin_api::{bootstrap, server, store, transfer};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error: `text` for people, `json` (one object per
+    /// line) for a log collector.
+    #[arg(long, global = true, env = "KEFU_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -59,6 +69,14 @@ enum Command {
         #[command(flatten)]
         config: DatabaseArgs,
     },
+    /// Copy a SQLite database to a new file while the server runs (a consistent snapshot).
+    Backup {
+        /// The file to write; it must not exist yet.
+        #[arg(long)]
+        output: PathBuf,
+        #[command(flatten)]
+        config: DatabaseArgs,
+    },
     /// Read a tenant written by `export` into this database: all of it, or nothing.
     Import {
         /// The file to read [default: standard input].
@@ -70,10 +88,15 @@ enum Command {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    let cli = Cli::parse();
     let filter =
         tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
-    match run(Cli::parse().command).await {
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+    match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line: what failed and why, without the chain's repetitions.
@@ -114,6 +137,11 @@ async fn run(command: Command) -> anyhow::Result<()> {
             eprintln!("exported the tenant {tenant}: {}", serde_json::to_string(&counts)?);
             Ok(())
         }
+        Command::Backup { output, config } => {
+            let bytes = backup::sqlite(config.load()?.database_url.expose(), &output).await?;
+            println!("wrote {} ({bytes} bytes)", output.display());
+            Ok(())
+        }
         Command::Import { file, config } => {
             let store = open(&config).await?;
             let (tenant, counts) = match file {
@@ -145,6 +173,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let running = server::start(config).await?;
     let demo = bootstrap::demo_if_empty(&*running.state().store).await?;
     let base = format!("http://{}", running.addr);
+    tracing::info!(address = %running.addr, records = %database, "serving");
     println!("Kefu is serving on {base}");
     println!("  REST API     {base}/api/v1/");
     println!("  WebSockets   ws://{0}/ws/visitor   ws://{0}/ws/agent", running.addr);
@@ -169,6 +198,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     shutdown_signal().await;
     println!("Stopping: clients are told to reconnect; waiting for messages to be stored.");
     running.stop().await;
+    tracing::info!("stopped");
     Ok(())
 }
 

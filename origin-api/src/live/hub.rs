@@ -20,6 +20,7 @@ use super::room_task::{RoomMsg, RoomTask};
 use super::set_aside::SetAside;
 use super::writer::Writer;
 use crate::clock::now;
+use crate::metrics::Metrics;
 use crate::store::{Site, Store, StoreError, StoreResult};
 
 /// How long a stopping server waits for sockets to close after the rooms have stored everything.
@@ -57,13 +58,17 @@ pub struct Hub {
     room_idle: Duration,
     /// Each connected agent's sockets, so ending their sessions closes them.
     pub(crate) agent_sessions: AgentSessions,
+    /// What `/metrics` reports.
+    metrics: Arc<Metrics>,
 }
 
 impl Hub {
     /// A hub storing through `store` whose rooms stop after `room_idle` without sockets; starts
     /// the writer, which sets refused writes aside in `data_dir`.
     pub fn new(store: Arc<dyn Store>, room_idle: Duration, data_dir: std::path::PathBuf) -> Arc<Hub> {
-        let (writer, writer_task) = Writer::start(Arc::clone(&store), SetAside::new(data_dir));
+        let metrics = Arc::new(Metrics::default());
+        let (writer, writer_task) =
+            Writer::start(Arc::clone(&store), SetAside::new(data_dir), Arc::clone(&metrics));
         let hub = Arc::new(Hub {
             store,
             writer: Mutex::new(Some(writer)),
@@ -76,6 +81,7 @@ impl Hub {
             sockets: TaskTracker::new(),
             room_idle,
             agent_sessions: AgentSessions::default(),
+            metrics,
         });
         tokio::spawn(agent_sessions::watch(Arc::downgrade(&hub)));
         hub
@@ -88,6 +94,11 @@ impl Hub {
 
     pub(crate) fn room_idle(&self) -> Duration {
         self.room_idle
+    }
+
+    /// The server's counters.
+    pub fn metrics(&self) -> &Metrics {
+        &self.metrics
     }
 
     /// Rooms running now.

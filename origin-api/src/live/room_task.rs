@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
 use chat_core::ids::{ConnId, Millis, SiteId};
+use chat_core::protocol::ServerFrame;
 use chat_core::room::{Effect, Input, SiteRoom};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
@@ -120,6 +121,9 @@ impl RoomTask {
     fn carry_out(&mut self, effect: Effect) -> Vec<ConnId> {
         match effect {
             Effect::Send { to, frame } => {
+                if let ServerFrame::Error { code, cid: Some(_), .. } = &frame {
+                    self.hub.metrics().refused(*code);
+                }
                 let text = Utf8Bytes::from(frame.to_json());
                 to.into_iter().filter(|conn| !self.push(*conn, Outgoing::Frame(text.clone()))).collect()
             }

@@ -10,7 +10,7 @@
 //! (`set_aside`) and the rest flows on.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chat_core::records::WriteOp;
 use chat_core::room::{Input, WriteId};
@@ -18,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::room_task::RoomMsg;
 use super::set_aside::SetAside;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 /// Most writes in one transaction.
@@ -43,27 +44,40 @@ pub(crate) struct WriteItem {
 #[derive(Clone, Debug)]
 pub(crate) struct Writer {
     tx: mpsc::UnboundedSender<WriteItem>,
+    metrics: Arc<Metrics>,
 }
 
 impl Writer {
     /// Starts the writer task; it ends when every `Writer` is dropped and the queue is stored.
-    pub(crate) fn start(store: Arc<dyn Store>, set_aside: SetAside) -> (Writer, tokio::task::JoinHandle<()>) {
+    pub(crate) fn start(
+        store: Arc<dyn Store>,
+        set_aside: SetAside,
+        metrics: Arc<Metrics>,
+    ) -> (Writer, tokio::task::JoinHandle<()>) {
         let (tx, rx) = mpsc::unbounded_channel();
-        (Writer { tx }, tokio::spawn(run(store, set_aside, rx)))
+        let task = tokio::spawn(run(store, set_aside, Arc::clone(&metrics), rx));
+        (Writer { tx, metrics }, task)
     }
 
     pub(crate) fn submit(&self, item: WriteItem) {
+        self.metrics.writes_queued(1);
         // The writer outlives every room (it stops only when all senders are gone).
         let _ = self.tx.send(item);
     }
 }
 
-async fn run(store: Arc<dyn Store>, set_aside: SetAside, mut rx: mpsc::UnboundedReceiver<WriteItem>) {
+async fn run(
+    store: Arc<dyn Store>,
+    set_aside: SetAside,
+    metrics: Arc<Metrics>,
+    mut rx: mpsc::UnboundedReceiver<WriteItem>,
+) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         let (ops, receipts): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|item| (item.op, (item.room, item.id))).unzip();
-        store_all(&*store, &set_aside, &ops).await;
+        store_all(&*store, &set_aside, &metrics, &ops).await;
+        metrics.writes_done(ops.len());
         for (room, through) in last_per_room(receipts) {
             let _ = room.send(RoomMsg::Input(Input::Committed { through }));
         }
@@ -72,19 +86,25 @@ async fn run(store: Arc<dyn Store>, set_aside: SetAside, mut rx: mpsc::Unbounded
 
 /// Stores `ops`, in order, waiting out the database's absences; returns once every write is
 /// stored or (refused for good) set aside.
-async fn store_all(store: &dyn Store, set_aside: &SetAside, ops: &[WriteOp]) {
+async fn store_all(store: &dyn Store, set_aside: &SetAside, metrics: &Metrics, ops: &[WriteOp]) {
     let mut delay = FIRST_RETRY_DELAY;
     let mut refusals = 0;
     loop {
+        let started = Instant::now();
         let error = match store.apply_writes(ops).await {
-            Ok(()) => return,
+            Ok(()) => {
+                let messages = ops.iter().filter(|op| matches!(op, WriteOp::Message { .. })).count();
+                metrics.committed(ops.len(), messages, started.elapsed());
+                return;
+            }
             Err(error) => error,
         };
+        metrics.database_error();
         if !error.is_transient() && ops.len() > 1 {
             // Something in the batch is refused: store its halves apart, in order, to find it.
             let (first, second) = ops.split_at(ops.len() / 2);
-            Box::pin(store_all(store, set_aside, first)).await;
-            Box::pin(store_all(store, set_aside, second)).await;
+            Box::pin(store_all(store, set_aside, metrics, first)).await;
+            Box::pin(store_all(store, set_aside, metrics, second)).await;
             return;
         }
         if !error.is_transient() {
@@ -95,6 +115,7 @@ async fn store_all(store: &dyn Store, set_aside: &SetAside, ops: &[WriteOp]) {
         {
             match set_aside.keep(op, &error.to_string()) {
                 Ok(()) => {
+                    metrics.set_aside();
                     if let Some(stand_in) = SetAside::stand_in(op)
                         && let Err(error) = store.apply_writes(std::slice::from_ref(&stand_in)).await
                     {
