@@ -63,7 +63,7 @@ test("each owner's console shows their own visitors, conversations, files, histo
     await page.locator('section.visitors tbody tr', { hasText: mine[0] }).waitFor();
     await page.getByRole('tab', { name: /^All/ }).click();
     await page.getByRole('tab', { name: 'All (1)' }).waitFor();
-    assert.equal(await page.locator('.items .item').count(), 1, 'one conversation, their own');
+    await until(async () => (await page.locator('.items .item').count()) === 1, 'one conversation, their own');
     await page.locator('.items .item').first().click();
     const chat = page.locator('section.chat');
     await chat.getByText(mine[1]).waitFor();

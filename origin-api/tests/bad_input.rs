@@ -18,6 +18,7 @@ on_every_target!(
     hellos_with_bad_keys_versions_or_tokens_are_refused_with_their_close_codes,
     another_tenants_sites_conversations_and_visitors_are_not_found_over_ws,
     a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_with_4000,
+    a_socket_over_its_frame_allowance_is_told_to_slow_down_and_keeps_its_sends,
 );
 use serde_json::json;
 
@@ -239,4 +240,26 @@ async fn a_hello_with_too_many_resume_points_still_fits_a_frame_and_is_refused_w
     let refused = raw.expect(|f| matches!(f, ServerFrame::Error { .. })).await;
     assert!(matches!(refused, ServerFrame::Error { code: ErrorCode::BadFrame, .. }), "{refused:?}");
     assert_eq!(raw.closed().await, Some(close::BAD_HELLO));
+}
+
+async fn a_socket_over_its_frame_allowance_is_told_to_slow_down_and_keeps_its_sends(db: TestDb) {
+    let mut server = TestServer::start_on(db).await;
+    let acme = server.tenant("Acme").await;
+    let mut raw = Raw::visitor(&server, &acme).await;
+    // More frames at once than a socket may send: the rest are answered, not read.
+    for t in 0..=chat_core::limits::FRAME_BURST {
+        raw.send_json(json!({"type": "ping", "t": t})).await;
+    }
+    raw.send_json(json!({"type": "send", "cid": "over", "body": "one too many"})).await;
+    let refused = raw.expect(|f| matches!(f, ServerFrame::Error { cid: Some(_), .. })).await;
+    assert!(
+        matches!(refused, ServerFrame::Error { code: ErrorCode::RateLimited, cid: Some(ref c), .. } if c.as_str() == "over"),
+        "{refused:?}"
+    );
+    // A moment later the same send goes through: nothing was stored of the refused one.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    raw.send_json(json!({"type": "send", "cid": "over", "body": "one too many"})).await;
+    raw.expect(|f| matches!(f, ServerFrame::Ack { seq: 1, .. })).await;
+    assert_eq!(stored_messages(&server, &acme.owner.token).await, 1);
+    server.stop().await;
 }

@@ -247,7 +247,7 @@ impl DurableObject for SiteRoomObject {
                         let joined = hello::Joined { conn: ConnId(conn), agent, id: &id, generation };
                         hello::frame(live, &joined, &text, &ws)
                     } else {
-                        let _ = ws.send_with_str(rate::too_many_frames().to_json());
+                        let _ = ws.send_with_str(rate::too_many_frames(&text).to_json());
                         None
                     }
                 };

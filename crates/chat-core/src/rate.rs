@@ -9,12 +9,14 @@ pub fn socket_frames(now: Millis) -> SendAllowance {
     SendAllowance::new(crate::limits::FRAMES_PER_SECOND, crate::limits::FRAME_BURST, now)
 }
 
-/// The answer to a frame beyond [`socket_frames`].
-pub fn too_many_frames() -> crate::protocol::ServerFrame {
+/// The answer to a frame beyond [`socket_frames`] (`text`): with its `cid`, if it has one, so a
+/// send refused this way is sent again later.
+pub fn too_many_frames(text: &str) -> crate::protocol::ServerFrame {
+    let cid = crate::protocol::frame_cid(text);
     crate::protocol::ServerFrame::error(
         crate::protocol::ErrorCode::RateLimited,
         "too many frames; slow down",
-        None,
+        cid,
     )
 }
 

@@ -179,7 +179,9 @@ pub(crate) async fn run(
                 idle.as_mut().reset(Instant::now() + idle_for);
                 let reply = match received {
                     Some(Ok(Message::Text(text))) if text.len() > MAX_FRAME_BYTES => break Ending::TooLarge,
-                    Some(Ok(Message::Text(_))) if !frames.take(now()) => Reply::frame(rate::too_many_frames()),
+                    Some(Ok(Message::Text(text))) if !frames.take(now()) => {
+                        Reply::frame(rate::too_many_frames(text.as_str()))
+                    }
                     Some(Ok(Message::Text(text))) => on_text(text.as_str()),
                     Some(Ok(Message::Binary(_))) => Reply::frame(binary_refused()),
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => Reply::Nothing,

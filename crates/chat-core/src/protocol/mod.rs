@@ -119,22 +119,30 @@ fn parse<T: DeserializeOwned>(text: &str, known: &[&str]) -> Result<T, FrameErro
     serde_json::from_str(text).map_err(|error| classify(text, known, &error))
 }
 
+/// The parts of any object a refusal can name: its type, and its `cid` if it is a string.
+#[derive(Deserialize)]
+struct Tagged {
+    #[serde(rename = "type", default, deserialize_with = "text_or_nothing")]
+    kind: Option<String>,
+    #[serde(default, deserialize_with = "text_or_nothing")]
+    cid: Option<String>,
+}
+
+fn text_or_nothing<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
+    Ok(match serde_json::Value::deserialize(value)? {
+        serde_json::Value::String(text) => Some(text),
+        _ => None,
+    })
+}
+
+/// The `cid` of a frame refused before it was read (too many frames), if one can be read: an
+/// error about a send carries it, so the client keeps that send for later.
+pub fn frame_cid(text: &str) -> Option<Cid> {
+    serde_json::from_str::<Tagged>(text).ok()?.cid.map(Cid)
+}
+
 /// Tells a frame of an unknown type from a malformed one; runs only when parsing failed.
 fn classify(text: &str, known: &[&str], error: &serde_json::Error) -> FrameError {
-    /// The parts of any object a refusal can name: its type, and its `cid` if it is a string.
-    #[derive(Deserialize)]
-    struct Tagged {
-        #[serde(rename = "type", default, deserialize_with = "text_or_nothing")]
-        kind: Option<String>,
-        #[serde(default, deserialize_with = "text_or_nothing")]
-        cid: Option<String>,
-    }
-    fn text_or_nothing<'de, D: serde::Deserializer<'de>>(value: D) -> Result<Option<String>, D::Error> {
-        Ok(match serde_json::Value::deserialize(value)? {
-            serde_json::Value::String(text) => Some(text),
-            _ => None,
-        })
-    }
     let Ok(Tagged { kind, cid }) = serde_json::from_str::<Tagged>(text) else {
         return FrameError {
             code: ErrorCode::BadFrame,
@@ -177,6 +185,9 @@ mod tests {
         let agent =
             parse_agent_frame(r#"{"type":"send","cid":"y","conversation":"c1","body":"hi"}"#).unwrap_err();
         assert_eq!((agent.code, agent.cid), (ErrorCode::BadFrame, Some(Cid::from("y"))), "no site");
+        assert_eq!(frame_cid(r#"{"type":"send","cid":"z","body":"hi"}"#), Some(Cid::from("z")));
+        assert_eq!(frame_cid(r#"{"type":"ping","t":1}"#), None);
+        assert_eq!(frame_cid("{not json"), None);
         let unknown = parse_visitor_frame(r#"{"type":"sned","cid":"x"}"#).unwrap_err();
         assert_eq!(unknown.code, ErrorCode::UnknownType);
         for text in [r#"{"type":"send","cid":7,"body":"hi"}"#, "not json", r#"{"cid":"z"}"#] {
