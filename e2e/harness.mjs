@@ -105,7 +105,8 @@ export class Kefu {
 
   /** Stops it as an operator would (SIGTERM): clients are told to reconnect. */
   async stop() {
-    if (!this.process || this.process.exitCode !== null) return;
+    // Already stopped: it exited, or a signal ended it.
+    if (!this.process || this.process.exitCode !== null || this.process.signalCode !== null) return;
     const exited = new Promise((resolve) => this.process.once('exit', resolve));
     this.process.kill('SIGTERM');
     await exited;

@@ -170,6 +170,9 @@ async fn open(args: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn store::S
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let database = store::describe_url(config.database_url.expose());
+    // Listening for SIGTERM and Ctrl-C before saying it serves: a stop asked for at once is a
+    // clean stop too.
+    let stop_asked = shutdown_signal();
     let running = server::start(config).await?;
     let demo = bootstrap::demo_if_empty(&*running.state().store).await?;
     let base = format!("http://{}", running.addr);
@@ -195,30 +198,37 @@ async fn serve(config: Config) -> anyhow::Result<()> {
             demo.email
         );
     }
-    shutdown_signal().await;
+    stop_asked.await;
     println!("Stopping: clients are told to reconnect; waiting for messages to be stored.");
     running.stop().await;
     tracing::info!("stopped");
     Ok(())
 }
 
-async fn shutdown_signal() {
+/// Resolves on SIGTERM or Ctrl-C; both are listened for from the call on.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        let terminated = async {
-            match terminate.as_mut() {
-                Some(signal) => {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut signal) => {
                     signal.recv().await;
                 }
                 None => std::future::pending().await,
             }
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            () = terminated => {}
+        }
+        let terminate = received(signal(SignalKind::terminate()).ok());
+        let interrupt = received(signal(SignalKind::interrupt()).ok());
+        async move {
+            tokio::select! {
+                () = terminate => {}
+                () = interrupt => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
