@@ -4,17 +4,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { Edge, edgeKeys } from './edge.mjs';
-import { Agent, chatWindow, launchBrowser, launcher, openSite, startKefu, until } from './harness.mjs';
+import { startBehindEdge } from './edge.mjs';
+import { Agent, chatWindow, launchBrowser, launcher, openSite, until } from './harness.mjs';
 
 let kefu, edge, browser;
 
 before(async () => {
-  const keys = edgeKeys();
-  kefu = await startKefu({ env: keys.origin });
-  edge = await Edge.start(kefu.server.address, keys);
-  // The site's snippet names the edge.
-  kefu.pages.kefu = { address: edge.address };
+  ({ kefu, edge } = await startBehindEdge());
   browser = await launchBrowser();
 });
 

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Agent, root, until } from './harness.mjs';
+import { Agent, root, startKefu, until } from './harness.mjs';
 
 const wrangler = join(root, 'node_modules/.bin/wrangler');
 const script = join(root, 'edge-router/build/worker/shim.mjs');
@@ -29,6 +29,21 @@ export function edgeKeys() {
     roomKey: seed.toString('base64url'),
     origin: { KEFU_EDGE_SECRET: secret, KEFU_EDGE_VISITOR_KEY: visitorKey },
   };
+}
+
+/**
+ * A `kefu serve` origin (`startKefu` with `options`) and the edge in front of it: the origin tells
+ * the edge of changes, and the test site's snippet names the edge.
+ */
+export async function startBehindEdge(options = {}) {
+  const keys = edgeKeys();
+  const kefu = await startKefu({ ...options, env: { ...options.env, ...keys.origin } });
+  const edge = await Edge.start(kefu.server.address, keys);
+  kefu.server.env.KEFU_EDGE_URL = edge.address;
+  await kefu.server.stop();
+  await kefu.server.start();
+  kefu.pages.kefu = { address: edge.address };
+  return { kefu, edge };
 }
 
 export class Edge {

@@ -5,19 +5,13 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import WebSocket from 'ws';
-import { Edge, edgeKeys } from './edge.mjs';
-import { Agent, PASSWORD, kefu as admin, png, startKefu, until } from './harness.mjs';
+import { startBehindEdge } from './edge.mjs';
+import { Agent, PASSWORD, kefu as admin, png, until } from './harness.mjs';
 
 let kefu, edge;
 
 before(async () => {
-  const keys = edgeKeys();
-  kefu = await startKefu({ env: keys.origin });
-  edge = await Edge.start(kefu.server.address, keys);
-  // The origin tells the edge of changes.
-  kefu.server.env.KEFU_EDGE_URL = edge.address;
-  await kefu.server.stop();
-  await kefu.server.start();
+  ({ kefu, edge } = await startBehindEdge());
 });
 
 after(async () => {

@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { Edge, edgeKeys } from './edge.mjs';
+import { startBehindEdge } from './edge.mjs';
 import { PASSWORD, chatWindow, launchBrowser, launcher, openSite, png, startKefu, until } from './harness.mjs';
 
 const LIMIT = 200 * 1024;
@@ -18,17 +18,12 @@ export function visitorSuite({ onEdge }) {
     /** Where visitors and agents connect: the server, or the edge. */
     let front;
     before(async () => {
-      const keys = onEdge ? edgeKeys() : null;
-      kefu = await startKefu({ maxUpload: LIMIT, env: keys?.origin });
-      front = kefu.server;
       if (onEdge) {
-        edge = await Edge.start(kefu.server.address, keys);
-        // The origin tells the edge of changes; the site's snippet names the edge.
-        kefu.server.env.KEFU_EDGE_URL = edge.address;
-        await kefu.server.stop();
-        await kefu.server.start();
-        kefu.pages.kefu = { address: edge.address };
+        ({ kefu, edge } = await startBehindEdge({ maxUpload: LIMIT }));
         front = { address: edge.address, agent: (email) => edge.agent(kefu.server, kefu.siteId, email) };
+      } else {
+        kefu = await startKefu({ maxUpload: LIMIT });
+        front = kefu.server;
       }
       browser = await launchBrowser();
     });
