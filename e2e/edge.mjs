@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createPrivateKey, createPublicKey, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -20,14 +20,12 @@ const script = join(root, 'edge-router/build/worker/shim.mjs');
  */
 export function edgeKeys() {
   const secret = randomBytes(24).toString('base64url');
-  const seed = randomBytes(32);
-  // An Ed25519 private key in PKCS#8 is a fixed prefix and the 32-byte seed.
-  const key = createPrivateKey({ key: Buffer.concat([Buffer.from('302e020100300506032b657004220420', 'hex'), seed]), format: 'der', type: 'pkcs8' });
-  const visitorKey = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32).toString('base64url');
+  // PEM, as OpenSSL and Terraform write it (the Rust suites give the raw 32 bytes in base64url).
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
   return {
     secret,
-    roomKey: seed.toString('base64url'),
-    origin: { KEFU_EDGE_SECRET: secret, KEFU_EDGE_VISITOR_KEY: visitorKey },
+    roomKey: privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
+    origin: { KEFU_EDGE_SECRET: secret, KEFU_EDGE_VISITOR_KEY: publicKey.export({ format: 'pem', type: 'spki' }).toString() },
   };
 }
 

@@ -103,8 +103,8 @@ pub struct ConfigArgs {
     /// Seconds a site's room stays in memory with nobody connected [default: 60].
     #[arg(long, env = "KEFU_ROOM_IDLE_SECS")]
     pub room_idle_secs: Option<u64>,
-    /// Base64 of a 32-byte Ed25519 seed to sign tokens with; by default a key is generated once
-    /// and kept in the database.
+    /// An Ed25519 key to sign tokens with (its 32-byte seed in base64, or PEM); by default one is
+    /// made once and kept in the database.
     #[arg(long, env = "KEFU_SIGNING_KEY", hide_env_values = true)]
     pub signing_key: Option<Secret>,
     /// The secret the edge (Worker and room objects) signs its requests with: setting it opens
@@ -116,8 +116,9 @@ pub struct ConfigArgs {
     /// objects fetch them again [default: none].
     #[arg(long, env = "KEFU_EDGE_URL")]
     pub edge_url: Option<String>,
-    /// The public half of the edge's `ROOM_SIGNING_KEY` (32 bytes, base64url): visitor tokens the
-    /// edge's rooms issue are good at the origin too (a visitor's history, uploads) [default: none].
+    /// The public half of the edge's `ROOM_SIGNING_KEY` (32 bytes in base64url, or PEM): visitor
+    /// tokens the edge's rooms issue are good at the origin too (a visitor's history, uploads)
+    /// [default: none].
     #[arg(long, env = "KEFU_EDGE_VISITOR_KEY")]
     pub edge_visitor_key: Option<String>,
     /// A token that opens `/metrics` to a scraper on another machine (`Authorization: Bearer`);
@@ -290,14 +291,12 @@ impl Config {
 
 /// An Ed25519 public key written as 32 bytes of base64url.
 fn public_key(text: &str) -> anyhow::Result<ed25519_dalek::VerifyingKey> {
-    use base64::Engine;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(text.trim().trim_end_matches('='))
-        .map_err(|_| anyhow::anyhow!("the edge visitor key must be base64url"))?;
-    let bytes: [u8; 32] =
-        bytes.try_into().map_err(|_| anyhow::anyhow!("the edge visitor key must be 32 bytes"))?;
-    ed25519_dalek::VerifyingKey::from_bytes(&bytes)
-        .map_err(|_| anyhow::anyhow!("the edge visitor key is not a key"))
+    chat_core::keys::public(text).ok_or_else(|| {
+        anyhow::anyhow!(
+            "the edge visitor key is not an Ed25519 public key ({})",
+            chat_core::keys::KEY_FORMATS
+        )
+    })
 }
 
 impl DatabaseArgs {

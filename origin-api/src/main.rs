@@ -1,8 +1,10 @@
 //! `kefu`: serve, migrate, and the admin commands.
 
 use std::io::{BufReader, IsTerminal};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::Context;
 use chat_core::ids::TenantId;
@@ -12,6 +14,9 @@ use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
 use origin_api::config::{Config, ConfigArgs, DatabaseArgs};
 use origin_api::web::DEMO_SITE_KEY;
 use origin_api::{backup, bootstrap, server, store, transfer};
+
+#[cfg(windows)]
+mod windows_service;
 
 /// Kefu (客服): website live chat, self-hosted.
 #[derive(Parser)]
@@ -37,6 +42,10 @@ enum Command {
     Serve(ConfigArgs),
     /// Bring the database's schema up to date, then exit.
     Migrate(DatabaseArgs),
+    /// Ask the server these settings describe whether it is well (`GET /healthz` on its listen
+    /// address): exit status 0 when it answers 200 within 5 s. For container health checks and
+    /// supervisors.
+    Healthcheck(ConfigArgs),
     /// Manage tenants.
     Tenant {
         #[command(subcommand)]
@@ -84,17 +93,27 @@ enum Command {
         #[command(flatten)]
         config: DatabaseArgs,
     },
+    /// Run Kefu as a Windows service: `install --config FILE`, `uninstall`.
+    #[cfg(windows)]
+    Service {
+        #[command(subcommand)]
+        command: windows_service::ServiceCommand,
+    },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let filter =
-        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs.json().flatten_event(true).init(),
+    #[cfg(windows)]
+    let log_file = match &cli.command {
+        Command::Service { command } => windows_service::log_file(command),
+        _ => None,
+    };
+    #[cfg(not(windows))]
+    let log_file: Option<std::fs::File> = None;
+    match log_file {
+        Some(file) => init_logs(cli.log_format, std::sync::Mutex::new(file), false),
+        None => init_logs(cli.log_format, std::io::stderr, true),
     }
     match run(cli.command).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -106,6 +125,20 @@ async fn main() -> ExitCode {
     }
 }
 
+/// Log lines to `writer` (with colours on a terminal's standard error, never in a file).
+fn init_logs<W>(format: LogFormat, writer: W, ansi: bool)
+where
+    W: for<'a> tracing_subscriber::fmt::MakeWriter<'a> + Send + Sync + 'static,
+{
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,sqlx=warn".into());
+    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer).with_ansi(ansi);
+    match format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().flatten_event(true).init(),
+    }
+}
+
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
@@ -114,6 +147,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("the database schema is up to date");
             Ok(())
         }
+        Command::Healthcheck(args) => healthcheck(Config::load(&args)?.listen).await,
         Command::Tenant { command, config } => admin::tenant(&*open(&config).await?, command).await,
         Command::Site { command, config } => admin::site(&*open(&config).await?, command).await,
         Command::Agent { command, config } => {
@@ -142,6 +176,8 @@ async fn run(command: Command) -> anyhow::Result<()> {
             println!("wrote {} ({bytes} bytes)", output.display());
             Ok(())
         }
+        #[cfg(windows)]
+        Command::Service { command } => tokio::task::block_in_place(|| windows_service::command(command)),
         Command::Import { file, config } => {
             let store = open(&config).await?;
             let (tenant, counts) = match file {
@@ -162,6 +198,23 @@ async fn run(command: Command) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn healthcheck(listen: SocketAddr) -> anyhow::Result<()> {
+    // A server listening on every address answers on loopback.
+    let host = match listen.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => IpAddr::V4(Ipv4Addr::LOCALHOST),
+        IpAddr::V6(ip) if ip.is_unspecified() => IpAddr::V6(Ipv6Addr::LOCALHOST),
+        ip => ip,
+    };
+    let url = format!("http://{}/healthz", SocketAddr::new(host, listen.port()));
+    let client = reqwest::Client::builder().timeout(Duration::from_secs(5)).build()?;
+    let answer = client.get(&url).send().await.with_context(|| format!("{url} did not answer"))?;
+    let status = answer.status();
+    let body = answer.text().await.unwrap_or_default();
+    anyhow::ensure!(status.is_success(), "{url} answered {status}: {body}");
+    println!("{url}: {body}");
+    Ok(())
 }
 
 async fn open(args: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn store::Store>> {
@@ -227,8 +280,16 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             }
         }
     }
-    #[cfg(not(unix))]
-    async {
-        let _ = tokio::signal::ctrl_c().await;
+    #[cfg(windows)]
+    {
+        let interrupt = tokio::signal::windows::ctrl_c().ok();
+        async move {
+            match interrupt {
+                Some(mut signal) => {
+                    signal.recv().await;
+                }
+                None => std::future::pending().await,
+            }
+        }
     }
 }

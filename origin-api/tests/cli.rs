@@ -96,6 +96,14 @@ fn first_start_admin_commands_while_serving_and_a_clean_stop() {
     assert_eq!(login(&server.base, &email, &password), 200);
     let health: Value = reqwest::blocking::get(format!("{}/healthz", server.base)).unwrap().json().unwrap();
     assert_eq!(health["status"], "ok");
+    // A container's health check: a server listening on every address is asked on loopback.
+    let port = server.base.rsplit(':').next().unwrap().to_owned();
+    let listen_everywhere = format!("0.0.0.0:{port}");
+    let checked = stdout(&kefu(dir.path(), &["healthcheck", "--listen", &listen_everywhere], ""));
+    assert!(
+        checked.contains(&format!("http://127.0.0.1:{port}/healthz")) && checked.contains("ok"),
+        "{checked}"
+    );
 
     // The operator adds a customer while the server runs.
     let tenant = stdout(&kefu(dir.path(), &["tenant", "create", "--name", "Acme"], ""));
@@ -138,6 +146,9 @@ fn first_start_admin_commands_while_serving_and_a_clean_stop() {
     let (stopped_cleanly, said) = server.terminate();
     assert!(stopped_cleanly);
     assert!(said.iter().any(|line| line.starts_with("Stopping")), "{said:?}");
+    let down = kefu(dir.path(), &["healthcheck", "--listen", &listen_everywhere], "");
+    assert!(!down.status.success(), "a stopped server is not healthy");
+    assert!(String::from_utf8_lossy(&down.stderr).contains("did not answer"), "{down:?}");
 
     // A second start on the same records creates nothing and prints no password.
     let again = serve(dir.path());

@@ -116,11 +116,8 @@ pub fn keys(env: &Env, settings: &RoomSettings) -> Result<Keys, &'static str> {
         .and_then(|bytes| VerifyingKey::from_bytes(&bytes).ok())
         .ok_or("the origin's key is not valid")?;
     let seed = env.secret("ROOM_SIGNING_KEY").map_err(|_| "ROOM_SIGNING_KEY is not set")?.to_string();
-    let seed = URL_SAFE_NO_PAD
-        .decode(seed.trim())
-        .ok()
-        .and_then(|bytes| <[u8; 32]>::try_from(bytes).ok())
-        .ok_or("ROOM_SIGNING_KEY is not 32 bytes in base64url")?;
+    let seed = chat_core::keys::seed(&seed)
+        .ok_or("ROOM_SIGNING_KEY is not an Ed25519 key (32 bytes in base64url or base64, or PEM)")?;
     let visitors = SigningKey::from_bytes(&seed);
     Ok(Keys { origin, visitors_verifying: visitors.verifying_key(), visitors })
 }

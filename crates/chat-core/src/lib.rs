@@ -11,6 +11,7 @@
 //! - [`records`] — what the room asks its driver to store.
 //! - [`room`] — the site room state machine: sequencing, de-duplication, assignment, presence.
 //! - [`token`] — Ed25519-signed agent access tokens and visitor tokens.
+//! - [`keys`] — Ed25519 keys read from settings: raw base64(url) or PEM.
 //! - [`referrer`] — search keywords out of a referrer URL.
 //! - [`identity`] — verifying the identity a site vouches for with its secret (HMAC-SHA256).
 //! - [`edge`] — what the edge and the origin say to each other, signed with a shared secret.
@@ -20,6 +21,7 @@ pub mod chat_page;
 pub mod edge;
 pub mod identity;
 pub mod ids;
+pub mod keys;
 pub mod limits;
 pub mod protocol;
 pub mod rate;

@@ -13,8 +13,6 @@ pub mod sessions;
 use axum::extract::FromRequestParts;
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chat_core::ids::{AgentId, SiteId, TenantId};
 use chat_core::protocol::Role;
 use chat_core::token::{self, TokenError, VisitorClaims};
@@ -46,9 +44,14 @@ impl Keys {
     /// The configured key, or the one kept in the database (created on first start).
     pub async fn load(configured: Option<&Secret>, store: &dyn Store) -> anyhow::Result<Keys> {
         let seed = match configured {
-            Some(secret) => STANDARD
-                .decode(secret.expose().trim())
-                .map_err(|_| anyhow::anyhow!("the signing key must be base64"))?,
+            Some(secret) => chat_core::keys::seed(secret.expose())
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "the signing key is not an Ed25519 key ({})",
+                        chat_core::keys::KEY_FORMATS
+                    )
+                })?
+                .to_vec(),
             None => {
                 let mut fresh = [0u8; 32];
                 getrandom::fill(&mut fresh).map_err(|e| anyhow::anyhow!("no randomness: {e}"))?;

@@ -296,6 +296,9 @@ pub trait Store:
 /// Opens the database a URL names, creating it (SQLite) and bringing its schema up to date.
 /// Errors are one sentence naming the database by [`describe_url`] (never its password).
 pub async fn open(url: &str) -> anyhow::Result<Arc<dyn Store>> {
+    // TLS to MySQL (`ssl-mode` in the URL) goes through rustls with ring; SQL Server's driver
+    // brings in another provider, and rustls does not choose between them by itself.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let scheme = url.split_once(':').map_or(url, |(scheme, _)| scheme);
     let store: Arc<dyn Store> = match scheme {
         "sqlite" => Arc::new(sql::SqlStore::open_sqlite(url).await?),

@@ -156,7 +156,7 @@ impl SqlStore {
                 "cannot reach the database at {shown}: no answer within {} s",
                 CONNECT_TIMEOUT.as_secs()
             ),
-            Ok(Err(error)) => return Err(anyhow!(mysql_connect_error(&shown, &error))),
+            Ok(Err(error)) => return Err(anyhow!(mysql_connect_error(&shown, &url, &error))),
             Ok(Ok(conn)) => {
                 let _ = conn.close().await;
             }
@@ -192,11 +192,25 @@ impl SqlStore {
 }
 
 /// The one sentence an operator needs when the first connection fails.
-fn mysql_connect_error(shown: &str, error: &sqlx::Error) -> String {
+fn mysql_connect_error(shown: &str, url: &str, error: &sqlx::Error) -> String {
+    // A server that takes only TLS refuses plaintext as "access denied" (MariaDB) or 3159 (MySQL).
+    let encrypted =
+        ["ssl-mode=required", "ssl-mode=verify"].iter().any(|mode| url.to_lowercase().contains(mode));
+    let tls_hint = if encrypted {
+        ""
+    } else {
+        ", or the server takes only encrypted connections (add ?ssl-mode=required to the URL)"
+    };
     match error {
         sqlx::Error::Database(db) => match mysql_number(&**db) {
+            Some(3159) => format!(
+                "the database at {shown} takes only encrypted connections: add ?ssl-mode=required to its URL \
+                 (or ssl-mode=verify_ca&ssl-ca=FILE to check its certificate)"
+            ),
             Some(1045 | 1698) => {
-                format!("cannot log in to the database at {shown}: the user name or password is wrong")
+                format!(
+                    "cannot log in to the database at {shown}: the user name or password is wrong{tls_hint}"
+                )
             }
             Some(1044) => format!("the database user may not use the database at {shown}: {}", db.message()),
             Some(1049) => format!(
