@@ -9,7 +9,7 @@ import { existsSync, lstatSync, readFileSync, readdirSync, statSync, writeFileSy
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { debianRoot, freePort, healthy, kefuBin, root, run, stop } from './debian-root.mjs';
+import { debianRoot, freePort, healthy, kefuBin, printed, root, run, stop } from './debian-root.mjs';
 
 let deb;
 let scratch;
@@ -79,77 +79,77 @@ test('the package holds the binary, the unit, the settings and the docs, and kee
 
 test('installed, it runs as its own user with the packaged settings, and the admin commands reach the same records', () =>
   installed(async (system) => {
-  assert.match((await system.sh('dpkg-query -W -f=\'${Status}\' kefu')).stdout, /install ok installed/);
+    assert.match((await system.sh('dpkg-query -W -f=\'${Status}\' kefu')).stdout, /install ok installed/);
 
-  const user = system.user('kefu');
-  assert.ok(user, 'the package made a kefu user');
-  assert.ok(user.uid < 1000, `a system user: uid ${user.uid}`);
-  assert.equal(user.home, '/var/lib/kefu');
-  assert.match(user.shell, /nologin|false/);
-  const state = statSync(system.path('var/lib/kefu'));
-  assert.equal(state.uid, user.uid);
-  assert.equal(state.mode & 0o777, 0o750);
-  const settings = statSync(system.path('etc/kefu/kefu.toml'));
-  assert.equal(settings.uid, 0);
-  assert.equal(settings.gid, user.gid, 'the kefu group may read its settings');
-  assert.equal(settings.mode & 0o777, 0o640);
-  assert.ok(isLink(system.path('etc/systemd/system/multi-user.target.wants/kefu.service')), 'the service starts with the machine');
+    const user = system.user('kefu');
+    assert.ok(user, 'the package made a kefu user');
+    assert.ok(user.uid < 1000, `a system user: uid ${user.uid}`);
+    assert.equal(user.home, '/var/lib/kefu');
+    assert.match(user.shell, /nologin|false/);
+    const state = statSync(system.path('var/lib/kefu'));
+    assert.equal(state.uid, user.uid);
+    assert.equal(state.mode & 0o777, 0o750);
+    const settings = statSync(system.path('etc/kefu/kefu.toml'));
+    assert.equal(settings.uid, 0);
+    assert.equal(settings.gid, user.gid, 'the kefu group may read its settings');
+    assert.equal(settings.mode & 0o777, 0o640);
+    assert.ok(isLink(system.path('etc/systemd/system/multi-user.target.wants/kefu.service')), 'the service starts with the machine');
 
-  // As systemd starts it: the kefu user, its state directory, KEFU_CONFIG (the port moved off 8080).
-  const port = await freePort();
-  const env = { KEFU_CONFIG: '/etc/kefu/kefu.toml', KEFU_LISTEN: `127.0.0.1:${port}` };
-  const server = system.spawn(['/usr/bin/kefu', 'serve'], { user: 'kefu', env, cwd: '/var/lib/kefu' });
-  const health = await healthy(`http://127.0.0.1:${port}/healthz`, server);
-  assert.equal(health.status, 'ok');
-  const db = statSync(system.path('var/lib/kefu/kefu.db'));
-  assert.equal(db.uid, user.uid, 'the records are where the packaged settings say, owned by kefu');
-  assert.match(server.output, /Records\s+sqlite:\/var\/lib\/kefu\/kefu\.db/);
+    // As systemd starts it: the kefu user, its state directory, KEFU_CONFIG (the port moved off 8080).
+    const port = await freePort();
+    const env = { KEFU_CONFIG: '/etc/kefu/kefu.toml', KEFU_LISTEN: `127.0.0.1:${port}` };
+    const server = system.spawn(['/usr/bin/kefu', 'serve'], { user: 'kefu', env, cwd: '/var/lib/kefu' });
+    const health = await healthy(`http://127.0.0.1:${port}/healthz`, server);
+    assert.equal(health.status, 'ok');
+    const db = statSync(system.path('var/lib/kefu/kefu.db'));
+    assert.equal(db.uid, user.uid, 'the records are where the packaged settings say, owned by kefu');
+    await printed(server, /Records\s+sqlite:\/var\/lib\/kefu\/kefu\.db/);
 
-  const tenants = await system.sh('kefu tenant list', { user: 'kefu', env });
-  assert.match(tenants.stdout, /Demo/);
-  const checked = await system.sh('kefu healthcheck', { user: 'kefu', env });
-  assert.match(checked.stdout, /"status":"ok"/);
+    const tenants = await system.sh('kefu tenant list', { user: 'kefu', env });
+    assert.match(tenants.stdout, /Demo/);
+    const checked = await system.sh('kefu healthcheck', { user: 'kefu', env });
+    assert.match(checked.stdout, /"status":"ok"/);
 
-  const ended = await stop(server);
-  assert.deepEqual(ended, { code: 0, signal: null }, server.output);
+    const ended = await stop(server);
+    assert.deepEqual(ended, { code: 0, signal: null }, server.output);
   }));
 
 test('the unit passes systemd-analyze verify and exposes little', () =>
   installed(async (system) => {
-  const unit = ['usr/lib/systemd/system/kefu.service', 'lib/systemd/system/kefu.service']
-    .map((path) => system.path(path))
-    .find((path) => existsSync(path));
-  const text = readFileSync(unit, 'utf8');
-  assert.match(text, /^User=kefu$/m);
-  assert.match(text, /^Restart=on-failure$/m);
-  assert.match(text, /^ExecStart=\/usr\/bin\/kefu serve$/m);
+    const unit = ['usr/lib/systemd/system/kefu.service', 'lib/systemd/system/kefu.service']
+      .map((path) => system.path(path))
+      .find((path) => existsSync(path));
+    const text = readFileSync(unit, 'utf8');
+    assert.match(text, /^User=kefu$/m);
+    assert.match(text, /^Restart=on-failure$/m);
+    assert.match(text, /^ExecStart=\/usr\/bin\/kefu serve$/m);
 
-  const verify = await run('systemd-analyze', ['verify', `--root=${system.dir}`, 'kefu.service']).catch((error) => error);
-  assert.ok(!(verify instanceof Error), `systemd-analyze verify: ${verify.message}`);
-  assert.equal(`${verify.stdout}${verify.stderr}`.trim(), '', 'no warnings');
+    const verify = await run('systemd-analyze', ['verify', `--root=${system.dir}`, 'kefu.service']).catch((error) => error);
+    assert.ok(!(verify instanceof Error), `systemd-analyze verify: ${verify.message}`);
+    assert.equal(`${verify.stdout}${verify.stderr}`.trim(), '', 'no warnings');
 
-  const security = await run('systemd-analyze', ['security', '--offline=true', `--root=${system.dir}`, 'kefu.service']);
-  const score = Number(/Overall exposure level for kefu\.service: ([0-9.]+)/.exec(security.stdout)?.[1]);
-  assert.ok(score <= 2.0, `exposure ${score} (0 is the least, 10 the most):\n${security.stdout}`);
+    const security = await run('systemd-analyze', ['security', '--offline=true', `--root=${system.dir}`, 'kefu.service']);
+    const score = Number(/Overall exposure level for kefu\.service: ([0-9.]+)/.exec(security.stdout)?.[1]);
+    assert.ok(score <= 2.0, `exposure ${score} (0 is the least, 10 the most):\n${security.stdout}`);
   }));
 
 test("reinstalling keeps the operator's settings; removing keeps the records; purging removes the settings only", () =>
   installed(async (system) => {
-  const settings = system.path('etc/kefu/kefu.toml');
-  const changed = readFileSync(settings, 'utf8').replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:9090"');
-  writeFileSync(settings, changed);
-  writeFileSync(system.path('var/lib/kefu/kefu.db'), 'records');
+    const settings = system.path('etc/kefu/kefu.toml');
+    const changed = readFileSync(settings, 'utf8').replace('listen = "127.0.0.1:8080"', 'listen = "127.0.0.1:9090"');
+    writeFileSync(settings, changed);
+    writeFileSync(system.path('var/lib/kefu/kefu.db'), 'records');
 
-  await run('dpkg', ['--root', system.dir, '--force-confold', '-i', deb]);
-  assert.equal(readFileSync(settings, 'utf8'), changed, 'an upgrade or reinstall keeps what the operator wrote');
+    await run('dpkg', ['--root', system.dir, '--force-confold', '-i', deb]);
+    assert.equal(readFileSync(settings, 'utf8'), changed, 'an upgrade or reinstall keeps what the operator wrote');
 
-  await run('dpkg', ['--root', system.dir, '-r', 'kefu']);
-  assert.ok(!existsSync(system.path('usr/bin/kefu')));
-  assert.ok(existsSync(settings), 'removal keeps the settings');
-  assert.equal(readFileSync(system.path('var/lib/kefu/kefu.db'), 'utf8'), 'records');
+    await run('dpkg', ['--root', system.dir, '-r', 'kefu']);
+    assert.ok(!existsSync(system.path('usr/bin/kefu')));
+    assert.ok(existsSync(settings), 'removal keeps the settings');
+    assert.equal(readFileSync(system.path('var/lib/kefu/kefu.db'), 'utf8'), 'records');
 
-  await run('dpkg', ['--root', system.dir, '--purge', 'kefu']);
-  assert.ok(!existsSync(settings), 'purging removes the settings');
-  assert.ok(!isLink(system.path('etc/systemd/system/multi-user.target.wants/kefu.service')), 'the service is no longer enabled');
-  assert.equal(readFileSync(system.path('var/lib/kefu/kefu.db'), 'utf8'), 'records', 'the records outlive the package');
+    await run('dpkg', ['--root', system.dir, '--purge', 'kefu']);
+    assert.ok(!existsSync(settings), 'purging removes the settings');
+    assert.ok(!isLink(system.path('etc/systemd/system/multi-user.target.wants/kefu.service')), 'the service is no longer enabled');
+    assert.equal(readFileSync(system.path('var/lib/kefu/kefu.db'), 'utf8'), 'records', 'the records outlive the package');
   }));

@@ -33,6 +33,8 @@ export async function debianRoot() {
   assert.ok(existsSync(join(base, 'usr/bin/dpkg')), `no Debian root at ${base}: ./scripts/test makes it with debootstrap`);
   const dir = await mkdtemp(join(tmpdir(), 'kefu-root-'));
   await run('cp', ['-a', `${base}/.`, dir]);
+  /** What was started inside: stopped with the root, whatever the test came to. */
+  const children = new Set();
   return {
     dir,
     path: (inside) => join(dir, inside),
@@ -48,11 +50,20 @@ export async function debianRoot() {
       child.stdout.on('data', (chunk) => (child.output += chunk));
       child.stderr.on('data', (chunk) => (child.output += chunk));
       child.exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+      children.add(child);
       return child;
     },
     /** The user's entry in the root's /etc/passwd: `{uid, gid, home, shell}`, or undefined. */
     user: (name) => passwd(dir, name),
-    remove: () => rm(dir, { recursive: true, force: true }),
+    remove: async () => {
+      for (const child of children) {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGKILL');
+          await child.exited;
+        }
+      }
+      await rm(dir, { recursive: true, force: true });
+    },
   };
 }
 
@@ -97,6 +108,15 @@ export async function healthy(url, child, timeout = 20000) {
     assert.equal(child.exitCode, null, `the server exited:\n${child.output}`);
     assert.ok(Date.now() < deadline, `${url} did not answer within ${timeout} ms:\n${child.output}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Waits until `child` has printed something matching `pattern` (it may answer before it prints). */
+export async function printed(child, pattern, timeout = 10000) {
+  const deadline = Date.now() + timeout;
+  while (!pattern.test(child.output)) {
+    assert.ok(Date.now() < deadline, `it did not print ${pattern}:\n${child.output}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
 

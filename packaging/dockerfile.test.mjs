@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { debianRoot, freePort, healthy, kefuBin, root, run, stop } from './debian-root.mjs';
+import { debianRoot, freePort, healthy, kefuBin, printed, root, run, stop } from './debian-root.mjs';
 
 /** The Dockerfile's instructions, stage by stage: `[{from, as, steps: [{op, args}]}]`. */
 function stages() {
@@ -123,7 +123,8 @@ test('the runtime stage, carried out in a Debian root, serves, is healthy, keeps
     const server = system.spawn(command, { user, env: running, cwd: workdir });
     await healthy(`http://127.0.0.1:${port}/healthz`, server);
     assert.ok(existsSync(system.path(`${volume}/kefu.db`)), 'the records are written to the volume');
-    assert.match(server.output, /"message":"serving"/, 'KEFU_LOG_FORMAT=json: one JSON object per log line');
+    // KEFU_LOG_FORMAT=json: one JSON object per log line.
+    await printed(server, /"message":"serving"/);
 
     const check = /^(?:--\S+\s+)*CMD\s+(.*)$/.exec(instruction('HEALTHCHECK'));
     assert.ok(check, `HEALTHCHECK ${instruction('HEALTHCHECK')}`);
