@@ -66,6 +66,7 @@ async fn fetch(request: Request, env: Env, _context: Context) -> worker::Result<
         }
         path if path.starts_with("/internal/v1/files/") => files::serve(request, &url, &env).await,
         path if path.starts_with("/chat/") => chat_page(&request, &url, &env).await,
+        path if path.starts_with("/route/") => route(path),
         path if path.starts_with("/internal/") => Response::error("not found", 404),
         "/__test/evict" if room_objects::test_hooks(&env) => test_hook(&url, &env, "evict").await,
         "/__test/outbox" if room_objects::test_hooks(&env) => test_hook(&url, &env, "outbox").await,
@@ -83,6 +84,22 @@ fn too_many() -> worker::Result<Response> {
     let body = serde_json::json!({ "error": { "code": "rate_limited", "message": "too many requests from this address; try again in a few seconds" } });
     let response = Response::from_json(&body)?.with_status(429);
     response.headers().set("retry-after", "10")?;
+    Ok(response)
+}
+
+/// `/route/{site_key}`: the edge sends every site's sockets to its room itself, so a visitor
+/// connects here (docs/rest.md; the socket's upgrade refuses an unknown key).
+fn route(path: &str) -> worker::Result<Response> {
+    let key = path.trim_start_matches("/route/");
+    if key.is_empty()
+        || key.len() > MAX_KEY_CHARS
+        || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+    {
+        return Response::error("no site has this key", 404);
+    }
+    let response = Response::from_json(&serde_json::json!({ "url": format!("/ws/visitor?site={key}") }))?;
+    response.headers().set("access-control-allow-origin", "*")?;
+    response.headers().set("cache-control", "no-store")?;
     Ok(response)
 }
 

@@ -54,6 +54,7 @@ export function newCid() {
 
 export class Connection {
   /** @type {string} */ #url;
+  /** The socket's address at Kefu's own address. @type {string} */ #home;
   /** @type {string} */ #siteKey;
   /** @type {string} */ #prefix;
   /** @type {{frame: (frame: ServerFrame) => void, state: (state: ConnectionState) => void, outbox: (items: OutboxItem[]) => void}} */ #on;
@@ -92,7 +93,7 @@ export class Connection {
    */
   constructor(base, siteKey, on, page) {
     // The site in the address too: the edge routes the socket to the site's room before the hello.
-    this.#url = base.replace(/^http/, 'ws') + '/ws/visitor?site=' + encodeURIComponent(siteKey);
+    this.#url = this.#home = base.replace(/^http/, 'ws') + '/ws/visitor?site=' + encodeURIComponent(siteKey);
     this.#siteKey = siteKey;
     this.#prefix = 'kefu.' + siteKey + '.';
     this.#on = on;
@@ -205,11 +206,11 @@ export class Connection {
         site_key: this.#siteKey,
         visitor_token: this.token,
         page: this.#page(),
-        device: {
-          language: navigator.language || '',
+        // The user agent: the server reads it from the socket's request.
+        device: /** @type {import('../../crates/chat-core/bindings/protocol').DeviceInfo} */ ({
+          language: navigator.language,
           screen: screen.width + 'x' + screen.height,
-          user_agent: '',
-        },
+        }),
         identity: this.identity,
         resume: seen ? [{ conversation: seen.conversation, last_seq: seen.seq }] : [],
       };
@@ -265,6 +266,8 @@ export class Connection {
       case 'reconnect':
         this.#attempt = 0;
         this.#retryAfter = frame.after_ms;
+        // Sent on to the node of a cluster that hosts the site.
+        if (frame.url) this.#url = frame.url;
         break;
     }
     this.#on.frame(frame);
@@ -300,6 +303,9 @@ export class Connection {
       this.#write('token', null);
       this.welcome = null;
     }
+    // Failing again and again (a cluster's node it was sent to may be gone): back to Kefu's
+    // address, which sends it on to the node hosting the site now.
+    if (this.#attempt >= 3) this.#url = this.#home;
     this.#setState('reconnecting');
     this.#retry();
   }

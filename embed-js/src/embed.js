@@ -193,7 +193,7 @@ function main() {
   function state(s) {
     if (s === 'refused') {
       host.remove();
-      console.warn('Kefu: this page (' + location.origin + ") is not among the site's allowed origins; the chat is off");
+      console.warn('Kefu: ' + location.origin + " is not among the site's allowed origins");
     }
     post({ kefu: 'state', state: s });
   }

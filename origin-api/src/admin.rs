@@ -52,6 +52,83 @@ pub enum SiteCommand {
         #[arg(long)]
         tenant: TenantId,
     },
+    /// Move a site's room to another node of the cluster: its node stores what the room holds
+    /// and hands it over; visitors and agents reconnect there and resume.
+    Move {
+        /// The site's id.
+        #[arg(long)]
+        site: SiteId,
+        /// The node's name (`kefu node list`).
+        #[arg(long)]
+        to: String,
+    },
+}
+
+/// `kefu node …`: the nodes of a cluster.
+#[derive(Debug, clap::Subcommand)]
+pub enum NodeCommand {
+    /// The nodes, whether they are alive, and the sites each hosts.
+    List,
+    /// Move every site of a node to the others and give it no new ones (before an upgrade, or
+    /// to shrink the cluster); waits until it hosts none.
+    Drain {
+        /// The node's name.
+        node: String,
+    },
+    /// Let a drained node take sites again.
+    Undrain {
+        /// The node's name.
+        node: String,
+    },
+}
+
+/// How long `kefu site move` and `kefu node drain` wait for the rooms to move.
+const MOVE_WAIT: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Runs a node command.
+pub async fn node(store: &dyn Store, command: NodeCommand) -> anyhow::Result<()> {
+    match command {
+        NodeCommand::List => {
+            let at = now();
+            let leases = store.leases().await?;
+            for node in store.nodes().await? {
+                let sites = leases.iter().filter(|lease| lease.held_by(&node.name, at)).count();
+                let heard = at.since(node.heartbeat_at) / 1000;
+                let state = if node.draining { "draining" } else { "serving" };
+                println!("{}	{}	{state}	heard from {heard} s ago	{sites} sites", node.name, node.url);
+            }
+        }
+        NodeCommand::Drain { node } => {
+            anyhow::ensure!(
+                store.set_draining(&node, true).await?,
+                "there is no node {node:?} (kefu node list)"
+            );
+            println!("draining {node}: its sites move to the other nodes");
+            let deadline = std::time::Instant::now() + MOVE_WAIT;
+            loop {
+                let at = now();
+                let left = store.leases().await?.iter().filter(|lease| lease.held_by(&node, at)).count();
+                if left == 0 {
+                    println!("{node} hosts no sites now");
+                    break;
+                }
+                anyhow::ensure!(
+                    std::time::Instant::now() < deadline,
+                    "{node} still hosts {left} sites after {} s; is another node alive?",
+                    MOVE_WAIT.as_secs()
+                );
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+        }
+        NodeCommand::Undrain { node } => {
+            anyhow::ensure!(
+                store.set_draining(&node, false).await?,
+                "there is no node {node:?} (kefu node list)"
+            );
+            println!("{node} takes sites again");
+        }
+    }
+    Ok(())
 }
 
 /// `kefu agent …`
@@ -130,8 +207,39 @@ pub async fn site(store: &dyn Store, command: SiteCommand) -> anyhow::Result<()>
                 println!("{}\t{}\t{}", site.id, site.key, site.name);
             }
         }
+        SiteCommand::Move { site, to } => move_site(store, &site, &to).await?,
     }
     Ok(())
+}
+
+async fn move_site(store: &dyn Store, site: &SiteId, to: &str) -> anyhow::Result<()> {
+    store.site_any_tenant(site).await?.ok_or_else(|| anyhow::anyhow!("there is no site {site}"))?;
+    let at = now();
+    let node = store.nodes().await?.into_iter().find(|node| node.name == to);
+    let node = node.ok_or_else(|| anyhow::anyhow!("there is no node {to:?} (kefu node list)"))?;
+    anyhow::ensure!(!node.draining, "{to} is draining");
+    if store.lease(site).await?.is_some_and(|lease| lease.held_by(to, at)) {
+        println!("{site} is on {to} already");
+        return Ok(());
+    }
+    if !store.request_move(site, to, at).await? {
+        // Nobody hosts it: the next socket starts it where the router sends it.
+        println!("{site} is not running on any node; it starts where its next visitor is sent");
+        return Ok(());
+    }
+    let deadline = std::time::Instant::now() + MOVE_WAIT;
+    loop {
+        if store.lease(site).await?.is_some_and(|lease| lease.held_by(to, now())) {
+            println!("moved {site} to {to}");
+            return Ok(());
+        }
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "{site} did not move within {} s",
+            MOVE_WAIT.as_secs()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 /// Runs an agent command; passwords come from `input`.

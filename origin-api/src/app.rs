@@ -44,7 +44,12 @@ impl AppState {
             _ => None,
         };
         AppState {
-            hub: Hub::new(Arc::clone(&store), config.room_idle, config.data_dir.clone()),
+            hub: Hub::new(
+                Arc::clone(&store),
+                config.room_idle,
+                config.data_dir.clone(),
+                config.cluster.clone(),
+            ),
             ip_limits: IpLimits::new(&config),
             edge: edge.clone(),
             // Behind the edge the files live in its R2 bucket; a Lambda's disk does not last.
@@ -74,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router().layer(DefaultBodyLimit::max(MAX_JSON_BODY_BYTES)))
         .merge(live::router())
         .merge(api::health::router())
+        .merge(api::live::route_router())
         .merge(crate::metrics::router())
         .merge(api::internal::router())
         .merge(web::router())

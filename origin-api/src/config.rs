@@ -121,6 +121,18 @@ pub struct ConfigArgs {
     /// [default: none].
     #[arg(long, env = "KEFU_EDGE_VISITOR_KEY")]
     pub edge_visitor_key: Option<String>,
+    /// This server's address as clients reach it (`https://node2.example`): it makes the server
+    /// a node of a cluster whose nodes share one MySQL/MariaDB database, each hosting some sites'
+    /// rooms [default: none, one server].
+    #[arg(long, env = "KEFU_NODE_URL")]
+    pub node_url: Option<String>,
+    /// This node's name in its cluster [default: the host and port of --node-url].
+    #[arg(long, env = "KEFU_NODE_NAME")]
+    pub node_name: Option<String>,
+    /// Seconds a node's hold on a site lasts unrenewed: a node stopped or cut off for longer
+    /// loses its sites to the others [default: 10].
+    #[arg(long, env = "KEFU_LEASE_SECS")]
+    pub lease_secs: Option<u64>,
     /// A token that opens `/metrics` to a scraper on another machine (`Authorization: Bearer`);
     /// without one, only this machine may read them [default: none].
     #[arg(long, env = "KEFU_METRICS_TOKEN", hide_env_values = true)]
@@ -148,6 +160,9 @@ struct FileConfig {
     edge_url: Option<String>,
     edge_visitor_key: Option<String>,
     metrics_token: Option<Secret>,
+    node_url: Option<String>,
+    node_name: Option<String>,
+    lease_secs: Option<u64>,
 }
 
 /// Everything the server needs to know, resolved.
@@ -192,6 +207,47 @@ pub struct Config {
     pub edge_visitor_key: Option<ed25519_dalek::VerifyingKey>,
     /// Opens `/metrics` to requests bearing it; without it, to loopback only.
     pub metrics_token: Option<Secret>,
+    /// This server as a node of a cluster, if it is one.
+    pub cluster: Option<ClusterSettings>,
+}
+
+/// A node of a cluster: its name, where clients reach it, how long its leases last.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClusterSettings {
+    /// Its name, unique in the cluster.
+    pub name: String,
+    /// Its address as clients reach it, `http(s)://host[:port]` without a trailing slash.
+    pub url: String,
+    /// How long a lease on a site lasts unrenewed.
+    pub lease: Duration,
+}
+
+/// How long a node's lease on a site lasts unrenewed when not configured.
+pub const DEFAULT_LEASE: Duration = Duration::from_secs(10);
+
+impl ClusterSettings {
+    fn new(
+        url: &str,
+        name: Option<String>,
+        lease_secs: Option<u64>,
+        database_url: &str,
+    ) -> anyhow::Result<Self> {
+        let url = url.trim_end_matches('/').to_owned();
+        let host = url
+            .strip_prefix("https://")
+            .or_else(|| url.strip_prefix("http://"))
+            .filter(|host| !host.is_empty() && !host.contains('/'))
+            .ok_or_else(|| anyhow::anyhow!("--node-url is http(s)://HOST[:PORT], not {url}"))?;
+        let scheme = database_url.split_once(':').map_or("", |(scheme, _)| scheme);
+        anyhow::ensure!(
+            matches!(scheme, "mysql" | "mariadb"),
+            "a cluster keeps its records in MySQL or MariaDB, which every node reaches; the database here is {}",
+            crate::store::describe_url(database_url)
+        );
+        let lease = lease_secs.map_or(DEFAULT_LEASE, Duration::from_secs);
+        anyhow::ensure!(lease >= Duration::from_secs(2), "--lease-secs is at least 2");
+        Ok(ClusterSettings { name: name.unwrap_or_else(|| host.to_owned()), url, lease })
+    }
 }
 
 impl Config {
@@ -207,7 +263,7 @@ impl Config {
             None => FileConfig::default(),
         };
         let defaults = Config::with_database(DEFAULT_DATABASE_URL);
-        Ok(Config {
+        Config {
             listen: args.listen.or(file.listen).unwrap_or(defaults.listen),
             database_url: args
                 .database
@@ -261,7 +317,30 @@ impl Config {
                 .map(|key| public_key(&key))
                 .transpose()?,
             metrics_token: args.metrics_token.clone().or(file.metrics_token),
-        })
+            cluster: None,
+        }
+        .in_cluster(
+            args.node_url.clone().or(file.node_url),
+            args.node_name.clone().or(file.node_name),
+            args.lease_secs.or(file.lease_secs),
+        )
+    }
+
+    /// These settings on a node of a cluster at `url`, if one is given.
+    fn in_cluster(
+        mut self,
+        url: Option<String>,
+        name: Option<String>,
+        lease_secs: Option<u64>,
+    ) -> anyhow::Result<Config> {
+        if let Some(url) = url {
+            anyhow::ensure!(
+                self.edge_secret.is_none(),
+                "a cluster node hosts rooms itself; behind the edge (edge_secret) the edge hosts them"
+            );
+            self.cluster = Some(ClusterSettings::new(&url, name, lease_secs, self.database_url.expose())?);
+        }
+        Ok(self)
     }
 
     /// The defaults, with records at `database_url`.
@@ -285,6 +364,7 @@ impl Config {
             edge_url: None,
             edge_visitor_key: None,
             metrics_token: None,
+            cluster: None,
         }
     }
 }

@@ -10,7 +10,7 @@ use anyhow::Context;
 use chat_core::ids::TenantId;
 
 use clap::{Parser, Subcommand};
-use origin_api::admin::{self, AgentCommand, SiteCommand, TenantCommand};
+use origin_api::admin::{self, AgentCommand, NodeCommand, SiteCommand, TenantCommand};
 use origin_api::config::{Config, ConfigArgs, DatabaseArgs};
 use origin_api::web::DEMO_SITE_KEY;
 use origin_api::{backup, bootstrap, server, store, transfer};
@@ -64,6 +64,13 @@ enum Command {
     Agent {
         #[command(subcommand)]
         command: AgentCommand,
+        #[command(flatten)]
+        config: DatabaseArgs,
+    },
+    /// The nodes of a cluster: list, drain, undrain.
+    Node {
+        #[command(subcommand)]
+        command: NodeCommand,
         #[command(flatten)]
         config: DatabaseArgs,
     },
@@ -150,6 +157,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
         Command::Healthcheck(args) => healthcheck(Config::load(&args)?.listen).await,
         Command::Tenant { command, config } => admin::tenant(&*open(&config).await?, command).await,
         Command::Site { command, config } => admin::site(&*open(&config).await?, command).await,
+        Command::Node { command, config } => admin::node(&*open(&config).await?, command).await,
         Command::Agent { command, config } => {
             if std::io::stdin().is_terminal() {
                 eprintln!("password (one line):");
@@ -223,6 +231,7 @@ async fn open(args: &DatabaseArgs) -> anyhow::Result<std::sync::Arc<dyn store::S
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let database = store::describe_url(config.database_url.expose());
+    let node = config.cluster.clone();
     // Listening for SIGTERM and Ctrl-C before saying it serves: a stop asked for at once is a
     // clean stop too.
     let stop_asked = shutdown_signal();
@@ -235,6 +244,14 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     println!("  WebSockets   ws://{0}/ws/visitor   ws://{0}/ws/agent", running.addr);
     println!("  Health       {base}/healthz");
     println!("  Records      {database}");
+    if let Some(node) = node {
+        println!(
+            "  Cluster      the node {} at {} (leases of {} s)",
+            node.name,
+            node.url,
+            node.lease.as_secs()
+        );
+    }
     if running.state().store.server_key(DEMO_SITE_KEY).await?.is_some() {
         println!("  Try it       {base}/demo   (chat as a visitor of the demo site)");
     }

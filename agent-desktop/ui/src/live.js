@@ -274,7 +274,11 @@ class Socket {
         for (const pending of this.#mine()) this.transmit(pending);
       }
       if (frame.type === 'refreshed') this.#planRefresh();
-      if (frame.type === 'reconnect') this.#attempt = 0;
+      if (frame.type === 'reconnect') {
+        this.#attempt = 0;
+        // Another node of a cluster hosts the site: this socket goes there from now on.
+        if (frame.url) this.#url = frame.url;
+      }
       if (frame.type === 'ack') this.#refusals = this.#hold ? this.#refusals : 0;
       this.#live.received(frame, this);
     };

@@ -55,7 +55,10 @@ impl Connection {
             let connecting = tokio_tungstenite::connect_async(self.url.as_str());
             let ended = match tokio::time::timeout(self.options.pong_wait, connecting).await {
                 Ok(Ok((socket, _))) => self.session(socket, &mut commands, &mut failures).await,
-                Ok(Err(_)) | Err(_) => Ended::Retry,
+                Ok(Err(_)) | Err(_) => {
+                    self.try_another_node();
+                    Ended::Retry
+                }
             };
             let wait = match ended {
                 Ended::Stop => return,
@@ -75,6 +78,23 @@ impl Connection {
                 }
             }
         }
+    }
+
+    /// After a failed connect: the next of the other nodes, whose path and query become this
+    /// URL's (the site, for a socket sent on to the node hosting it).
+    fn try_another_node(&mut self) {
+        let nodes = &self.options.other_nodes;
+        if nodes.is_empty() {
+            return;
+        }
+        let (base, rest) = split_origin(&self.url);
+        let next = nodes
+            .iter()
+            .map(|node| split_origin(node).0)
+            .position(|node| node == base)
+            .map_or(0, |at| at + 1);
+        let node = split_origin(&nodes[next % nodes.len()]).0;
+        self.url = format!("{node}{rest}");
     }
 
     /// `min · 2^failures`, capped, times a random factor in [0.5, 1).
@@ -164,7 +184,13 @@ impl Connection {
                                     }
                                 }
                             }
-                            ServerFrame::Reconnect { after_ms } => retry_after = Some(Duration::from_millis(*after_ms)),
+                            ServerFrame::Reconnect { after_ms, url } => {
+                                // Another node of a cluster hosts the site: go there from now on.
+                                if let Some(url) = url {
+                                    self.url.clone_from(url);
+                                }
+                                retry_after = Some(Duration::from_millis(*after_ms));
+                            }
                             ServerFrame::Error { code, cid: Some(cid), .. } if code.retryable() => {
                                 refused.push(cid.clone());
                                 if resend_at.is_none() {
@@ -269,4 +295,11 @@ impl Connection {
         // Strings, numbers and lists only: serialising cannot fail.
         frame.unwrap_or_default()
     }
+}
+
+/// `ws://host:port` and the rest (`/ws/visitor?site=…`) of a WebSocket URL.
+fn split_origin(url: &str) -> (&str, &str) {
+    let after_scheme = url.find("://").map_or(0, |at| at + 3);
+    let path = url[after_scheme..].find('/').map_or(url.len(), |at| after_scheme + at);
+    url.split_at(path)
 }

@@ -49,6 +49,9 @@ pub struct Options {
     /// Hearing nothing for this long after a ping, or after opening a socket before the welcome
     /// (or while opening it), the connection counts as dead and is replaced.
     pub pong_wait: Duration,
+    /// Other nodes of a cluster to try, in turn, when the node connected to cannot be reached
+    /// (any node sends the socket on to the one hosting the site).
+    pub other_nodes: Vec<String>,
 }
 
 impl Default for Options {
@@ -58,6 +61,7 @@ impl Default for Options {
             max_backoff: Duration::from_secs(15),
             ping_interval: Duration::from_millis(chat_core::limits::CLIENT_PING_INTERVAL_MS),
             pong_wait: Duration::from_millis(chat_core::limits::CLIENT_PONG_WAIT_MS),
+            other_nodes: Vec::new(),
         }
     }
 }

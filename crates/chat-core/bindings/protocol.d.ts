@@ -779,4 +779,9 @@ t: number | null, } | { "type": "reconnect",
 /**
  * Suggested wait before reconnecting, in milliseconds.
  */
-after_ms: number, };
+after_ms: number, 
+/**
+ * Where to reconnect, when it is another node of a cluster than the one the socket
+ * reached (the site's room is hosted there); absent: the same address.
+ */
+url?: string | null, };

@@ -2,7 +2,9 @@
 //! answers one endpoint for all the agent's sites; a cluster answers one per node and the edge one
 //! per site, and clients open one socket per endpoint either way.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::HeaderName;
+use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL};
 use axum::routing::get;
 use axum::{Json, Router};
 use chat_core::ids::SiteId;
@@ -11,9 +13,41 @@ use serde::Serialize;
 use crate::app::AppState;
 use crate::auth::CurrentAgent;
 use crate::error::{ApiError, ApiResult};
+use crate::live::cluster::socket_url;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/live", get(live))
+}
+
+/// `GET /route/{site_key}` (outside `/api/v1/`, for the loader before anything else): where a
+/// visitor's socket for the site goes.
+pub fn route_router() -> Router<AppState> {
+    Router::new().route("/route/{site_key}", get(route))
+}
+
+/// Where a visitor of the site connects: a WebSocket URL, or a path on this server.
+#[derive(Serialize)]
+struct Route {
+    url: String,
+}
+
+async fn route(
+    State(state): State<AppState>,
+    Path(site_key): Path<String>,
+) -> ApiResult<([(HeaderName, &'static str); 2], Json<Route>)> {
+    let site = state
+        .store
+        .site_by_key_any_tenant(&site_key)
+        .await?
+        .ok_or(ApiError::NotFound("no site has this key"))?;
+    let path = format!("/ws/visitor?site={}", site.key);
+    let url = match state.hub.cluster() {
+        Some(cluster) => socket_url(&cluster.route(&site.id).await?, &path),
+        None => path,
+    };
+    // Any page may ask (the loader runs on the site's pages), and the answer changes with moves.
+    let headers = [(ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (CACHE_CONTROL, "no-store")];
+    Ok((headers, Json(Route { url })))
 }
 
 /// Where to connect.
@@ -39,7 +73,18 @@ async fn live(State(state): State<AppState>, me: CurrentAgent) -> ApiResult<Json
     let sites = state.store.list_sites(&me.tenant).await?;
     let sites: Vec<SiteId> =
         sites.into_iter().filter(|site| agent.serves(&site.id)).map(|site| site.id).collect();
-    let endpoints = if state.config.edge_secret.is_some() {
+    let endpoints = if let Some(cluster) = state.hub.cluster() {
+        // On a cluster each site's room runs on one node: a socket per site, to that node.
+        let mut endpoints = Vec::with_capacity(sites.len());
+        for site in sites {
+            let node = cluster.route(&site).await?;
+            endpoints.push(Endpoint {
+                url: socket_url(&node, &format!("/ws/agent?site={}", site.0)),
+                sites: vec![site],
+            });
+        }
+        endpoints
+    } else if state.config.edge_secret.is_some() {
         // On the edge each site's room is an object of its own, reached through the Worker.
         sites
             .into_iter()

@@ -8,7 +8,7 @@ mod files;
 pub mod health;
 pub mod internal;
 mod leave_messages;
-mod live;
+pub(crate) mod live;
 mod quick_replies;
 mod reports;
 mod sites;

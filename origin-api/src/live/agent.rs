@@ -16,7 +16,8 @@ use chat_core::room::{AgentProfile, Input};
 use chat_core::token::AgentClaims;
 use serde::Deserialize;
 
-use super::hub::RoomHandle;
+use super::cluster;
+use super::hub::{AttachError, RoomHandle};
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
 use crate::api::ClientIp;
@@ -73,21 +74,9 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
     if let Some(only) = &only {
         sites.retain(|site| site.id == *only);
     }
-    let welcome = ServerFrame::AgentWelcome {
-        tenant: agent.tenant.clone(),
-        agent: agent.id.clone(),
-        name: agent.name.clone(),
-        role: agent.role,
-        sites: sites
-            .iter()
-            .map(|site| SiteSummary { id: site.id.clone(), name: site.name.clone() })
-            .collect(),
-    };
-    if !session::send_text(&mut socket, welcome.to_json()).await {
-        return;
-    }
     let (link, inbound) = super::queue();
     let profile = AgentProfile { id: agent.id.clone(), name: agent.name.clone(), capacity: agent.capacity };
+    let mut carried = Vec::with_capacity(sites.len());
     for site in &sites {
         let join = Input::AgentJoined {
             conn,
@@ -95,12 +84,33 @@ async fn serve(mut socket: WebSocket, state: AppState, _slot: SocketSlot, ip: Ip
             status: hello.status,
             resume: hello.resume.clone(),
         };
+        // What the rooms say meanwhile waits in the socket's queue, behind the welcome.
         match state.hub.attach(site, conn, link.clone(), join).await {
             Ok(room) => {
                 departure.rooms.insert(site.id.clone(), room);
+                carried.push(SiteSummary { id: site.id.clone(), name: site.name.clone() });
             }
-            Err(error) => return session::refuse(&mut socket, session::unavailable(error)).await,
+            // A socket for one site goes to the node hosting it; a socket for all of them
+            // carries this node's (`GET /api/v1/live` names each node's).
+            Err(AttachError::Elsewhere(node)) if only.is_some() => {
+                let url = cluster::socket_url(&node, &format!("/ws/agent?site={}", site.id));
+                return session::send_elsewhere(&mut socket, url).await;
+            }
+            Err(AttachError::Elsewhere(_)) => {}
+            Err(AttachError::Store(error)) => {
+                return session::refuse(&mut socket, session::unavailable(error)).await;
+            }
         }
+    }
+    let welcome = ServerFrame::AgentWelcome {
+        tenant: agent.tenant.clone(),
+        agent: agent.id.clone(),
+        name: agent.name.clone(),
+        role: agent.role,
+        sites: carried,
+    };
+    if !session::send_text(&mut socket, welcome.to_json()).await {
+        return;
     }
     let rooms = &departure.rooms;
     let sender = Sender { conn, tenant: &agent.tenant, agent: &agent.id, generation: claims.generation, ip };

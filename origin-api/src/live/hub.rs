@@ -16,12 +16,14 @@ use tokio_util::task::TaskTracker;
 
 use super::ConnLink;
 use super::agent_sessions::{self, AgentSessions};
+use super::cluster::{ClusterNode, Leaving, Placement};
 use super::room_task::{RoomMsg, RoomTask};
 use super::set_aside::SetAside;
 use super::writer::Writer;
 use crate::clock::now;
+use crate::config::ClusterSettings;
 use crate::metrics::Metrics;
-use crate::store::{Site, Store, StoreError, StoreResult};
+use crate::store::{Lease, Site, Store, StoreError};
 
 /// How long a stopping server waits for sockets to close after the rooms have stored everything.
 const SOCKETS_GRACE: Duration = Duration::from_secs(3);
@@ -60,13 +62,44 @@ pub struct Hub {
     pub(crate) agent_sessions: AgentSessions,
     /// What `/metrics` reports.
     metrics: Arc<Metrics>,
+    /// This server as a node of a cluster, if it is one.
+    cluster: Option<Arc<ClusterNode>>,
+    /// The fence of each running room's lease (cluster).
+    fences: Mutex<HashMap<SiteId, u64>>,
+    /// Sites whose rooms are moving to another node, by that node's address: their sockets are
+    /// sent there.
+    moving: Mutex<HashMap<SiteId, String>>,
+    /// On a cluster a site's room starts one socket at a time: each start takes the lease anew
+    /// (the next fence), so two starts must not race.
+    starting: Mutex<HashMap<SiteId, Arc<tokio::sync::Mutex<()>>>>,
+}
+
+/// Why a socket could not join its site's room.
+#[derive(Debug)]
+pub(crate) enum AttachError {
+    /// The database failed, or the server is stopping.
+    Store(StoreError),
+    /// Another node of the cluster hosts the room, at this address (`http(s)://…`).
+    Elsewhere(String),
+}
+
+impl From<StoreError> for AttachError {
+    fn from(error: StoreError) -> Self {
+        AttachError::Store(error)
+    }
 }
 
 impl Hub {
     /// A hub storing through `store` whose rooms stop after `room_idle` without sockets; starts
     /// the writer, which sets refused writes aside in `data_dir`.
-    pub fn new(store: Arc<dyn Store>, room_idle: Duration, data_dir: std::path::PathBuf) -> Arc<Hub> {
+    pub fn new(
+        store: Arc<dyn Store>,
+        room_idle: Duration,
+        data_dir: std::path::PathBuf,
+        cluster: Option<ClusterSettings>,
+    ) -> Arc<Hub> {
         let metrics = Arc::new(Metrics::default());
+        let cluster = cluster.map(|settings| ClusterNode::new(settings, Arc::clone(&store)));
         let (writer, writer_task) =
             Writer::start(Arc::clone(&store), SetAside::new(data_dir), Arc::clone(&metrics));
         let hub = Arc::new(Hub {
@@ -82,9 +115,21 @@ impl Hub {
             room_idle,
             agent_sessions: AgentSessions::default(),
             metrics,
+            cluster: cluster.clone(),
+            fences: Mutex::new(HashMap::new()),
+            moving: Mutex::new(HashMap::new()),
+            starting: Mutex::new(HashMap::new()),
         });
         tokio::spawn(agent_sessions::watch(Arc::downgrade(&hub)));
+        if let Some(cluster) = cluster {
+            tokio::spawn(cluster.keep(Arc::downgrade(&hub)));
+        }
         hub
+    }
+
+    /// This server as a node of a cluster, if it is one.
+    pub fn cluster(&self) -> Option<&Arc<ClusterNode>> {
+        self.cluster.as_ref()
     }
 
     /// The records.
@@ -122,9 +167,12 @@ impl Hub {
         conn: ConnId,
         link: ConnLink,
         join: Input,
-    ) -> StoreResult<RoomHandle> {
+    ) -> Result<RoomHandle, AttachError> {
         let mut attach = RoomMsg::Attach { conn, link, join };
         loop {
+            if let Some(url) = self.moving.lock().unwrap_or_else(PoisonError::into_inner).get(&site.id) {
+                return Err(AttachError::Elsewhere(url.clone()));
+            }
             {
                 let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(tx) = rooms.get(&site.id).cloned() {
@@ -138,7 +186,26 @@ impl Hub {
                     }
                 }
             }
+            let gate = self.cluster.as_ref().map(|_| self.start_gate(&site.id));
+            let _starting = match &gate {
+                Some(gate) => Some(gate.lock().await),
+                None => None,
+            };
+            if gate.is_some()
+                && self.rooms.lock().unwrap_or_else(PoisonError::into_inner).contains_key(&site.id)
+            {
+                continue; // Started while this socket waited: join it.
+            }
             let retirements = self.retirements.load(Ordering::Acquire);
+            // On a cluster the room runs where the site's lease is: taken before the room loads,
+            // so what it loads includes everything the previous holder stored.
+            let fence = match &self.cluster {
+                Some(cluster) => match cluster.place(&site.id).await? {
+                    Placement::Here(fence) => Some(fence),
+                    Placement::Elsewhere(url) => return Err(AttachError::Elsewhere(url)),
+                },
+                None => None,
+            };
             let closed_since = Millis(now().0.saturating_sub(CLOSED_RETENTION_MS));
             let stored = self.store.room_conversations(&site.tenant, &site.id, closed_since).await?;
             let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
@@ -146,16 +213,24 @@ impl Hub {
                 continue; // Another socket started a room meanwhile (join it), or one retired (reload).
             }
             let Some(writer) = self.writer.lock().unwrap_or_else(PoisonError::into_inner).clone() else {
-                return Err(StoreError::Unavailable("the server is stopping".to_owned()));
+                return Err(StoreError::Unavailable("the server is stopping".to_owned()).into());
             };
             let (tx, rx) = mpsc::unbounded_channel();
             let room = SiteRoom::new(site_info(site), stored, now());
-            let task = RoomTask::new(room, writer, tx.clone(), Arc::clone(self));
+            let task = RoomTask::new(room, writer, tx.clone(), Arc::clone(self), fence);
             self.room_tasks.spawn(task.run(rx));
             let _ = tx.send(attach);
             rooms.insert(site.id.clone(), tx.clone());
+            if let Some(fence) = fence {
+                self.fences.lock().unwrap_or_else(PoisonError::into_inner).insert(site.id.clone(), fence);
+            }
             return Ok(RoomHandle { tx });
         }
+    }
+
+    fn start_gate(&self, site: &SiteId) -> Arc<tokio::sync::Mutex<()>> {
+        let mut starting = self.starting.lock().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(starting.entry(site.clone()).or_default())
     }
 
     /// Called by an idle room: removes it unless something arrived meanwhile.
@@ -165,8 +240,89 @@ impl Hub {
             return false;
         }
         rooms.remove(site);
+        self.fences.lock().unwrap_or_else(PoisonError::into_inner).remove(site);
+        self.starting.lock().unwrap_or_else(PoisonError::into_inner).remove(site);
         self.retirements.fetch_add(1, Ordering::AcqRel);
         true
+    }
+
+    /// Called by a room leaving this node (its lease lost, or moved): removes it whatever its
+    /// inbox holds; sockets arriving later start a room wherever the lease says.
+    pub(crate) fn leave(&self, site: &SiteId) {
+        let mut rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        rooms.remove(site);
+        self.fences.lock().unwrap_or_else(PoisonError::into_inner).remove(site);
+        self.moving.lock().unwrap_or_else(PoisonError::into_inner).remove(site);
+        self.starting.lock().unwrap_or_else(PoisonError::into_inner).remove(site);
+        self.retirements.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// After this node renewed its leases: rooms whose lease is gone stop at once, rooms asked to
+    /// move (or all of them, on a draining node) move.
+    pub(crate) fn leases_renewed(self: &Arc<Self>, leases: &[Lease], draining: Option<Arc<ClusterNode>>) {
+        let fences = self.fences.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        let moving: Vec<SiteId> =
+            self.moving.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        for (site, fence) in fences {
+            if moving.contains(&site) {
+                continue;
+            }
+            match leases.iter().find(|lease| lease.site == site && lease.fence == fence) {
+                None => self.tell_room(&site, Leaving::Lost),
+                Some(Lease { move_to: Some(to), .. }) => self.move_room(site, to.clone()),
+                Some(_) => {
+                    if let Some(cluster) = draining.clone() {
+                        let hub = Arc::clone(self);
+                        tokio::spawn(async move {
+                            if let Some(home) = cluster.next_home().await {
+                                hub.move_room(site, home);
+                            }
+                        });
+                    }
+                }
+            }
+        }
+    }
+
+    /// Moves a running room to the node `to`: its sockets are sent there once it has handed the
+    /// lease over.
+    fn move_room(self: &Arc<Self>, site: SiteId, to: String) {
+        let Some(cluster) = self.cluster.clone() else { return };
+        if to == cluster.name() {
+            return;
+        }
+        let hub = Arc::clone(self);
+        tokio::spawn(async move {
+            let url = match cluster.url_of(&to).await {
+                Ok(url) => url,
+                Err(error) => {
+                    tracing::warn!(%error, site = %site, "a move waits: the nodes could not be read");
+                    return;
+                }
+            };
+            let first =
+                hub.moving.lock().unwrap_or_else(PoisonError::into_inner).insert(site.clone(), url).is_none();
+            if first {
+                tracing::info!(site = %site, to = %to, "moving a room");
+                hub.tell_room(&site, Leaving::MoveTo(to));
+            }
+        });
+    }
+
+    /// Every room leaves (this node could not renew its leases in time).
+    pub(crate) fn leave_all(&self, leaving: Leaving) {
+        let sites: Vec<SiteId> =
+            self.fences.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        for site in sites {
+            self.tell_room(&site, leaving.clone());
+        }
+    }
+
+    fn tell_room(&self, site: &SiteId, leaving: Leaving) {
+        let rooms = self.rooms.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(tx) = rooms.get(site) {
+            let _ = tx.send(RoomMsg::Leave(leaving));
+        }
     }
 
     /// Closes every socket of an agent whose account was disabled, deleted or given a new

@@ -11,6 +11,7 @@
 
 mod agent;
 pub mod agent_sessions;
+pub mod cluster;
 pub mod hub;
 pub mod ip;
 mod room_task;

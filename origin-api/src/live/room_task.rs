@@ -13,6 +13,7 @@ use chat_core::room::{Effect, Input, SiteRoom};
 use tokio::sync::mpsc;
 use tokio::time::Instant;
 
+use super::cluster::Leaving;
 use super::hub::Hub;
 use super::writer::{WriteItem, Writer};
 use super::{ConnLink, Outgoing, Replay};
@@ -28,6 +29,8 @@ pub(crate) enum RoomMsg {
     Attach { conn: ConnId, link: ConnLink, join: Input },
     /// Anything else for the room.
     Input(Input),
+    /// The room leaves this node (cluster): its lease is gone, or it moves.
+    Leave(Leaving),
 }
 
 pub(crate) struct RoomTask {
@@ -37,6 +40,10 @@ pub(crate) struct RoomTask {
     writer: Writer,
     inbox: mpsc::UnboundedSender<RoomMsg>,
     hub: Arc<Hub>,
+    /// The fence of the site's lease, on a cluster: every write carries it.
+    fence: Option<u64>,
+    /// Set once the room leaves this node.
+    leaving: Option<Leaving>,
 }
 
 impl RoomTask {
@@ -45,8 +52,10 @@ impl RoomTask {
         writer: Writer,
         inbox: mpsc::UnboundedSender<RoomMsg>,
         hub: Arc<Hub>,
+        fence: Option<u64>,
     ) -> Self {
-        RoomTask { site: room.info().site.clone(), room, links: HashMap::new(), writer, inbox, hub }
+        let site = room.info().site.clone();
+        RoomTask { site, room, links: HashMap::new(), writer, inbox, hub, fence, leaving: None }
     }
 
     pub(crate) async fn run(mut self, mut rx: mpsc::UnboundedReceiver<RoomMsg>) {
@@ -77,6 +86,14 @@ impl RoomTask {
                 }
                 () = self.hub.shutting_down(), if !self.hub.is_shutting_down() => {}
             }
+            match &self.leaving {
+                Some(Leaving::Lost) => break,
+                Some(Leaving::MoveTo(to)) if !self.room.has_pending_writes() => {
+                    self.hand_over(to.clone()).await;
+                    return;
+                }
+                _ => {}
+            }
             let can_stop = if self.hub.is_shutting_down() {
                 !self.room.has_pending_writes()
             } else {
@@ -84,11 +101,54 @@ impl RoomTask {
             };
             idle_since = if can_stop { idle_since.or(Some(Instant::now())) } else { None };
         }
+        if self.leaving.is_some() {
+            self.hub.leave(&self.site);
+        } else if let (Some(fence), Some(cluster)) = (self.fence, self.hub.cluster()) {
+            // Stopped idle, or with the server: the next socket may start it on any node.
+            cluster.release(&self.site, fence).await;
+        }
+    }
+
+    /// Everything the room held is stored: the lease goes to the node `to`, whose room loads it.
+    async fn hand_over(&mut self, to: String) {
+        if let (Some(fence), Some(cluster)) = (self.fence, self.hub.cluster()) {
+            match cluster.hand_over(&self.site, fence, &to).await {
+                Ok(true) => tracing::info!(site = %self.site, to = %to, "moved a room"),
+                Ok(false) => tracing::warn!(site = %self.site, "a moving room had lost its lease already"),
+                Err(error) => {
+                    tracing::warn!(%error, site = %self.site, "a move could not hand the lease over")
+                }
+            }
+        }
+        self.hub.leave(&self.site);
+    }
+
+    /// Sends every socket away to reconnect (where the hub then sends them), and takes no more.
+    fn send_away(&mut self, leaving: Leaving) {
+        let after_ms = if leaving == Leaving::Lost { 500 } else { 0 };
+        let goodbye = Utf8Bytes::from(ServerFrame::Reconnect { after_ms, url: None }.to_json());
+        for (_, link) in self.links.drain() {
+            link.push(Outgoing::Frame(goodbye.clone()));
+            link.push(Outgoing::Close(
+                chat_core::protocol::close::RESTARTING,
+                "the site moved; reconnect".into(),
+            ));
+        }
+        tracing::info!(site = %self.site, ?leaving, "a room leaves this node");
+        self.leaving = Some(leaving);
     }
 
     fn on_message(&mut self, message: RoomMsg) {
         match message {
             RoomMsg::Attach { conn, link, join } => {
+                if self.leaving.is_some() {
+                    // It came as the room was leaving: the socket goes where the others went.
+                    link.push(Outgoing::Frame(Utf8Bytes::from(
+                        ServerFrame::Reconnect { after_ms: 0, url: None }.to_json(),
+                    )));
+                    link.push(Outgoing::Close(chat_core::protocol::close::RESTARTING, "reconnect".into()));
+                    return;
+                }
                 self.links.insert(conn, link);
                 self.apply(join);
             }
@@ -97,6 +157,11 @@ impl RoomTask {
                     self.links.remove(conn);
                 }
                 self.apply(input);
+            }
+            RoomMsg::Leave(leaving) => {
+                if self.leaving.is_none() {
+                    self.send_away(leaving);
+                }
             }
         }
     }
@@ -128,7 +193,8 @@ impl RoomTask {
                 to.into_iter().filter(|conn| !self.push(*conn, Outgoing::Frame(text.clone()))).collect()
             }
             Effect::Write { id, op } => {
-                self.writer.submit(WriteItem { room: self.inbox.clone(), id, op });
+                let fence = self.fence.map(|fence| (self.site.clone(), fence));
+                self.writer.submit(WriteItem { room: self.inbox.clone(), id, op, fence });
                 Vec::new()
             }
             Effect::Replay { conn, conversation, after_seq, through_seq, include_notes } => {

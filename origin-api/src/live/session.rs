@@ -53,6 +53,12 @@ pub(crate) async fn refuse(socket: &mut WebSocket, refusal: Refusal) {
     close_with(socket, refusal.close, "refused").await;
 }
 
+/// Sends the socket to the node of the cluster hosting its site: `reconnect` there, close 4010.
+pub(crate) async fn send_elsewhere(socket: &mut WebSocket, url: String) {
+    send_text(socket, ServerFrame::Reconnect { after_ms: 0, url: Some(url) }.to_json()).await;
+    close_with(socket, close::ELSEWHERE, "hosted by another node").await;
+}
+
 /// Reads frames until one parses as the hello; answers anything else with an error. `None` if the
 /// client went away or sent no hello in time.
 pub(crate) async fn read_hello<F>(
@@ -255,7 +261,7 @@ async fn finish(socket: &mut WebSocket, inbound: &mut Inbound, ending: Ending) {
                 return;
             }
             let after_ms = reconnect_delay_ms();
-            send_text(socket, ServerFrame::Reconnect { after_ms }.to_json()).await;
+            send_text(socket, ServerFrame::Reconnect { after_ms, url: None }.to_json()).await;
             close_with(socket, close::RESTARTING, "restarting").await;
         }
         Ending::TooLarge => refuse_too_large(socket).await,

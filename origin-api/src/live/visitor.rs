@@ -16,7 +16,8 @@ use chat_core::protocol::{
 use chat_core::room::Input;
 
 use super::Inbound;
-use super::hub::RoomHandle;
+use super::cluster;
+use super::hub::{AttachError, RoomHandle};
 use super::ip::SocketSlot;
 use super::session::{self, Refusal, Reply};
 use crate::api::ClientIp;
@@ -133,7 +134,12 @@ async fn join(
                 Sender { tenant: accepted.site.tenant, site: accepted.site.id, visitor: accepted.visitor };
             Some((Box::new(Joined { departure: Departure { room, conn }, sender }), inbound))
         }
-        Err(error) => {
+        Err(AttachError::Elsewhere(node)) => {
+            let url = cluster::socket_url(&node, &format!("/ws/visitor?site={}", accepted.site.key));
+            session::send_elsewhere(socket, url).await;
+            None
+        }
+        Err(AttachError::Store(error)) => {
             session::refuse(socket, session::unavailable(error)).await;
             None
         }

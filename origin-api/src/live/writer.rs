@@ -12,14 +12,16 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chat_core::ids::SiteId;
 use chat_core::records::WriteOp;
 use chat_core::room::{Input, WriteId};
 use tokio::sync::mpsc;
 
+use super::cluster::Leaving;
 use super::room_task::RoomMsg;
 use super::set_aside::SetAside;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 2_000;
@@ -38,6 +40,8 @@ pub(crate) struct WriteItem {
     pub(crate) room: mpsc::UnboundedSender<RoomMsg>,
     pub(crate) id: WriteId,
     pub(crate) op: WriteOp,
+    /// The site and fence of the room's lease, on a cluster: stored only while the lease is.
+    pub(crate) fence: Option<(SiteId, u64)>,
 }
 
 /// Hands writes to the writer task.
@@ -74,38 +78,83 @@ async fn run(
 ) {
     let mut batch = Vec::new();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-        let (ops, receipts): (Vec<_>, Vec<_>) =
-            batch.drain(..).map(|item| (item.op, (item.room, item.id))).unzip();
-        store_all(&*store, &set_aside, &metrics, &ops).await;
-        metrics.writes_done(ops.len());
+        let queued = batch.len();
+        let (mut ops, mut receipts): (Vec<_>, Vec<_>) =
+            batch.drain(..).map(|item| (item.op, (item.room, item.id, item.fence))).unzip();
+        // A room that lost its site's lease has its writes dropped (its clients send again to
+        // the node that holds it now), and the others are stored.
+        while let Err(site) = store_all(&*store, &set_aside, &metrics, &ops, &fences_of(&receipts)).await {
+            tracing::warn!(site = %site, "writes of a room that lost its site were dropped");
+            let mut kept = Vec::with_capacity(ops.len());
+            let mut kept_receipts = Vec::with_capacity(receipts.len());
+            for (op, receipt) in ops.into_iter().zip(receipts) {
+                if receipt.2.as_ref().is_some_and(|(fenced, _)| *fenced == site) {
+                    let _ = receipt.0.send(RoomMsg::Leave(Leaving::Lost));
+                } else {
+                    kept.push(op);
+                    kept_receipts.push(receipt);
+                }
+            }
+            (ops, receipts) = (kept, kept_receipts);
+        }
+        metrics.writes_done(queued);
+        let receipts = receipts.into_iter().map(|(room, id, _)| (room, id)).collect();
         for (room, through) in last_per_room(receipts) {
             let _ = room.send(RoomMsg::Input(Input::Committed { through }));
         }
     }
 }
 
+/// Where a write's commit is reported, its id, and the lease it was made under.
+type Receipt = (mpsc::UnboundedSender<RoomMsg>, WriteId, Option<(SiteId, u64)>);
+
+/// The fence of each site in a batch, once.
+fn fences_of(receipts: &[Receipt]) -> Vec<(SiteId, u64)> {
+    let mut fences: Vec<(SiteId, u64)> = Vec::new();
+    for fence in receipts.iter().filter_map(|(_, _, fence)| fence.as_ref()) {
+        if !fences.contains(fence) {
+            fences.push(fence.clone());
+        }
+    }
+    fences
+}
+
 /// Stores `ops`, in order, waiting out the database's absences; returns once every write is
-/// stored or (refused for good) set aside.
-async fn store_all(store: &dyn Store, set_aside: &SetAside, metrics: &Metrics, ops: &[WriteOp]) {
+/// stored or (refused for good) set aside, or with the site whose lease's fence is no longer the
+/// one given (cluster): then nothing of `ops` may have been stored, or some of it, and it is to
+/// be stored again without that site's writes (inserts skip the rows that exist).
+async fn store_all(
+    store: &dyn Store,
+    set_aside: &SetAside,
+    metrics: &Metrics,
+    ops: &[WriteOp],
+    fences: &[(SiteId, u64)],
+) -> Result<(), SiteId> {
     let mut delay = FIRST_RETRY_DELAY;
     let mut refusals = 0;
     loop {
         let started = Instant::now();
-        let error = match store.apply_writes(ops).await {
+        let stored = if fences.is_empty() {
+            store.apply_writes(ops).await
+        } else {
+            store.apply_fenced_writes(ops, fences).await
+        };
+        let error = match stored {
             Ok(()) => {
                 let messages = ops.iter().filter(|op| matches!(op, WriteOp::Message { .. })).count();
                 metrics.committed(ops.len(), messages, started.elapsed());
-                return;
+                return Ok(());
             }
+            Err(StoreError::Fenced(site)) => return Err(site),
             Err(error) => error,
         };
         metrics.database_error();
         if !error.is_transient() && ops.len() > 1 {
             // Something in the batch is refused: store its halves apart, in order, to find it.
             let (first, second) = ops.split_at(ops.len() / 2);
-            Box::pin(store_all(store, set_aside, metrics, first)).await;
-            Box::pin(store_all(store, set_aside, metrics, second)).await;
-            return;
+            Box::pin(store_all(store, set_aside, metrics, first, fences)).await?;
+            Box::pin(store_all(store, set_aside, metrics, second, fences)).await?;
+            return Ok(());
         }
         if !error.is_transient() {
             refusals += 1;
@@ -121,7 +170,7 @@ async fn store_all(store: &dyn Store, set_aside: &SetAside, metrics: &Metrics, o
                     {
                         tracing::error!(%error, "the stand-in of a set-aside message was refused too");
                     }
-                    return;
+                    return Ok(());
                 }
                 // Not kept: the write is not given up on.
                 Err(kept) => {

@@ -52,6 +52,9 @@ pub enum StoreError {
     /// The schema cannot be brought up to date (including a database newer than this binary).
     #[error("{0}")]
     Schema(String),
+    /// A room's writes were refused: another node holds its site's lease now (cluster).
+    #[error("the site {0} is hosted by another node now")]
+    Fenced(SiteId),
 }
 
 impl StoreError {
@@ -271,6 +274,85 @@ pub trait ImportStore {
     ) -> StoreResult<ImportCounts>;
 }
 
+/// A cluster of `kefu serve` nodes on one database (MySQL or MariaDB): the nodes alive, and which
+/// node hosts each site's room — a lease with a fencing number. Writes made under a lease carry
+/// its fence, and the store refuses them once the lease has changed hands, so a node that lost a
+/// site (stalled, cut off) can never write over the node that took it. The sqlx backends keep
+/// them; the others answer that a cluster needs MySQL or MariaDB.
+#[async_trait]
+pub trait ClusterStore {
+    /// Registers the node, or records that it is alive: its URL and the time.
+    async fn node_alive(&self, _node: &str, _url: &str, _now: Millis) -> StoreResult<()> {
+        Err(no_cluster())
+    }
+    /// Every registered node, by name.
+    async fn nodes(&self) -> StoreResult<Vec<Node>> {
+        Err(no_cluster())
+    }
+    /// Marks a node draining (it gives its sites away and takes no new ones) or not; false if
+    /// there is no such node.
+    async fn set_draining(&self, _node: &str, _draining: bool) -> StoreResult<bool> {
+        Err(no_cluster())
+    }
+    /// Takes the site's lease for `node` until `now + ttl_ms` if nobody holds it, it lapsed, or
+    /// `node` holds it already; each taking has the next fence (a room started anew on the same
+    /// node, too). Answers the lease as it is now, whoever holds it.
+    async fn acquire_lease(
+        &self,
+        _site: &SiteId,
+        _node: &str,
+        _now: Millis,
+        _ttl_ms: u64,
+    ) -> StoreResult<Lease> {
+        Err(no_cluster())
+    }
+    /// Extends the leases `node` holds and that have not lapsed to `now + ttl_ms`; answers the
+    /// leases it holds after.
+    async fn renew_leases(&self, _node: &str, _now: Millis, _ttl_ms: u64) -> StoreResult<Vec<Lease>> {
+        Err(no_cluster())
+    }
+    /// Gives the lease to `to` if `from` still holds it with `fence` (a move): the next fence,
+    /// until `now + ttl_ms`. `None` if `from` no longer held it.
+    async fn hand_over_lease(
+        &self,
+        _site: &SiteId,
+        _from: &str,
+        _fence: u64,
+        _to: &str,
+        _now: Millis,
+        _ttl_ms: u64,
+    ) -> StoreResult<Option<Lease>> {
+        Err(no_cluster())
+    }
+    /// Lets a lease held by `node` with `fence` lapse at once (its room stopped); the fence stays,
+    /// so the next holder's is higher. False if `node` no longer held it.
+    async fn release_lease(&self, _site: &SiteId, _node: &str, _fence: u64) -> StoreResult<bool> {
+        Err(no_cluster())
+    }
+    /// Asks the holder of the site's lease to move its room to the node `to`; false if nobody
+    /// holds it at `now`.
+    async fn request_move(&self, _site: &SiteId, _to: &str, _now: Millis) -> StoreResult<bool> {
+        Err(no_cluster())
+    }
+    /// The site's lease, if it ever had one.
+    async fn lease(&self, _site: &SiteId) -> StoreResult<Option<Lease>> {
+        Err(no_cluster())
+    }
+    /// Every lease.
+    async fn leases(&self) -> StoreResult<Vec<Lease>> {
+        Err(no_cluster())
+    }
+    /// Stores writes as [`ConversationStore::apply_writes`] does, if each site's lease still has
+    /// the fence given for it; otherwise stores nothing and answers [`StoreError::Fenced`].
+    async fn apply_fenced_writes(&self, _writes: &[WriteOp], _fences: &[(SiteId, u64)]) -> StoreResult<()> {
+        Err(no_cluster())
+    }
+}
+
+fn no_cluster() -> StoreError {
+    StoreError::Invalid("a cluster keeps its records in MySQL or MariaDB".to_owned())
+}
+
 /// Every store, in one backend.
 #[async_trait]
 pub trait Store:
@@ -282,6 +364,7 @@ pub trait Store:
     + QuickReplyStore
     + ServerKeyStore
     + ImportStore
+    + ClusterStore
     + std::fmt::Debug
     + Send
     + Sync

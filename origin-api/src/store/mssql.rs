@@ -1292,6 +1292,9 @@ impl ImportStore for MssqlStore {
     }
 }
 
+/// A cluster keeps its records in MySQL or MariaDB: every method answers so.
+impl super::ClusterStore for MssqlStore {}
+
 #[async_trait]
 impl Store for MssqlStore {
     async fn ping(&self) -> StoreResult<()> {

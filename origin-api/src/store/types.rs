@@ -482,6 +482,41 @@ impl ImportCounts {
     }
 }
 
+/// A `kefu serve` node of a cluster, as the database knows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Node {
+    /// Its name (`--node-name`), unique in the cluster.
+    pub name: String,
+    /// Where clients reach it (`--node-url`).
+    pub url: String,
+    /// When it last said it is alive.
+    pub heartbeat_at: Millis,
+    /// Whether it is giving its sites away and taking no new ones.
+    pub draining: bool,
+}
+
+/// Which node hosts a site's room, until when, under which fencing number.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Lease {
+    /// The site.
+    pub site: SiteId,
+    /// The node holding it.
+    pub node: String,
+    /// Grows by one each time the lease changes hands (never when it is renewed).
+    pub fence: u64,
+    /// The holder must renew it before this; after, another node may take it.
+    pub expires_at: Millis,
+    /// A node the room is asked to move to (`kefu site move`, `kefu node drain`).
+    pub move_to: Option<String>,
+}
+
+impl Lease {
+    /// Whether `node` holds it at `now`.
+    pub fn held_by(&self, node: &str, now: Millis) -> bool {
+        self.node == node && self.expires_at > now
+    }
+}
+
 /// The largest page any list returns, and the default.
 pub const MAX_PAGE: u32 = 200;
 /// See [`MAX_PAGE`].

@@ -46,6 +46,9 @@ pub mod close {
     pub const SLOW_CONSUMER: u16 = 4008;
     /// The site holds [`crate::limits::MAX_VISITORS_PER_SITE`] visitors already.
     pub const SITE_FULL: u16 = 4009;
+    /// Another node of the cluster hosts the site's room: reconnect to the `url` of the
+    /// `reconnect` frame sent before, or ask `GET /route/{site_key}` again.
+    pub const ELSEWHERE: u16 = 4010;
     /// Too many sockets from one address; retry later.
     pub const TOO_MANY_SOCKETS: u16 = 4029;
 }

@@ -185,6 +185,10 @@ pub enum ServerFrame {
     Reconnect {
         /// Suggested wait before reconnecting, in milliseconds.
         after_ms: u64,
+        /// Where to reconnect, when it is another node of a cluster than the one the socket
+        /// reached (the site's room is hosted there); absent: the same address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        url: Option<String>,
     },
 }
 

@@ -472,7 +472,10 @@ impl SiteRoom {
                     Effect::Close { conn: *conn, code: close::BAD_HELLO, reason: "site deleted".into() },
                 ],
                 Peer::Agent { .. } => [
-                    Effect::Send { to: vec![*conn], frame: ServerFrame::Reconnect { after_ms: 0 } },
+                    Effect::Send {
+                        to: vec![*conn],
+                        frame: ServerFrame::Reconnect { after_ms: 0, url: None },
+                    },
                     Effect::Close {
                         conn: *conn,
                         code: close::RESTARTING,

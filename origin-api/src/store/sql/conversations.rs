@@ -156,22 +156,7 @@ impl ConversationStore for SqlStore {
     }
 
     async fn apply_writes(&self, writes: &[WriteOp]) -> StoreResult<()> {
-        self.last_commit.store(crate::clock::now().0, std::sync::atomic::Ordering::Relaxed);
-        let mut conn = self.writes.acquire().await?;
-        let stored = async {
-            let mut tx = conn.begin().await?;
-            store_writes(&mut tx, self.dialect, writes).await?;
-            tx.commit().await?;
-            StoreResult::Ok(())
-        }
-        .await;
-        if stored.is_err() {
-            // A connection whose write failed may still hold its transaction (SQLite keeps the
-            // write lock after a COMMIT refused for a full disk), and the retry would wait behind
-            // it: close it rather than hand it back.
-            let _ = conn.detach().close().await;
-        }
-        stored
+        self.commit_writes(writes, &[]).await
     }
 
     async fn page_views(
@@ -209,6 +194,34 @@ impl ConversationStore for SqlStore {
 }
 
 /// Stores writes in `tx`: one statement per table per few hundred rows.
+impl SqlStore {
+    /// Stores `writes` in one transaction, if each site's lease still has the fence given for it
+    /// (see [`super::cluster`]).
+    pub(super) async fn commit_writes(
+        &self,
+        writes: &[WriteOp],
+        fences: &[(SiteId, u64)],
+    ) -> StoreResult<()> {
+        self.last_commit.store(crate::clock::now().0, std::sync::atomic::Ordering::Relaxed);
+        let mut conn = self.writes.acquire().await?;
+        let stored = async {
+            let mut tx = conn.begin().await?;
+            super::cluster::check_fences(&mut tx, self.dialect, fences).await?;
+            store_writes(&mut tx, self.dialect, writes).await?;
+            tx.commit().await?;
+            StoreResult::Ok(())
+        }
+        .await;
+        if matches!(stored, Err(ref error) if !matches!(error, crate::store::StoreError::Fenced(_))) {
+            // A connection whose write failed may still hold its transaction (SQLite keeps the
+            // write lock after a COMMIT refused for a full disk), and the retry would wait behind
+            // it: close it rather than hand it back.
+            let _ = conn.detach().close().await;
+        }
+        stored
+    }
+}
+
 pub(super) async fn store_writes(
     tx: &mut Transaction<'_, Any>,
     dialect: Dialect,

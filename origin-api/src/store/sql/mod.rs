@@ -4,6 +4,7 @@
 //! holds the difference. Each has its own migrations, run on open. One module per area.
 
 mod agents;
+mod cluster;
 mod conversations;
 mod import;
 mod replies;

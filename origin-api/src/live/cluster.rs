@@ -1,0 +1,257 @@
+//! This server as a node of a cluster (`kefu serve --node-url`): the nodes share one MySQL or
+//! MariaDB database, and each site's room runs on the one node holding the site's lease
+//! ([`crate::store::ClusterStore`]). A node takes a site's lease when a socket for it arrives and
+//! nobody holds it, renews its leases every third of their life, and gives up every room whose
+//! lease it could not renew in time, before another node may take it. Writes carry the lease's
+//! fence, so a room that lost its site stores nothing more. A socket for a site held elsewhere is
+//! told where to go (`reconnect` with `url`, close 4010).
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+use std::time::Instant;
+
+use chat_core::ids::{Millis, SiteId};
+
+use super::hub::Hub;
+use crate::clock::now;
+use crate::config::ClusterSettings;
+use crate::store::{Lease, Node, Store, StoreResult};
+
+/// How a node's rooms end their hold on a site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Leaving {
+    /// The lease is gone (it lapsed, or another node has it): stop at once, store nothing more.
+    Lost,
+    /// Move the room to the node named: store what the room holds, then hand the lease over.
+    MoveTo(String),
+}
+
+/// Where a socket's site lives.
+#[derive(Debug)]
+pub(crate) enum Placement {
+    /// Here, under this fence.
+    Here(u64),
+    /// On another node, reached at this address.
+    Elsewhere(String),
+}
+
+/// This node.
+#[derive(Debug)]
+pub struct ClusterNode {
+    settings: ClusterSettings,
+    store: Arc<dyn Store>,
+    /// The cluster's nodes as last read, by name.
+    nodes: Mutex<HashMap<String, Node>>,
+    /// When this node last renewed its leases: rooms end before a lease can lapse unrenewed.
+    renewed: Mutex<Instant>,
+    /// Whether this node is draining: it takes no site it does not hold already.
+    draining: AtomicBool,
+}
+
+impl ClusterNode {
+    pub(crate) fn new(settings: ClusterSettings, store: Arc<dyn Store>) -> Arc<ClusterNode> {
+        Arc::new(ClusterNode {
+            settings,
+            store,
+            nodes: Mutex::new(HashMap::new()),
+            renewed: Mutex::new(Instant::now()),
+            draining: AtomicBool::new(false),
+        })
+    }
+
+    /// This node's name.
+    pub fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    fn ttl_ms(&self) -> u64 {
+        u64::try_from(self.settings.lease.as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// Where the site's room is to run: here (the lease taken or held), or on the node holding it.
+    pub(crate) async fn place(&self, site: &SiteId) -> StoreResult<Placement> {
+        if self.draining.load(Ordering::Relaxed) {
+            // A draining node keeps what it holds until it is moved, and takes nothing new while
+            // another node can.
+            let held = self.store.lease(site).await?.filter(|lease| lease.held_by(self.name(), now()));
+            if let Some(lease) = held {
+                return Ok(Placement::Here(lease.fence));
+            }
+            let url = self.route(site).await?;
+            if url != self.settings.url {
+                return Ok(Placement::Elsewhere(url));
+            }
+        }
+        let lease = self.store.acquire_lease(site, self.name(), now(), self.ttl_ms()).await?;
+        if lease.node == self.name() {
+            return Ok(Placement::Here(lease.fence));
+        }
+        Ok(Placement::Elsewhere(self.url_of(&lease.node).await?))
+    }
+
+    /// A node's address (this one's for an unknown node: the client asks again from here).
+    pub(crate) async fn url_of(&self, node: &str) -> StoreResult<String> {
+        if let Some(known) = self.nodes.lock().unwrap_or_else(PoisonError::into_inner).get(node) {
+            return Ok(known.url.clone());
+        }
+        self.read_nodes().await?;
+        let nodes = self.nodes.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(nodes.get(node).map_or_else(|| self.settings.url.clone(), |known| known.url.clone()))
+    }
+
+    async fn read_nodes(&self) -> StoreResult<Vec<Node>> {
+        let nodes = self.store.nodes().await?;
+        *self.nodes.lock().unwrap_or_else(PoisonError::into_inner) =
+            nodes.iter().map(|node| (node.name.clone(), node.clone())).collect();
+        Ok(nodes)
+    }
+
+    /// The address of the node that hosts a site's room, or will: the lease holder's, else the
+    /// live node (not draining) holding the fewest sites.
+    pub(crate) async fn route(&self, site: &SiteId) -> StoreResult<String> {
+        let at = now();
+        if let Some(lease) = self.store.lease(site).await?.filter(|lease| lease.expires_at > at) {
+            return self.url_of(&lease.node).await;
+        }
+        let nodes = self.read_nodes().await?;
+        let leases = self.store.leases().await?;
+        Ok(least_loaded(&nodes, &leases, at, self.ttl_ms())
+            .map_or_else(|| self.settings.url.clone(), |node| node.url.clone()))
+    }
+
+    /// Gives the lease to `to` (a move), if this node still holds it with `fence`.
+    pub(crate) async fn hand_over(&self, site: &SiteId, fence: u64, to: &str) -> StoreResult<bool> {
+        let handed = self.store.hand_over_lease(site, self.name(), fence, to, now(), self.ttl_ms()).await?;
+        Ok(handed.is_some())
+    }
+
+    /// Lets the lease lapse at once: the room stopped (idle), so the next socket may start it
+    /// on any node.
+    pub(crate) async fn release(&self, site: &SiteId, fence: u64) {
+        if let Err(error) = self.store.release_lease(site, self.name(), fence).await {
+            tracing::warn!(%error, site = %site, "a lease could not be released; it lapses by itself");
+        }
+    }
+
+    /// Says this node is alive and renews its leases every third of their life; tells the hub of
+    /// leases lost and moves asked for. A node that cannot renew in time gives up every room.
+    pub(crate) async fn keep(self: Arc<Self>, hub: Weak<Hub>) {
+        let period = self.settings.lease / 3;
+        // Rooms end this long before their leases could lapse, so no two nodes ever host one.
+        let margin = self.settings.lease / 4;
+        loop {
+            let Some(hub) = hub.upgrade() else { return };
+            if hub.is_shutting_down() {
+                return;
+            }
+            match self.renew().await {
+                Ok(leases) => {
+                    *self.renewed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
+                    let draining = self.is_draining().await;
+                    hub.leases_renewed(&leases, draining.then(|| self.clone()));
+                }
+                Err(error) => {
+                    let since = self.renewed.lock().unwrap_or_else(PoisonError::into_inner).elapsed();
+                    tracing::warn!(%error, "this node could not renew its leases");
+                    if since + period + margin >= self.settings.lease {
+                        hub.leave_all(Leaving::Lost);
+                    }
+                }
+            }
+            drop(hub);
+            tokio::time::sleep(period).await;
+        }
+    }
+
+    async fn renew(&self) -> StoreResult<Vec<Lease>> {
+        let at = now();
+        self.store.node_alive(self.name(), &self.settings.url, at).await?;
+        self.store.renew_leases(self.name(), at, self.ttl_ms()).await
+    }
+
+    async fn is_draining(&self) -> bool {
+        let draining = match self.read_nodes().await {
+            Ok(nodes) => nodes.iter().any(|node| node.name == self.settings.name && node.draining),
+            Err(_) => self.draining.load(Ordering::Relaxed),
+        };
+        self.draining.store(draining, Ordering::Relaxed);
+        draining
+    }
+
+    /// The node a draining node gives a site to: the live one, other than this, with the fewest.
+    pub(crate) async fn next_home(&self) -> Option<String> {
+        let nodes = self.read_nodes().await.ok()?;
+        let leases = self.store.leases().await.ok()?;
+        let others: Vec<Node> = nodes.into_iter().filter(|node| node.name != self.settings.name).collect();
+        least_loaded(&others, &leases, now(), self.ttl_ms()).map(|node| node.name.clone())
+    }
+}
+
+/// The live node (heard from within a lease's life), not draining, holding the fewest live leases.
+fn least_loaded<'a>(nodes: &'a [Node], leases: &[Lease], at: Millis, ttl_ms: u64) -> Option<&'a Node> {
+    let held = |name: &str| leases.iter().filter(|lease| lease.node == name && lease.expires_at > at).count();
+    nodes
+        .iter()
+        .filter(|node| !node.draining && node.heartbeat_at.0 + ttl_ms > at.0)
+        .min_by_key(|node| (held(&node.name), node.name.clone()))
+}
+
+/// The WebSocket address of `path` (with its query) on the node at `base` (`http(s)://…`).
+pub(crate) fn socket_url(base: &str, path: &str) -> String {
+    let base = base.strip_prefix("https://").map_or_else(
+        || base.strip_prefix("http://").map_or_else(|| base.to_owned(), |rest| format!("ws://{rest}")),
+        |rest| format!("wss://{rest}"),
+    );
+    format!("{base}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(name: &str, heartbeat: u64, draining: bool) -> Node {
+        Node { name: name.into(), url: format!("http://{name}"), heartbeat_at: Millis(heartbeat), draining }
+    }
+
+    fn lease(site: &str, node: &str, expires: u64) -> Lease {
+        Lease {
+            site: SiteId::from(site),
+            node: node.into(),
+            fence: 1,
+            expires_at: Millis(expires),
+            move_to: None,
+        }
+    }
+
+    #[test]
+    fn new_sites_go_to_the_live_node_with_the_fewest_and_never_to_a_draining_or_silent_one() {
+        let nodes = [
+            node("a", 10_000, false),
+            node("b", 10_000, false),
+            node("c", 10_000, true),
+            node("d", 1, false),
+        ];
+        let leases = [
+            lease("s1", "a", 15_000),
+            lease("s2", "a", 15_000),
+            lease("s3", "b", 15_000),
+            lease("s4", "b", 11_000),
+        ];
+        // b's second lease lapsed: b holds one, a two; c drains; d has not been heard from.
+        assert_eq!(least_loaded(&nodes, &leases, Millis(12_000), 10_000).map(|n| n.name.as_str()), Some("b"));
+        assert_eq!(least_loaded(&nodes, &leases, Millis(30_000), 10_000), None, "nobody alive");
+    }
+
+    #[test]
+    fn socket_addresses_follow_the_nodes_scheme() {
+        assert_eq!(
+            socket_url("https://n2.example", "/ws/visitor?site=k_1"),
+            "wss://n2.example/ws/visitor?site=k_1"
+        );
+        assert_eq!(
+            socket_url("http://127.0.0.1:8082", "/ws/agent?site=s_1"),
+            "ws://127.0.0.1:8082/ws/agent?site=s_1"
+        );
+    }
+}
