@@ -161,15 +161,21 @@ impl Cluster {
         Options { other_nodes: self.nodes.iter().map(Node::ws).collect(), ..options() }
     }
 
-    /// A visitor connected where `GET /route/{key}` on `via` says.
-    async fn visitor(&self, via: usize) -> Client {
+    /// Where `GET /route/{key}` on `via` sends the site's visitors.
+    async fn route(&self, via: usize) -> String {
         let route: Value = reqwest::get(format!("{}/route/{}", self.nodes[via].http(), self.site_key))
             .await
             .unwrap()
             .json()
             .await
             .unwrap();
-        let url = route["url"].as_str().unwrap_or_else(|| panic!("route: {route}"));
+        route["url"].as_str().unwrap_or_else(|| panic!("route: {route}")).to_owned()
+    }
+
+    /// A visitor connected where `GET /route/{key}` on `via` says.
+    async fn visitor(&self, via: usize) -> Client {
+        let url = self.route(via).await;
+        let url = url.as_str();
         assert!(
             url.starts_with("ws://127.0.0.1:")
                 && url.ends_with(&format!("/ws/visitor?site={}", self.site_key)),
@@ -435,12 +441,7 @@ async fn a_drained_node_gives_its_sites_away_and_takes_no_new_ones() {
         "{nodes}"
     );
     // The router sends no one to it now.
-    let route: Value = reqwest::get(format!("{}/route/{}", cluster.nodes[home].http(), cluster.site_key))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(!route["url"].as_str().unwrap().contains(&format!(":{}/", cluster.nodes[home].port)), "{route}");
+    let route = cluster.route(home).await;
+    assert!(!route.contains(&format!(":{}/", cluster.nodes[home].port)), "{route}");
     assert!(stdout(&cluster.admin(&["node", "undrain", &name])).contains("takes sites again"));
 }

@@ -148,8 +148,9 @@ impl ClusterNode {
             match self.renew().await {
                 Ok(leases) => {
                     *self.renewed.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
-                    let draining = self.is_draining().await;
-                    hub.leases_renewed(&leases, draining.then(|| self.clone()));
+                    // A draining node sends its rooms to the node with the fewest sites.
+                    let drain_to = if self.is_draining().await { self.next_home().await } else { None };
+                    hub.leases_renewed(&leases, drain_to);
                 }
                 Err(error) => {
                     let since = self.renewed.lock().unwrap_or_else(PoisonError::into_inner).elapsed();

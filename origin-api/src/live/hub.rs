@@ -258,8 +258,8 @@ impl Hub {
     }
 
     /// After this node renewed its leases: rooms whose lease is gone stop at once, rooms asked to
-    /// move (or all of them, on a draining node) move.
-    pub(crate) fn leases_renewed(self: &Arc<Self>, leases: &[Lease], draining: Option<Arc<ClusterNode>>) {
+    /// move move, and on a draining node every room moves to `drain_to`.
+    pub(crate) fn leases_renewed(self: &Arc<Self>, leases: &[Lease], drain_to: Option<String>) {
         let fences = self.fences.lock().unwrap_or_else(PoisonError::into_inner).clone();
         let moving: Vec<SiteId> =
             self.moving.lock().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
@@ -271,13 +271,8 @@ impl Hub {
                 None => self.tell_room(&site, Leaving::Lost),
                 Some(Lease { move_to: Some(to), .. }) => self.move_room(site, to.clone()),
                 Some(_) => {
-                    if let Some(cluster) = draining.clone() {
-                        let hub = Arc::clone(self);
-                        tokio::spawn(async move {
-                            if let Some(home) = cluster.next_home().await {
-                                hub.move_room(site, home);
-                            }
-                        });
+                    if let Some(home) = &drain_to {
+                        self.move_room(site, home.clone());
                     }
                 }
             }

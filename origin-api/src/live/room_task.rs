@@ -126,13 +126,8 @@ impl RoomTask {
     /// Sends every socket away to reconnect (where the hub then sends them), and takes no more.
     fn send_away(&mut self, leaving: Leaving) {
         let after_ms = if leaving == Leaving::Lost { 500 } else { 0 };
-        let goodbye = Utf8Bytes::from(ServerFrame::Reconnect { after_ms, url: None }.to_json());
         for (_, link) in self.links.drain() {
-            link.push(Outgoing::Frame(goodbye.clone()));
-            link.push(Outgoing::Close(
-                chat_core::protocol::close::RESTARTING,
-                "the site moved; reconnect".into(),
-            ));
+            send_on(&link, after_ms);
         }
         tracing::info!(site = %self.site, ?leaving, "a room leaves this node");
         self.leaving = Some(leaving);
@@ -143,10 +138,7 @@ impl RoomTask {
             RoomMsg::Attach { conn, link, join } => {
                 if self.leaving.is_some() {
                     // It came as the room was leaving: the socket goes where the others went.
-                    link.push(Outgoing::Frame(Utf8Bytes::from(
-                        ServerFrame::Reconnect { after_ms: 0, url: None }.to_json(),
-                    )));
-                    link.push(Outgoing::Close(chat_core::protocol::close::RESTARTING, "reconnect".into()));
+                    send_on(&link, 0);
                     return;
                 }
                 self.links.insert(conn, link);
@@ -215,6 +207,12 @@ impl RoomTask {
     fn push(&self, conn: ConnId, item: Outgoing) -> bool {
         self.links.get(&conn).is_none_or(|link| link.push(item))
     }
+}
+
+/// Tells a socket of a room leaving this node to reconnect after `after_ms`, and closes it.
+fn send_on(link: &ConnLink, after_ms: u64) {
+    link.push(Outgoing::Frame(Utf8Bytes::from(ServerFrame::Reconnect { after_ms, url: None }.to_json())));
+    link.push(Outgoing::Close(chat_core::protocol::close::RESTARTING, "the site moved; reconnect".into()));
 }
 
 fn instant_of(deadline: Millis) -> Instant {
