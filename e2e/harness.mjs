@@ -198,7 +198,7 @@ export class Agent {
 }
 
 /** Test pages on 127.0.0.2 (an allowed origin) and 127.0.0.3 (not allowed). */
-async function startPages() {
+export async function startPages() {
   // `first[path]` goes before the snippet, `extra[path]` after it.
   const pages = { origin: '', otherOrigin: '', kefu: null, siteKey: '', first: {}, extra: {} };
   const handler = (request, response) => {

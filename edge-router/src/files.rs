@@ -17,8 +17,14 @@ pub async fn serve(mut request: Request, url: &Url, env: &Env) -> worker::Result
     let body = if method == Method::Put { request.bytes().await? } else { Vec::new() };
     let secret = env.secret("EDGE_SECRET")?.to_string();
     let header = request.headers().get(SIGNATURE_HEADER)?;
-    let signed =
-        edge::verify(secret.as_bytes(), header.as_deref(), method.as_ref(), url.path(), &body, crate::now());
+    let signed = edge::verify(
+        secret.as_bytes(),
+        header.as_deref(),
+        method.as_ref(),
+        url.path(),
+        &body,
+        crate::cloudflare::now(),
+    );
     let parts: Vec<&str> = key.split('/').collect();
     let safe = |name: &str| !name.is_empty() && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     if signed.is_err() || parts.len() != 2 || !parts.iter().all(|part| safe(part)) {

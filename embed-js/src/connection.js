@@ -55,6 +55,7 @@ export function newCid() {
 export class Connection {
   /** @type {string} */ #url;
   /** The socket's address at Kefu's own address. @type {string} */ #home;
+  /** Where Kefu's own address says the site's room is. @type {string} */ #route;
   /** @type {string} */ #siteKey;
   /** @type {string} */ #prefix;
   /** @type {{frame: (frame: ServerFrame) => void, state: (state: ConnectionState) => void, outbox: (items: OutboxItem[]) => void}} */ #on;
@@ -94,6 +95,7 @@ export class Connection {
   constructor(base, siteKey, on, page) {
     // The site in the address too: the edge routes the socket to the site's room before the hello.
     this.#url = this.#home = base.replace(/^http/, 'ws') + '/ws/visitor?site=' + encodeURIComponent(siteKey);
+    this.#route = base + '/route/' + encodeURIComponent(siteKey);
     this.#siteKey = siteKey;
     this.#prefix = 'kefu.' + siteKey + '.';
     this.#on = on;
@@ -183,8 +185,16 @@ export class Connection {
     this.#closed(1006);
   }
 
-  #connect() {
+  async #connect() {
     clearTimeout(this.#timer);
+    // From Kefu's own address, ask where the site's room is first (a cluster's node; docs/rest.md).
+    if (this.#url === this.#home) {
+      try {
+        // An unknown key answers 404 without a url: the socket's refusal then says why.
+        this.#url = new URL((await (await fetch(this.#route)).json()).url || '', this.#home).href;
+      } catch (_) {}
+      if (this.#ws) return;
+    }
     let ws;
     try {
       ws = new WebSocket(this.#url);
@@ -218,14 +228,8 @@ export class Connection {
     };
     ws.onmessage = (event) => {
       this.#lastHeard = Date.now();
-      /** @type {ServerFrame} */
-      let frame;
-      try {
-        frame = JSON.parse(event.data);
-      } catch (_) {
-        return;
-      }
-      this.#receive(frame);
+      // The server sends JSON only; anything else throws here and is dropped.
+      this.#receive(JSON.parse(event.data));
     };
     ws.onclose = (event) => {
       if (this.#ws !== ws) return;
@@ -304,7 +308,7 @@ export class Connection {
       this.welcome = null;
     }
     // Failing again and again (a cluster's node it was sent to may be gone): back to Kefu's
-    // address, which sends it on to the node hosting the site now.
+    // address, to ask again where the site is now.
     if (this.#attempt >= 3) this.#url = this.#home;
     this.#setState('reconnecting');
     this.#retry();

@@ -41,7 +41,7 @@ function main() {
     document.currentScript || document.querySelector('script[data-site][src*="embed.js"]')
   );
   if (!script || !script.dataset.site) {
-    console.warn('Kefu: data-site missing');
+    console.warn('Kefu: no data-site');
     return;
   }
   const base = new URL(script.src).origin;
@@ -76,7 +76,6 @@ function main() {
   let frameEl = null;
   let frameReady = false;
   launcher.className = 'l';
-  launcher.type = 'button';
   launcher.innerHTML =
     '<svg viewBox="0 0 24 24" width="28" height="28" aria-hidden="true"><path fill="currentColor" d="M4 4h16a1 1 0 0 1 1 1v11a1 1 0 0 1-1 1H10l-6 4z"/></svg><i></i>';
   badge.className = 'b';
@@ -119,11 +118,11 @@ function main() {
     const t = text();
     const online = connection.welcome && connection.welcome.agents_online;
     launcher.classList.toggle('on', !!online);
-    launcher.setAttribute('aria-expanded', String(open));
-    launcher.setAttribute('aria-label', open ? t.close : online ? t.open : t.away);
+    launcher.ariaExpanded = String(open);
+    launcher.ariaLabel = open ? t.close : online ? t.open : t.away;
     badge.hidden = !unread || open;
     badge.textContent = String(unread);
-    badge.setAttribute('aria-label', unread + ' ' + t.unread);
+    badge.ariaLabel = unread + ' ' + t.unread;
     tab?.setItem('kefu.unread', String(unread));
   }
 
@@ -136,7 +135,6 @@ function main() {
       if (config.lang) query.set('lang', config.lang);
       frameEl.src = base + '/chat/' + encodeURIComponent(siteKey) + '?' + query;
       frameEl.title = text().open;
-      frameEl.allow = 'clipboard-write';
       panel.append(frameEl);
     }
     open = true;
@@ -278,9 +276,9 @@ function main() {
   for (const name of /** @type {const} */ (['pushState', 'replaceState'])) {
     const original = history[name];
     history[name] = function (...args) {
-      const result = original.apply(this, /** @type {any} */ (args));
+      // moved() looks at the address a moment later, when this has changed it.
       moved();
-      return result;
+      return original.apply(this, /** @type {any} */ (args));
     };
   }
   addEventListener('popstate', moved);
@@ -293,13 +291,8 @@ function main() {
 
   /** @param {string} name @param {unknown} [detail] */
   function emit(name, detail) {
-    for (const fn of handlers[name] || []) {
-      try {
-        fn(detail);
-      } catch (error) {
-        console.error(error);
-      }
-    }
+    // Each in a task of its own: a page's handler that throws stops neither Kefu nor the others.
+    for (const fn of handlers[name] || []) setTimeout(fn, 0, detail);
   }
 
   /** @param {string} command @param {any} [arg] @param {any} [more] */

@@ -17,7 +17,7 @@ export function pickLanguage(offered, wanted) {
     const lang = /^zh/i.test(tag) ? 'zh-CN' : /^en/i.test(tag) ? 'en' : '';
     if (lang && known.includes(lang)) return lang;
   }
-  return known[0] === 'en' ? 'en' : known[0] === 'zh-CN' ? 'zh-CN' : 'en';
+  return /** @type {'zh-CN' | 'en'} */ (known[0] || 'en');
 }
 
 /**
@@ -30,5 +30,5 @@ export function textOn(color) {
   // to choose between black and white).
   const luminance = [16, 8, 0].reduce((sum, shift, i) => sum + [0.2126, 0.7152, 0.0722][i] * (((n >> shift) & 255) / 255) ** 2.2, 0);
   // Contrast with white is 1.05 / (L + 0.05), with black (L + 0.05) / 0.05: pick the larger.
-  return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? '#ffffff' : '#111111';
+  return 1.05 / (luminance + 0.05) >= (luminance + 0.05) / 0.05 ? '#fff' : '#111';
 }

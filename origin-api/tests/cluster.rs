@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use chat_client::{Client, Event, Options, Outgoing};
 use chat_core::ids::{ConversationId, Millis, SiteId};
 use chat_core::protocol::{MessageKind, PageInfo, ServerFrame};
+use chat_core::routes::key_digest;
 use common::{KEFU, PASSWORD, TestDb, expect, kefu, options, stdout};
 use origin_api::store::{self, Store};
 use serde_json::{Value, json};
@@ -163,24 +164,34 @@ impl Cluster {
 
     /// Where `GET /route/{key}` on `via` sends the site's visitors.
     async fn route(&self, via: usize) -> String {
-        let route: Value = reqwest::get(format!("{}/route/{}", self.nodes[via].http(), self.site_key))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        route["url"].as_str().unwrap_or_else(|| panic!("route: {route}")).to_owned()
+        self.route_at(&self.nodes[via].http()).await
     }
 
-    /// A visitor connected where `GET /route/{key}` on `via` says.
-    async fn visitor(&self, via: usize) -> Client {
-        let url = self.route(via).await;
-        let url = url.as_str();
+    /// Where `GET /route/{key}` at `base` (a node, the router) sends the site's visitors.
+    async fn route_at(&self, base: &str) -> String {
+        let route: Value =
+            reqwest::get(format!("{base}/route/{}", self.site_key)).await.unwrap().json().await.unwrap();
+        let url = route["url"].as_str().unwrap_or_else(|| panic!("route: {route}")).to_owned();
         assert!(
             url.starts_with("ws://127.0.0.1:")
                 && url.ends_with(&format!("/ws/visitor?site={}", self.site_key)),
             "{url}"
         );
+        url
+    }
+
+    /// The address `GET /route/{key}` names for the site's room on `node`.
+    fn route_to(&self, node: usize) -> String {
+        format!("{}/ws/visitor?site={}", self.nodes[node].ws(), self.site_key)
+    }
+
+    /// A visitor connected where `GET /route/{key}` on `via` says.
+    async fn visitor(&self, via: usize) -> Client {
+        self.visitor_at(&self.route(via).await).await
+    }
+
+    /// A visitor connected at `url`.
+    async fn visitor_at(&self, url: &str) -> Client {
         let page = PageInfo {
             url: "https://shop.acme.example/".into(),
             title: "Shop".into(),
@@ -251,6 +262,81 @@ impl Cluster {
     }
 }
 
+/// The cluster's router: `edge-router` built as a Spin component (scripts/build-router.sh), served
+/// by `wasmtime serve` (scripts/test installs it).
+struct Router {
+    port: u16,
+    child: Child,
+}
+
+impl Router {
+    /// In front of the cluster, told of `node` alone: it learns the others from the routes table.
+    async fn start(node: &Node) -> Router {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let path = |variable: &str, default: &str| {
+            let path = std::env::var(variable).unwrap_or_else(|_| format!("{root}/{default}"));
+            assert!(
+                std::path::Path::new(&path).exists(),
+                "{path} is missing: ./scripts/test installs wasmtime and builds the router (or set {variable})"
+            );
+            path
+        };
+        let wasmtime = path("KEFU_WASMTIME", "target/tools/wasmtime");
+        let component = path("KEFU_ROUTER_WASM", "target/wasm32-wasip2/edge/edge_router.wasm");
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let child = Command::new(wasmtime)
+            .args(["serve", "--addr", &format!("127.0.0.1:{port}"), "-Scli", "-Sp3", "-Shttp"])
+            // One instance for every request, as a long-lived host keeps it: it keeps the table.
+            .args(["--idle-instance-timeout", "600s", "--max-instance-reuse-count", "1000000"])
+            .args(["--env", &format!("KEFU_NODES={}", node.http()), &component])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let router = Router { port, child };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !reqwest::get(format!("{}/healthz", router.http())).await.is_ok_and(|r| r.status().is_success())
+        {
+            assert!(Instant::now() < deadline, "the router did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        router
+    }
+
+    fn http(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Router {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Cluster {
+    /// A burst of `count` messages with the site moved to `target` after the `at`-th; answers
+    /// the burst and how long `kefu site move` took.
+    async fn burst_moving(
+        &self,
+        visitor: &mut Client,
+        count: usize,
+        at: usize,
+        target: usize,
+    ) -> (Burst, Duration) {
+        let mut moving = None;
+        let to = self.nodes[target].name.clone();
+        let result = burst(visitor, count, at, || {
+            moving = Some(self.admin_beside(&["site", "move", "--site", &self.site.0, "--to", &to]));
+        })
+        .await;
+        let (output, took) = moving.unwrap().await.unwrap();
+        assert!(stdout(&output).contains("moved"), "{output:?}");
+        (result, took)
+    }
+}
+
 /// What a burst came to: the messages acknowledged, in the order they were sent.
 struct Burst {
     sent: Vec<String>,
@@ -294,14 +380,22 @@ async fn burst(visitor: &mut Client, count: usize, at: usize, midway: impl FnOnc
         }
     }
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
-    while visitor.unacknowledged() > 0 {
-        match tokio::time::timeout_at(deadline, visitor.next_event()).await {
+    // The client empties its outbox as acks come, before they are read here: read on until
+    // nothing more comes.
+    loop {
+        let wait = if visitor.unacknowledged() > 0 {
+            deadline
+        } else {
+            tokio::time::Instant::now() + Duration::from_millis(300)
+        };
+        match tokio::time::timeout_at(wait, visitor.next_event()).await {
             Ok(Some(Event::Frame(ServerFrame::Ack { conversation: c, .. }))) => {
                 acked += 1;
                 acks_at.push(Instant::now());
                 conversation = Some(c);
             }
             Ok(Some(_)) => {}
+            Err(_) if visitor.unacknowledged() == 0 => break,
             other => panic!("{acked} of {count} acknowledged, then {other:?}"),
         }
     }
@@ -368,6 +462,24 @@ async fn a_site_lives_on_one_node_and_sockets_that_reach_another_are_sent_there(
             format!("{}/ws/agent?site={}", cluster.nodes[home].ws(), cluster.site.0)
         );
     }
+    // Any node's routes table names the site's node, by a digest of its key, never the key.
+    let table: Value =
+        reqwest::get(format!("{}/route", cluster.nodes[0].http())).await.unwrap().json().await.unwrap();
+    assert_eq!(table["sites"][key_digest(&cluster.site_key)], cluster.nodes[home].name.as_str(), "{table}");
+    assert!(!table.to_string().contains(&cluster.site_key), "{table}");
+    let hosting: Vec<(&str, u64)> = table["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|node| (node["name"].as_str().unwrap(), node["sites"].as_u64().unwrap()))
+        .collect();
+    let expected: Vec<(&str, u64)> = cluster
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(at, node)| (node.name.as_str(), u64::from(at == home)))
+        .collect();
+    assert_eq!(hosting, expected);
     let nodes = stdout(&cluster.admin(&["node", "list"]));
     assert_eq!(nodes.lines().count(), 3, "{nodes}");
     assert!(
@@ -382,20 +494,7 @@ async fn a_site_moved_mid_conversation_loses_nothing_and_doubles_nothing() {
     let mut visitor = cluster.visitor(0).await;
     let home = cluster.wait_for_holder(|_| true, Duration::from_secs(5)).await;
     let target = (home + 1) % 3;
-    let mut moving = None;
-    let result = burst(&mut visitor, 100, 30, || {
-        moving = Some(cluster.admin_beside(&[
-            "site",
-            "move",
-            "--site",
-            &cluster.site.0,
-            "--to",
-            &cluster.nodes[target].name,
-        ]));
-    })
-    .await;
-    let (output, took) = moving.unwrap().await.unwrap();
-    assert!(stdout(&output).contains("moved"), "{output:?}");
+    let (result, took) = cluster.burst_moving(&mut visitor, 100, 30, target).await;
     println!("the move took {took:?} (kefu site move, from asking to the new node holding the site)");
     assert_eq!(cluster.holder().await, Some(target));
     nothing_lost(&cluster, &result).await;
@@ -444,4 +543,56 @@ async fn a_drained_node_gives_its_sites_away_and_takes_no_new_ones() {
     let route = cluster.route(home).await;
     assert!(!route.contains(&format!(":{}/", cluster.nodes[home].port)), "{route}");
     assert!(stdout(&cluster.admin(&["node", "undrain", &name])).contains("takes sites again"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_router_on_spin_sends_visitors_to_the_node_hosting_their_site_and_follows_moves_and_failures() {
+    let mut cluster = Cluster::start().await;
+    let router = Router::start(&cluster.nodes[0]).await;
+    let ask = |path: String| async move { reqwest::get(path).await.unwrap() };
+    assert_eq!(ask(format!("{}/route/k_nobody", router.http())).await.status(), 404);
+    let socket = ask(format!("{}/ws/visitor?site={}", router.http(), cluster.site_key)).await;
+    assert_eq!(socket.status(), 400, "the router passes no sockets on");
+    // The loader and the API come through the router as from a node.
+    let loader = ask(format!("{}/embed.js", router.http())).await.bytes().await.unwrap();
+    assert_eq!(loader, ask(format!("{}/embed.js", cluster.nodes[1].http())).await.bytes().await.unwrap());
+    let me = reqwest::Client::new().get(format!("{}/api/v1/me", router.http())).bearer_auth(&cluster.token);
+    assert_eq!(me.send().await.unwrap().json::<Value>().await.unwrap()["email"], "ana@acme.example");
+
+    // No room yet: the router asks a node, which names the node that will host it.
+    let url = cluster.route_at(&router.http()).await;
+    let mut visitor = cluster.visitor_at(&url).await;
+    let home = cluster.wait_for_holder(|_| true, Duration::from_secs(5)).await;
+    assert_eq!(url, cluster.route_to(home));
+
+    // Moved mid-burst: the visitor follows the node, and the router's table soon does.
+    // Never the node the router was told of: that one dies below, with the site's.
+    let target = if home == 1 { 2 } else { 1 };
+    let (result, _) = cluster.burst_moving(&mut visitor, 40, 20, target).await;
+    let moved = Instant::now();
+    while cluster.route_at(&router.http()).await != cluster.route_to(target) {
+        assert!(moved.elapsed() < Duration::from_secs(10), "the router still sends visitors to the old node");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("the router named the new node {:?} after the move ended", moved.elapsed());
+    nothing_lost(&cluster, &result).await;
+
+    // The node the router was told of and the node hosting the site die together: the router asks
+    // the node the table named besides, and sends visitors where the site went.
+    cluster.nodes[0].kill();
+    cluster.nodes[target].kill();
+    let killed = Instant::now();
+    let holder = cluster.wait_for_holder(|at| at != 0 && at != target, Duration::from_secs(10)).await;
+    loop {
+        let health = ask(format!("{}/healthz", router.http())).await.status();
+        if health.is_success() && cluster.route_at(&router.http()).await == cluster.route_to(holder) {
+            break;
+        }
+        assert!(killed.elapsed() < Duration::from_secs(15), "the router lost the cluster with its node");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    println!("the router named the node that took the site {:?} after the kills", killed.elapsed());
+    let mut late = cluster.visitor_at(&cluster.route_at(&router.http()).await).await;
+    let result = burst(&mut late, 5, 5, || {}).await;
+    nothing_lost(&cluster, &result).await;
 }

@@ -108,8 +108,15 @@ async fn one_node_holds_a_site_until_its_lease_lapses_and_the_next_holder_fences
 
         // node-a goes quiet; once its lease lapses node-b takes the site with the next fence.
         let later = Millis(now.0 + 5_000 + TTL);
+        let key = store.site(&tenant, &site).await.unwrap().unwrap().key;
+        assert_eq!(
+            store.hosted_sites(Millis(later.0 - 1)).await.unwrap(),
+            [(key.clone(), "node-a".to_owned())]
+        );
+        assert!(store.hosted_sites(later).await.unwrap().is_empty(), "a lapsed lease hosts nothing");
         let taken = store.acquire_lease(&site, "node-b", later, TTL).await.unwrap();
         assert_eq!((taken.node.as_str(), taken.fence), ("node-b", 3));
+        assert_eq!(store.hosted_sites(later).await.unwrap(), [(key, "node-b".to_owned())]);
         assert!(store.renew_leases("node-a", later, TTL).await.unwrap().is_empty(), "node-a lost it");
 
         // node-a's late write is refused and stores nothing; node-b's goes in.

@@ -289,6 +289,15 @@ async fn the_live_endpoints_name_the_agents_sites_and_a_socket_may_carry_one_sit
     assert_eq!(endpoints(&limited), [("/ws/agent".to_owned(), vec![shop.clone()])]);
     assert_eq!(server.get("/api/v1/live", None).await.0, 401);
 
+    // A single server names its own socket path to visitors, and has no routes table.
+    let (status, route) = server.get(&format!("/route/{}", acme.site.key), None).await;
+    assert_eq!(
+        (status, route["url"].as_str()),
+        (200, Some(format!("/ws/visitor?site={}", acme.site.key).as_str()))
+    );
+    assert_eq!(server.get("/route/k_nobody", None).await.0, 404);
+    assert_eq!(server.get("/route", None).await.0, 404);
+
     // A socket for one site gets that site's state and nothing of the other's.
     let hello = json!({"type": "agent_hello", "v": 1, "access_token": acme.owner.token});
     let mut one = Raw::connect(&server.ws(&format!("/ws/agent?site={outlet}"))).await;

@@ -15,6 +15,7 @@
 //! - [`referrer`] — search keywords out of a referrer URL.
 //! - [`identity`] — verifying the identity a site vouches for with its secret (HMAC-SHA256).
 //! - [`edge`] — what the edge and the origin say to each other, signed with a shared secret.
+//! - [`routes`] — where a visitor's socket goes on a cluster, as the nodes and their router say.
 
 pub mod admission;
 pub mod chat_page;
@@ -28,4 +29,5 @@ pub mod rate;
 pub mod records;
 pub mod referrer;
 pub mod room;
+pub mod routes;
 pub mod token;

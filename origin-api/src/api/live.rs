@@ -8,6 +8,7 @@ use axum::http::header::{ACCESS_CONTROL_ALLOW_ORIGIN, CACHE_CONTROL};
 use axum::routing::get;
 use axum::{Json, Router};
 use chat_core::ids::SiteId;
+use chat_core::routes::{self, Route, RoutesTable};
 use serde::Serialize;
 
 use crate::app::AppState;
@@ -22,14 +23,12 @@ pub fn router() -> Router<AppState> {
 /// `GET /route/{site_key}` (outside `/api/v1/`, for the loader before anything else): where a
 /// visitor's socket for the site goes.
 pub fn route_router() -> Router<AppState> {
-    Router::new().route("/route/{site_key}", get(route))
+    Router::new().route("/route", get(table)).route("/route/{site_key}", get(route))
 }
 
-/// Where a visitor of the site connects: a WebSocket URL, or a path on this server.
-#[derive(Serialize)]
-struct Route {
-    url: String,
-}
+/// Any page may ask (the loader runs on the site's pages), and the answer changes with moves.
+const ROUTE_HEADERS: [(HeaderName, &str); 2] =
+    [(ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (CACHE_CONTROL, "no-store")];
 
 async fn route(
     State(state): State<AppState>,
@@ -40,14 +39,20 @@ async fn route(
         .site_by_key_any_tenant(&site_key)
         .await?
         .ok_or(ApiError::NotFound("no site has this key"))?;
-    let path = format!("/ws/visitor?site={}", site.key);
+    let path = routes::visitor_path(&site.key);
     let url = match state.hub.cluster() {
         Some(cluster) => socket_url(&cluster.route(&site.id).await?, &path),
         None => path,
     };
-    // Any page may ask (the loader runs on the site's pages), and the answer changes with moves.
-    let headers = [(ACCESS_CONTROL_ALLOW_ORIGIN, "*"), (CACHE_CONTROL, "no-store")];
-    Ok((headers, Json(Route { url })))
+    Ok((ROUTE_HEADERS, Json(Route { url })))
+}
+
+/// `GET /route`: the routes table of a cluster, for a router in front of it (docs/rest.md).
+async fn table(
+    State(state): State<AppState>,
+) -> ApiResult<([(HeaderName, &'static str); 2], Json<RoutesTable>)> {
+    let cluster = state.hub.cluster().ok_or(ApiError::NotFound("this server is not part of a cluster"))?;
+    Ok((ROUTE_HEADERS, Json(cluster.table().await?)))
 }
 
 /// Where to connect.

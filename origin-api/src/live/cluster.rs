@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Instant;
 
 use chat_core::ids::{Millis, SiteId};
+pub(crate) use chat_core::routes::socket_url;
+use chat_core::routes::{RouteNode, RoutesTable, key_digest};
 
 use super::hub::Hub;
 use crate::clock::now;
@@ -120,6 +122,28 @@ impl ClusterNode {
             .map_or_else(|| self.settings.url.clone(), |node| node.url.clone()))
     }
 
+    /// The routes table a router in front of the cluster keeps (`GET /route`): the live nodes and
+    /// the node hosting each site that has a room now.
+    pub(crate) async fn table(&self) -> StoreResult<RoutesTable> {
+        let at = now();
+        let hosted = self.store.hosted_sites(at).await?;
+        let nodes = self
+            .read_nodes()
+            .await?
+            .into_iter()
+            .filter(|node| node.heartbeat_at.0 + self.ttl_ms() > at.0)
+            .map(|node| RouteNode {
+                sites: u32::try_from(hosted.iter().filter(|(_, host)| *host == node.name).count())
+                    .unwrap_or(u32::MAX),
+                name: node.name,
+                url: node.url,
+                draining: node.draining,
+            })
+            .collect();
+        let sites = hosted.iter().map(|(key, node)| (key_digest(key), node.clone())).collect();
+        Ok(RoutesTable { nodes, sites, fresh_ms: self.ttl_ms() })
+    }
+
     /// Gives the lease to `to` (a move), if this node still holds it with `fence`.
     pub(crate) async fn hand_over(&self, site: &SiteId, fence: u64, to: &str) -> StoreResult<bool> {
         let handed = self.store.hand_over_lease(site, self.name(), fence, to, now(), self.ttl_ms()).await?;
@@ -198,15 +222,6 @@ fn least_loaded<'a>(nodes: &'a [Node], leases: &[Lease], at: Millis, ttl_ms: u64
         .min_by_key(|node| (held(&node.name), node.name.clone()))
 }
 
-/// The WebSocket address of `path` (with its query) on the node at `base` (`http(s)://…`).
-pub(crate) fn socket_url(base: &str, path: &str) -> String {
-    let base = base.strip_prefix("https://").map_or_else(
-        || base.strip_prefix("http://").map_or_else(|| base.to_owned(), |rest| format!("ws://{rest}")),
-        |rest| format!("wss://{rest}"),
-    );
-    format!("{base}{path}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,17 +257,5 @@ mod tests {
         // b's second lease lapsed: b holds one, a two; c drains; d has not been heard from.
         assert_eq!(least_loaded(&nodes, &leases, Millis(12_000), 10_000).map(|n| n.name.as_str()), Some("b"));
         assert_eq!(least_loaded(&nodes, &leases, Millis(30_000), 10_000), None, "nobody alive");
-    }
-
-    #[test]
-    fn socket_addresses_follow_the_nodes_scheme() {
-        assert_eq!(
-            socket_url("https://n2.example", "/ws/visitor?site=k_1"),
-            "wss://n2.example/ws/visitor?site=k_1"
-        );
-        assert_eq!(
-            socket_url("http://127.0.0.1:8082", "/ws/agent?site=s_1"),
-            "ws://127.0.0.1:8082/ws/agent?site=s_1"
-        );
     }
 }

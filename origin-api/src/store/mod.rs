@@ -342,6 +342,10 @@ pub trait ClusterStore {
     async fn leases(&self) -> StoreResult<Vec<Lease>> {
         Err(no_cluster())
     }
+    /// The sites whose lease has not lapsed at `now`, by key, with the node holding each.
+    async fn hosted_sites(&self, _now: Millis) -> StoreResult<Vec<(String, String)>> {
+        Err(no_cluster())
+    }
     /// Stores writes as [`ConversationStore::apply_writes`] does, if each site's lease still has
     /// the fence given for it; otherwise stores nothing and answers [`StoreError::Fenced`].
     async fn apply_fenced_writes(&self, _writes: &[WriteOp], _fences: &[(SiteId, u64)]) -> StoreResult<()> {

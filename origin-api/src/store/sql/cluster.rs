@@ -188,6 +188,17 @@ impl ClusterStore for SqlStore {
         rows.iter().map(lease).collect()
     }
 
+    async fn hosted_sites(&self, now: Millis) -> StoreResult<Vec<(String, String)>> {
+        let rows = sqlx::query(
+            "SELECT sites.site_key, site_leases.node FROM site_leases \
+             JOIN sites ON sites.id = site_leases.site_id WHERE site_leases.expires_at > ?",
+        )
+        .bind(sql_time(now))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((row.text("site_key")?, row.text("node")?))).collect()
+    }
+
     async fn apply_fenced_writes(&self, writes: &[WriteOp], fences: &[(SiteId, u64)]) -> StoreResult<()> {
         self.commit_writes(writes, fences).await
     }
