@@ -1,9 +1,10 @@
 // The console's session over time: access tokens that expire every few seconds are renewed
-// without the agent noticing, and a session ended elsewhere brings the login back.
+// without the agent noticing, and a session ended elsewhere brings the login back. And a login
+// whose email and password open accounts in two organisations asks which one.
 
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
-import { PASSWORD, consoleAs, launchBrowser, startKefu } from './harness.mjs';
+import { PASSWORD, consoleAs, consolePage, kefu as admin, launchBrowser, logIn, startKefu } from './harness.mjs';
 
 let kefu, browser;
 before(async () => {
@@ -46,5 +47,25 @@ test('a session ended elsewhere (log out everywhere) brings back the login and k
   await page.getByText('Your session has ended. Log in again.').waitFor();
   await page.getByRole('button', { name: 'Log in' }).waitFor();
   assert.equal(await page.evaluate(() => localStorage.getItem('kefu.console.session')), null);
+  await page.context().close();
+});
+
+test('an email and password that open accounts in two organisations ask which one, and open that one', async () => {
+  const globex = admin(kefu.server.env, ['tenant', 'create', '--name', 'Globex']).split(' ')[2];
+  const owner = ['agent', 'create', '--tenant', globex, '--email', kefu.email, '--name', 'Ana at Globex', '--role', 'owner'];
+  admin(kefu.server.env, owner, PASSWORD + '\n');
+  const page = await consolePage(browser, kefu.server);
+  await logIn(page, kefu.email);
+  const organisation = page.getByLabel('Organisation');
+  await organisation.waitFor();
+  assert.equal(await page.getByRole('alert').textContent(), 'This email and password open accounts in several organisations. Choose one.');
+  assert.deepEqual(await organisation.locator('option').allTextContents(), ['Acme', 'Globex']);
+  await organisation.selectOption({ label: 'Globex' });
+  await page.getByRole('button', { name: 'Log in' }).click();
+  await page.getByRole('status').getByText('Connected').waitFor();
+  const kept = await page.evaluate(() => JSON.parse(localStorage.getItem('kefu.console.session') || 'null'));
+  assert.equal(kept.agent.tenant, globex);
+  assert.equal(kept.agent.name, 'Ana at Globex');
+  assert.deepEqual(page.logged, []);
   await page.context().close();
 });

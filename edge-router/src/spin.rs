@@ -41,9 +41,9 @@ const HOP_BY_HOP: [&str; 9] = [
     "http2-settings",
 ];
 
-/// What this instance knows of the cluster. A host may keep an instance for many requests
-/// (`wasmtime serve` does for WASIp3 components; Spin starts one per request, and then every
-/// lookup asks a node).
+/// What this instance knows of the cluster. A host that keeps an instance for many requests
+/// (`wasmtime serve` with `--idle-instance-timeout`) keeps it between lookups; one that starts an
+/// instance per request fetches the table for every lookup.
 #[derive(Default)]
 struct Memory {
     /// The last table a node gave, and when.
@@ -52,6 +52,8 @@ struct Memory {
     asked: HashMap<String, (Option<Route>, Instant)>,
     /// Which of the known nodes to ask first: the one that last answered.
     first: usize,
+    /// When the fetch of a new table under way began: meanwhile, other lookups use the old one.
+    refreshing: Option<Instant>,
 }
 
 thread_local! {
@@ -152,14 +154,29 @@ async fn ask_route(key: &str) -> Option<Option<Route>> {
     None
 }
 
-/// The table, fetched again once its time is up; an old one while no node answers, for a while.
+/// The table, fetched again once its time is up (by one lookup; the others meanwhile use the old
+/// one); an old one while no node answers, for a while.
 async fn fresh_table() -> Option<RoutesTable> {
-    let kept = MEMORY.with(|memory| memory.borrow().table.clone());
+    let (kept, refreshing) = MEMORY.with(|memory| {
+        let memory = memory.borrow();
+        (
+            memory.table.clone(),
+            memory.refreshing.is_some_and(|at| at.elapsed() < CONNECT_TIMEOUT + ANSWER_TIMEOUT),
+        )
+    });
     if let Some((table, at)) = &kept
-        && at.elapsed() < Duration::from_millis(table.fresh_ms)
+        && (at.elapsed() < Duration::from_millis(table.fresh_ms) || (refreshing && at.elapsed() < STALE))
     {
         return Some(table.clone());
     }
+    MEMORY.with(|memory| memory.borrow_mut().refreshing = Some(Instant::now()));
+    let table = fetch_table().await;
+    MEMORY.with(|memory| memory.borrow_mut().refreshing = None);
+    table.or_else(|| kept.filter(|(_, at)| at.elapsed() < STALE).map(|(table, _)| table))
+}
+
+/// A new table from the first node that gives one.
+async fn fetch_table() -> Option<RoutesTable> {
     for node in nodes_to_ask() {
         match get(&format!("{node}/route")).await {
             Ok((200, body)) => match serde_json::from_slice::<RoutesTable>(&body) {
@@ -179,7 +196,7 @@ async fn fresh_table() -> Option<RoutesTable> {
             Err(error) => eprintln!("{node} could not be asked the table: {error}"),
         }
     }
-    kept.filter(|(_, at)| at.elapsed() < STALE).map(|(table, _)| table)
+    None
 }
 
 /// The nodes to ask, in order: the one that answered last first, then the others the settings

@@ -9,7 +9,7 @@ use chat_core::protocol::Role;
 
 use crate::auth::password;
 use crate::clock::now;
-use crate::store::{NewAgent, NewSite, Store};
+use crate::store::{Agent, NewAgent, NewSite, Store};
 use crate::validate;
 
 /// `kefu tenant …`
@@ -160,6 +160,9 @@ pub enum AgentCommand {
         /// Their login.
         #[arg(long)]
         email: String,
+        /// Their tenant, when the email has an account in several.
+        #[arg(long)]
+        tenant: Option<TenantId>,
     },
 }
 
@@ -263,8 +266,22 @@ pub async fn agent(store: &dyn Store, command: AgentCommand, input: impl BufRead
             let agent = store.create_agent(&tenant, agent, now()).await?;
             println!("created {} {} <{}> ({})", agent.role.as_str(), agent.id, agent.email, agent.name);
         }
-        AgentCommand::ResetPassword { email } => {
-            let Some((agent, _)) = store.agent_by_email_any_tenant(email.trim()).await? else {
+        AgentCommand::ResetPassword { email, tenant } => {
+            let mut found: Vec<Agent> = store
+                .agents_by_email(email.trim())
+                .await?
+                .into_iter()
+                .map(|(agent, _)| agent)
+                .filter(|agent| tenant.as_ref().is_none_or(|tenant| *tenant == agent.tenant))
+                .collect();
+            if found.len() > 1 {
+                let tenants: Vec<&str> = found.iter().map(|agent| agent.tenant.as_str()).collect();
+                bail!(
+                    "agents of several tenants have the email {email:?}: name one with --tenant ({})",
+                    tenants.join(", ")
+                );
+            }
+            let Some(agent) = found.pop() else {
                 bail!("no agent has the email {email:?}");
             };
             let hash = password::hash(&read_password(input)?)?;

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use chat_core::ids::TenantId;
+
 use crate::store::StoreError;
 
 /// Why a request failed.
@@ -30,6 +32,11 @@ pub enum ApiError {
     /// Well-formed but not acceptable (a field's value).
     #[error("{0}")]
     Invalid(String),
+    /// The email and password open accounts in several organisations: the login names one.
+    #[error(
+        "this email and password open accounts in several organisations; log in again naming one (\"tenant\")"
+    )]
+    ChooseTenant(Vec<(TenantId, String)>),
     /// Too many requests from this address.
     #[error("{0}")]
     TooManyRequests(String),
@@ -61,6 +68,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+            ApiError::ChooseTenant(_) => (StatusCode::CONFLICT, "choose_tenant"),
             ApiError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             ApiError::TooManyRequests(_) => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
             ApiError::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
@@ -82,7 +90,11 @@ impl IntoResponse for ApiError {
             ApiError::StorageFull => tracing::error!("file storage is full"),
             _ => {}
         }
-        (status, Json(json!({ "error": { "code": code, "message": self.to_string() } }))).into_response()
+        let mut error = json!({ "code": code, "message": self.to_string() });
+        if let ApiError::ChooseTenant(tenants) = &self {
+            error["tenants"] = tenants.iter().map(|(id, name)| json!({ "id": id, "name": name })).collect();
+        }
+        (status, Json(json!({ "error": error }))).into_response()
     }
 }
 

@@ -86,9 +86,10 @@ pub async fn export(
     let agents = store.list_agents(&id).await?;
     for agent in &agents {
         let (found, password_hash) = store
-            .agent_by_email_any_tenant(&agent.email)
+            .agents_by_email(&agent.email)
             .await?
-            .filter(|(found, _)| found.id == agent.id)
+            .into_iter()
+            .find(|(found, _)| found.id == agent.id)
             .ok_or_else(|| anyhow!("the agent {} changed during the export; run it again", agent.id))?;
         let token_generation = found.token_generation;
         put(Line::Agent { agent: found, password_hash, token_generation })?;

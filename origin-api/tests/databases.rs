@@ -11,13 +11,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use chat_client::Outgoing;
-use chat_core::ids::Millis;
-use chat_core::protocol::{MessageKind, ServerFrame};
+use chat_core::ids::{Millis, SiteId, TenantId};
+use chat_core::protocol::{MessageKind, Role, ServerFrame};
 use common::{
     PASSWORD, Proxy, ProxyMode, Raw, Read, TestDb, TestServer, expect, frames_for, kefu, mysql_server_url,
     stdout,
 };
-use origin_api::store::{NewLeaveMessage, NewQuickReply};
+use origin_api::store::{self, NewAgent, NewLeaveMessage, NewQuickReply};
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, Row};
 
@@ -381,4 +381,64 @@ async fn an_agent_who_reads_is_not_dropped_when_a_commit_hands_them_a_thousand_m
         }
     }
     server.stop().await;
+}
+
+#[tokio::test]
+async fn an_older_sqlite_database_keeps_its_agents_and_their_sessions_when_emails_become_per_tenant() {
+    // A database the migrations before 0009 made (an email unique across tenants), with an agent
+    // of a tenant, a site they serve and a session of theirs.
+    let dir = tempfile::tempdir().unwrap();
+    let older = dir.path().join("migrations");
+    std::fs::create_dir(&older).unwrap();
+    for entry in std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite")).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().into_string().unwrap();
+        if name.as_str() < "0009" {
+            std::fs::copy(entry.path(), older.join(&name)).unwrap();
+        }
+    }
+    let url = format!("sqlite:{}?mode=rwc", dir.path().join("kefu.db").display());
+    let pool = sqlx::SqlitePool::connect(&url).await.unwrap();
+    sqlx::migrate::Migrator::new(older.as_path()).await.unwrap().run(&pool).await.unwrap();
+    for statement in [
+        "INSERT INTO tenants (id, name, created_at) VALUES ('t_1', 'Acme', 1)",
+        "INSERT INTO sites (id, tenant_id, site_key, name, allowed_origins, greeting, auto_assign, created_at) \
+         VALUES ('s_1', 't_1', 'k_1', 'Shop', '[]', 'Hi', 1, 1)",
+        "INSERT INTO agents (id, tenant_id, email, name, role, capacity, all_sites, password_hash, disabled, \
+         created_at, token_generation) VALUES ('a_1', 't_1', 'ana@acme.example', 'Ana', 'owner', 5, 0, 'hash', 0, 1, 3)",
+        "INSERT INTO agent_sites (agent_id, site_id) VALUES ('a_1', 's_1')",
+        "INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES ('r_1', 't_1', 'a_1', 9)",
+    ] {
+        sqlx::query(statement).execute(&pool).await.unwrap();
+    }
+    pool.close().await;
+
+    // This kefu opens it: everything is still there, and still tied together.
+    let store = store::open(&url).await.unwrap();
+    let found = store.agents_by_email("ana@acme.example").await.unwrap();
+    assert_eq!(found.len(), 1);
+    let (ana, hash) = &found[0];
+    assert_eq!(
+        (ana.id.as_str(), ana.name.as_str(), hash.as_str(), ana.token_generation),
+        ("a_1", "Ana", "hash", 3)
+    );
+    assert_eq!(ana.sites, [SiteId::from("s_1")]);
+    let tenant = TenantId::from("t_1");
+    // Another tenant may now have an agent with the same email.
+    let globex = store.create_tenant("Globex", Millis(2)).await.unwrap();
+    let same = NewAgent {
+        email: "ana@acme.example".into(),
+        name: "Ana G".into(),
+        role: Role::Agent,
+        capacity: 5,
+        all_sites: true,
+        sites: Vec::new(),
+        password_hash: "another hash".into(),
+    };
+    store.create_agent(&globex.id, same.clone(), Millis(3)).await.unwrap();
+    assert!(store.create_agent(&tenant, same, Millis(4)).await.is_err(), "but not the same tenant twice");
+    // Deleting the agent still takes their session with them: the foreign keys survived.
+    assert!(store.delete_agent(&tenant, &ana.id).await.unwrap());
+    assert!(store.take_refresh_token("r_1").await.unwrap().is_none());
+    store.close().await;
 }

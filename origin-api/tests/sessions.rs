@@ -137,3 +137,72 @@ async fn a_socket_lasts_as_long_as_its_token_unless_a_fresh_one_is_sent_over_it(
     kept.send_json(json!({"type": "ping", "t": 7})).await;
     assert!(matches!(kept.read().await, Read::Frame(ServerFrame::Pong { t: Some(7) })));
 }
+
+#[tokio::test]
+async fn an_email_may_have_an_account_in_two_tenants_and_neither_tenant_learns_of_the_other() {
+    let server = TestServer::start().await;
+    let acme = server.tenant("Acme").await;
+    let globex = server.tenant("Globex").await;
+    let create = |password: &str| json!({"email": "Sam@Shared.example", "name": "Sam", "password": password});
+    // Globex hiring someone Acme employs is nothing Acme's answer tells.
+    let (status, at_acme) =
+        server.post("/api/v1/agents", Some(&acme.owner.token), create("acme password")).await;
+    assert_eq!(status, 201, "{at_acme}");
+    let (status, at_globex) =
+        server.post("/api/v1/agents", Some(&globex.owner.token), create("globex password")).await;
+    assert_eq!(status, 201, "{at_globex}");
+    // Within one tenant the email is still one agent's.
+    let (status, again) = server.post("/api/v1/agents", Some(&acme.owner.token), create("another one")).await;
+    assert_eq!((status, again["error"]["code"].as_str()), (409, Some("conflict")), "{again}");
+
+    // Each password opens its own account.
+    let acme_login = login(&server, "sam@shared.example", "acme password").await;
+    assert_eq!(acme_login["agent"]["id"], at_acme["id"]);
+    assert_eq!(acme_login["agent"]["tenant"], acme.id.as_str());
+    let globex_login = login(&server, "sam@shared.example", "globex password").await;
+    assert_eq!(globex_login["agent"]["id"], at_globex["id"]);
+    let wrong = json!({"email": "sam@shared.example", "password": "neither"});
+    assert_eq!(server.post("/api/v1/auth/login", None, wrong).await.0, 401);
+
+    // One password for both: the login is asked which organisation, and then opens that one.
+    let path = format!("/api/v1/agents/{}/password", at_globex["id"].as_str().unwrap());
+    let same = json!({"password": "acme password"});
+    assert_eq!(server.post(&path, Some(&globex.owner.token), same).await.0, 204);
+    let both = json!({"email": "sam@shared.example", "password": "acme password"});
+    let (status, asked) = server.post("/api/v1/auth/login", None, both).await;
+    assert_eq!((status, asked["error"]["code"].as_str()), (409, Some("choose_tenant")), "{asked}");
+    let mut named: Vec<(&str, &str)> = asked["error"]["tenants"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["id"].as_str().unwrap(), t["name"].as_str().unwrap()))
+        .collect();
+    named.sort_by_key(|(_, name)| *name);
+    assert_eq!(named, [(acme.id.as_str(), "Acme"), (globex.id.as_str(), "Globex")]);
+    let chosen =
+        json!({"email": "sam@shared.example", "password": "acme password", "tenant": globex.id.as_str()});
+    let (status, opened) = server.post("/api/v1/auth/login", None, chosen).await;
+    assert_eq!((status, &opened["agent"]["id"]), (200, &at_globex["id"]), "{opened}");
+    // Naming a tenant where the password opens nothing is a wrong password, as any other.
+    let elsewhere =
+        json!({"email": "sam@shared.example", "password": "globex password", "tenant": acme.id.as_str()});
+    assert_eq!(server.post("/api/v1/auth/login", None, elsewhere).await.0, 401);
+
+    // The command line asks which tenant too.
+    let dir = tempfile::tempdir().unwrap();
+    let url = server.db().url.clone();
+    let reset = ["agent", "reset-password", "--email", "sam@shared.example", "--database-url", &url];
+    let ambiguous = kefu(dir.path(), &reset, "not this one\n");
+    let said = String::from_utf8_lossy(&ambiguous.stderr);
+    assert!(
+        !ambiguous.status.success() && said.contains("--tenant") && said.contains(acme.id.as_str()),
+        "{said}"
+    );
+    stdout(&kefu(
+        dir.path(),
+        &[&reset[..], &["--tenant", acme.id.as_str()]].concat(),
+        "reset for acme only\n",
+    ));
+    let reset_login = login(&server, "sam@shared.example", "reset for acme only").await;
+    assert_eq!(reset_login["agent"]["id"], at_acme["id"]);
+}

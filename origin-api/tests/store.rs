@@ -38,7 +38,7 @@ macro_rules! cases {
 const CASES: &[(&str, Case)] = cases![
     tenants_are_listed_oldest_first_and_read_by_id,
     sites_are_changed_and_deleted_only_by_their_tenant,
-    agent_emails_are_unique_across_tenants_whatever_their_case,
+    agent_emails_are_unique_within_a_tenant_whatever_their_case,
     agents_serve_only_their_own_tenants_sites,
     disabling_an_agent_or_a_new_password_ends_their_sessions,
     a_refresh_token_is_taken_once,
@@ -269,19 +269,25 @@ async fn sites_are_changed_and_deleted_only_by_their_tenant(store: Arc<dyn Store
     assert!(!store.delete_site(&acme.id, &blog.id).await.unwrap(), "deleted once");
 }
 
-async fn agent_emails_are_unique_across_tenants_whatever_their_case(store: Arc<dyn Store>) {
+async fn agent_emails_are_unique_within_a_tenant_whatever_their_case(store: Arc<dyn Store>) {
     let (acme, _) = tenant_with_site(&store, "Acme").await;
     let (globex, _) = tenant_with_site(&store, "Globex").await;
     let ana = store.create_agent(&acme.id, new_agent("Ana@Acme.example", vec![]), Millis(3)).await.unwrap();
     assert_eq!(ana.email, "ana@acme.example", "stored lower-case");
-    let again = store.create_agent(&globex.id, new_agent("ANA@acme.example", vec![]), Millis(4)).await;
+    let again = store.create_agent(&acme.id, new_agent("ANA@acme.example", vec![]), Millis(4)).await;
     assert!(matches!(again, Err(StoreError::Conflict(_))), "{again:?}");
-    let (found, hash) = store.agent_by_email_any_tenant("ana@ACME.example").await.unwrap().unwrap();
-    assert_eq!((found.id, hash.as_str()), (ana.id.clone(), "hash"));
+    // Another tenant may employ someone with the same email.
+    let theirs =
+        store.create_agent(&globex.id, new_agent("ANA@acme.example", vec![]), Millis(5)).await.unwrap();
+    let found = store.agents_by_email("ana@ACME.example").await.unwrap();
+    let found: Vec<(&AgentId, &TenantId, &str)> =
+        found.iter().map(|(agent, hash)| (&agent.id, &agent.tenant, hash.as_str())).collect();
+    assert_eq!(found, [(&ana.id, &acme.id, "hash"), (&theirs.id, &globex.id, "hash")], "oldest first");
     assert_eq!(store.agent(&globex.id, &ana.id).await.unwrap(), None, "another tenant's agent");
     assert!(!store.delete_agent(&globex.id, &ana.id).await.unwrap());
     assert!(store.delete_agent(&acme.id, &ana.id).await.unwrap());
-    assert!(store.agent_by_email_any_tenant("ana@acme.example").await.unwrap().is_none());
+    let left = store.agents_by_email("ana@acme.example").await.unwrap();
+    assert_eq!(left.iter().map(|(agent, _)| &agent.id).collect::<Vec<_>>(), [&theirs.id]);
 }
 
 async fn agents_serve_only_their_own_tenants_sites(store: Arc<dyn Store>) {
@@ -290,7 +296,7 @@ async fn agents_serve_only_their_own_tenants_sites(store: Arc<dyn Store>) {
     let refused =
         store.create_agent(&acme.id, new_agent("bo@acme.example", vec![theirs.clone()]), Millis(3)).await;
     assert!(matches!(refused, Err(StoreError::Invalid(_))), "{refused:?}");
-    assert!(store.agent_by_email_any_tenant("bo@acme.example").await.unwrap().is_none(), "nothing half-made");
+    assert!(store.agents_by_email("bo@acme.example").await.unwrap().is_empty(), "nothing half-made");
 
     let bo = store
         .create_agent(&acme.id, new_agent("bo@acme.example", vec![shop.clone()]), Millis(3))
@@ -337,7 +343,7 @@ async fn disabling_an_agent_or_a_new_password_ends_their_sessions(store: Arc<dyn
     store.save_refresh_token(token(&ana.id, &acme.id, "r2", 10_000), Millis(5)).await.unwrap();
     assert!(store.set_password(&acme.id, &ana.id, "new hash").await.unwrap());
     assert_eq!(store.take_refresh_token("r2").await.unwrap(), None);
-    let (_, hash) = store.agent_by_email_any_tenant("ana@acme.example").await.unwrap().unwrap();
+    let (_, hash) = store.agents_by_email("ana@acme.example").await.unwrap().remove(0);
     assert_eq!(hash, "new hash");
 
     // Each end of sessions starts a new token generation: disabling, the new password, a new
@@ -372,8 +378,20 @@ async fn a_refresh_token_is_taken_once(store: Arc<dyn Store>) {
     store.save_refresh_token(token(&ana.id, &acme.id, "newer", 10_000), Millis(200)).await.unwrap();
     assert_eq!(store.take_refresh_token("old").await.unwrap(), None);
     let taken = store.take_refresh_token("live").await.unwrap().unwrap();
-    assert_eq!((taken.agent, taken.expires_at), (ana.id, Millis(10_000)));
+    assert_eq!((&taken.agent, taken.expires_at), (&ana.id, Millis(10_000)));
     assert_eq!(store.take_refresh_token("live").await.unwrap(), None, "used once");
+    // One agent logging in on several devices (or cluster nodes) at once: every session is kept.
+    let logins = (0..64).map(|n| {
+        let store = Arc::clone(&store);
+        let token = token(&ana.id, &acme.id, &format!("device {n}"), 20_000);
+        tokio::spawn(async move { store.save_refresh_token(token, Millis(300)).await })
+    });
+    for login in logins.collect::<Vec<_>>() {
+        login.await.unwrap().unwrap();
+    }
+    for n in 0..64 {
+        assert!(store.take_refresh_token(&format!("device {n}")).await.unwrap().is_some(), "device {n}");
+    }
 }
 
 async fn a_batch_commits_whole_keeps_the_last_state_and_can_be_retried(store: Arc<dyn Store>) {
@@ -892,21 +910,27 @@ async fn an_import_is_stored_whole_or_not_at_all(store: Arc<dyn Store>) {
     assert!(matches!(&failed, Err(StoreError::Invalid(e)) if e.contains("line 6")), "{failed:?}");
     assert_eq!(store.tenant(&incoming.id).await.unwrap(), None);
     assert_eq!(store.site_by_key_any_tenant("k_moved").await.unwrap(), None);
-    assert!(store.agent_by_email_any_tenant("new@moved.example").await.unwrap().is_none());
+    assert!(store.agents_by_email("new@moved.example").await.unwrap().is_empty());
 
-    // An email another tenant has: refused whole.
+    // A site key another tenant has: refused whole.
     records.pop();
     let mut clashing = records.clone();
-    clashing.push(Ok(agent("ana@acme.example")));
+    let taken_key = store.site(&acme.id, &acme_site).await.unwrap().unwrap().key;
+    let clash = origin_api::store::Site { id: SiteId::from("s_clash"), key: taken_key, ..site.clone() };
+    clashing.push(Ok(TenantRecord::Site(clash)));
     let failed = store.import_tenant(&incoming, &mut clashing.into_iter()).await;
     assert!(matches!(failed, Err(StoreError::Conflict(_))), "{failed:?}");
     assert_eq!(store.tenant(&incoming.id).await.unwrap(), None);
+    // An email another tenant has is no clash: the tenants' staff are their own.
+    records.push(Ok(agent("ana@acme.example")));
 
     let counts = store.import_tenant(&incoming, &mut records.clone().into_iter()).await.unwrap();
-    assert_eq!((counts.sites, counts.agents, counts.conversations, counts.messages), (1, 1, 1, 1));
+    assert_eq!((counts.sites, counts.agents, counts.conversations, counts.messages), (1, 2, 1, 1));
     assert_eq!(store.tenant(&incoming.id).await.unwrap(), Some(incoming.clone()));
+    let anas = store.agents_by_email("ana@acme.example").await.unwrap();
+    assert_eq!(anas.iter().map(|(agent, _)| &agent.tenant).collect::<Vec<_>>(), [&acme.id, &incoming.id]);
     assert_eq!(store.site(&incoming.id, &site.id).await.unwrap(), Some(site.clone()), "with its secret");
-    let (moved, hash) = store.agent_by_email_any_tenant("new@moved.example").await.unwrap().unwrap();
+    let (moved, hash) = store.agents_by_email("new@moved.example").await.unwrap().remove(0);
     assert_eq!((moved.sites, hash.as_str()), (vec![site.id.clone()], "moved hash"));
     assert_eq!(moved.token_generation, 3, "tokens ended before the move stay ended");
     let stored = store.messages(&incoming.id, &all_messages("c_moved")).await.unwrap();

@@ -15,11 +15,15 @@
 
 /** A request that failed: the HTTP status (0 when the server could not be reached) and its code. */
 export class ApiError extends Error {
-  /** @param {number} status @param {string} code @param {string} message */
-  constructor(status, code, message) {
+  /**
+   * @param {number} status @param {string} code @param {string} message
+   * @param {Record<string, any>} [details] the error's other fields (`tenants` of `choose_tenant`)
+   */
+  constructor(status, code, message, details = {}) {
     super(message);
     this.status = status;
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -61,12 +65,13 @@ export class Api {
   }
 
   /**
-   * Logs in; nothing is kept when it fails.
-   * @param {string} email @param {string} password @returns {Promise<Agent>}
+   * Logs in; nothing is kept when it fails. `tenant` picks the organisation when the email and
+   * password open accounts in several (the server answers `choose_tenant` with them).
+   * @param {string} email @param {string} password @param {string} [tenant] @returns {Promise<Agent>}
    */
-  async login(email, password) {
+  async login(email, password, tenant) {
     /** @type {{tokens: Tokens, agent: Agent}} */
-    const answer = await this.#fetch('POST', '/auth/login', { email, password }, null);
+    const answer = await this.#fetch('POST', '/auth/login', { email, password, tenant }, null);
     this.#take(answer.tokens);
     this.kept = { refresh_token: answer.tokens.refresh_token, agent: answer.agent };
     return answer.agent;
@@ -199,7 +204,7 @@ export class Api {
     const answer = await response.json().catch(() => null);
     if (!response.ok) {
       const error = answer && answer.error;
-      throw new ApiError(response.status, error?.code || 'internal', error?.message || response.statusText);
+      throw new ApiError(response.status, error?.code || 'internal', error?.message || response.statusText, error || {});
     }
     return answer;
   }

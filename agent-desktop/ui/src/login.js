@@ -21,9 +21,15 @@ export function showLogin(root, api, done, notice) {
   problem.setAttribute('role', 'alert');
   const email = field('email', t('email'), 'email', 'username');
   const password = field('password', t('password'), 'password', 'current-password');
+  // Shown when the email and password open accounts in several organisations.
+  const tenant = /** @type {HTMLSelectElement} */ (el('select'));
+  tenant.name = 'tenant';
+  const tenantField = labelled(t('organisation'), tenant);
+  tenantField.hidden = true;
+  email.input.addEventListener('input', () => (tenantField.hidden = true));
   const submit = el('button', 'primary', t('login'));
   submit.type = 'submit';
-  form.append(title, lead, problem, email.label, password.label, submit);
+  form.append(title, lead, problem, email.label, password.label, tenantField, submit);
   // In the desktop app: this server, and a way to another.
   const desktop = /** @type {{kefuDesktop?: {changeServer: () => void}}} */ (/** @type {unknown} */ (window)).kefuDesktop;
   if (desktop) {
@@ -42,8 +48,17 @@ export function showLogin(root, api, done, notice) {
     submit.disabled = true;
     submit.textContent = t('loggingIn');
     try {
-      done(await api.login(email.input.value.trim(), password.input.value));
+      const chosen = tenantField.hidden ? undefined : tenant.value;
+      done(await api.login(email.input.value.trim(), password.input.value, chosen));
     } catch (error) {
+      if (error instanceof ApiError && error.code === 'choose_tenant') {
+        const choices = /** @type {{id: string, name: string}[]} */ (error.details.tenants || []);
+        tenant.replaceChildren(...choices.map(({ id, name }) => new Option(name || id, id)));
+        tenantField.hidden = false;
+        tenant.focus();
+        problem.textContent = t('chooseTenant');
+        return;
+      }
       password.input.value = '';
       password.input.focus();
       problem.textContent = reason(error);

@@ -6,6 +6,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chat_core::ids::TenantId;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -32,6 +33,9 @@ pub fn router() -> Router<AppState> {
 struct Login {
     email: String,
     password: String,
+    /// Which organisation, when the email and password open accounts in several.
+    #[serde(default)]
+    tenant: Option<TenantId>,
 }
 
 async fn login(
@@ -42,16 +46,43 @@ async fn login(
     if !state.ip_limits.allow_attempt(ip, now()) {
         return Err(ApiError::TooManyRequests("too many login attempts; wait a minute".into()));
     }
-    let found = state.store.agent_by_email_any_tenant(body.email.trim()).await?;
-    let hash = found.as_ref().map(|(_, hash)| hash.clone());
-    let matches = verify_blocking(hash, body.password).await?;
-    let wrong = || ApiError::Unauthorized("wrong email or password".into());
-    let Some((agent, _)) = found.filter(|_| matches) else { return Err(wrong()) };
+    // An email may have an account in several tenants: the password picks the one it opens.
+    let found: Vec<(Agent, String)> = state
+        .store
+        .agents_by_email(body.email.trim())
+        .await?
+        .into_iter()
+        .filter(|(agent, _)| body.tenant.as_ref().is_none_or(|tenant| *tenant == agent.tenant))
+        .collect();
+    if found.is_empty() {
+        // As long as a wrong password takes: the answer tells nobody whether the email has an account.
+        verify_blocking(None, body.password).await?;
+        return Err(wrong_login());
+    }
+    let mut opened = Vec::new();
+    for (agent, hash) in found {
+        if verify_blocking(Some(hash), body.password.clone()).await? {
+            opened.push(agent);
+        }
+    }
+    if opened.len() > 1 {
+        let mut tenants = Vec::with_capacity(opened.len());
+        for agent in &opened {
+            let name = state.store.tenant(&agent.tenant).await?.map(|tenant| tenant.name).unwrap_or_default();
+            tenants.push((agent.tenant.clone(), name));
+        }
+        return Err(ApiError::ChooseTenant(tenants));
+    }
+    let Some(agent) = opened.pop() else { return Err(wrong_login()) };
     if agent.disabled {
         return Err(ApiError::Forbidden("the account is disabled".into()));
     }
     let pair = issue(&state, &agent).await?;
     Ok(Json(json!({ "tokens": pair, "agent": agent })))
+}
+
+fn wrong_login() -> ApiError {
+    ApiError::Unauthorized("wrong email or password".into())
 }
 
 #[derive(Deserialize)]
@@ -109,8 +140,13 @@ async fn change_password(
     }
     let agent = state.store.agent(&me.tenant, &me.agent).await?;
     let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-    let stored =
-        state.store.agent_by_email_any_tenant(&agent.email).await?.map(|(_, hash)| hash).unwrap_or_default();
+    let stored = state
+        .store
+        .agents_by_email(&agent.email)
+        .await?
+        .into_iter()
+        .find_map(|(found, hash)| (found.id == agent.id).then_some(hash))
+        .unwrap_or_default();
     if !verify_blocking(Some(stored), body.current_password).await? {
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }

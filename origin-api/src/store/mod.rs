@@ -113,12 +113,14 @@ pub trait SiteStore {
 /// Agents and their credentials.
 #[async_trait]
 pub trait AgentStore {
-    /// Creates an agent; `Conflict` if the email is taken.
+    /// Creates an agent; `Conflict` if the email is taken in the tenant (another tenant's agents
+    /// may have it: nothing tells one tenant of another's staff).
     async fn create_agent(&self, tenant: &TenantId, agent: NewAgent, now: Millis) -> StoreResult<Agent>;
     /// One agent of the tenant.
     async fn agent(&self, tenant: &TenantId, agent: &AgentId) -> StoreResult<Option<Agent>>;
-    /// The agent with this email and their password hash, whatever the tenant (login).
-    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>>;
+    /// The agents with this email in any tenant, with their password hashes, oldest first and
+    /// at most [`MAX_ACCOUNTS_PER_EMAIL`] (a login finds the one its password opens).
+    async fn agents_by_email(&self, email: &str) -> StoreResult<Vec<(Agent, String)>>;
     /// The tenant's agents, oldest first.
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>>;
     /// Changes an agent; `None` if the tenant has no such agent.
@@ -273,6 +275,9 @@ pub trait ImportStore {
         records: &mut (dyn Iterator<Item = Result<TenantRecord, String>> + Send),
     ) -> StoreResult<ImportCounts>;
 }
+
+/// Most accounts one email is looked up in at a login (each costs a password check).
+pub const MAX_ACCOUNTS_PER_EMAIL: usize = 10;
 
 /// A cluster of `kefu serve` nodes on one database (MySQL or MariaDB): the nodes alive, and which
 /// node hosts each site's room — a lease with a fencing number. Writes made under a lease carry

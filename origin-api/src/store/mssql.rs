@@ -31,10 +31,11 @@ use super::rows::{
 use super::statements::{self, Param, Statement, TextSearch};
 use super::{
     Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
-    ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MessageRange, NewAgent, NewLeaveMessage,
-    NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch, QuickReplyStore, RefreshToken, Report,
-    ReportQuery, ServerKeyStore, Site, SitePatch, SiteStore, Store, StoreError, StoreResult, Tenant,
-    TenantRecord, TenantStore, describe_url, new_id, page_size, report, sorted_sites,
+    ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MAX_ACCOUNTS_PER_EMAIL, MessageRange,
+    NewAgent, NewLeaveMessage, NewQuickReply, NewSite, PageView, QuickReply, QuickReplyPatch,
+    QuickReplyStore, RefreshToken, Report, ReportQuery, ServerKeyStore, Site, SitePatch, SiteStore, Store,
+    StoreError, StoreResult, Tenant, TenantRecord, TenantStore, describe_url, new_id, page_size, report,
+    sorted_sites,
 };
 
 /// The schema, in order; each runs once, in a transaction, recorded in `kefu_schema`.
@@ -45,6 +46,7 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (4, "page views once", include_str!("../../migrations/mssql/0004_page_views_once.sql")),
     (5, "tags", include_str!("../../migrations/mssql/0005_tags.sql")),
     (6, "reports", include_str!("../../migrations/mssql/0006_reports.sql")),
+    (7, "agents per tenant", include_str!("../../migrations/mssql/0007_agents_per_tenant.sql")),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -621,7 +623,7 @@ async fn insert_site(conn: &mut Conn, site: &Site) -> StoreResult<()> {
     Ok(())
 }
 
-const EMAIL_TAKEN: &str = "an agent with this email exists";
+const EMAIL_TAKEN: &str = "an agent of this organisation has this email";
 
 #[async_trait]
 impl AgentStore for MssqlStore {
@@ -649,18 +651,21 @@ impl AgentStore for MssqlStore {
         }
     }
 
-    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
+    async fn agents_by_email(&self, email: &str) -> StoreResult<Vec<(Agent, String)>> {
         let mut conn = self.pool.get().await?;
         let rows = conn
             .query(
-                &format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ?"),
+                &format!(
+                    "SELECT TOP {MAX_ACCOUNTS_PER_EMAIL} {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ? \
+                     ORDER BY created_at, id"
+                ),
                 vec![text(email.to_lowercase())],
             )
             .await?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        let hash = row.text("password_hash")?;
-        let agent = with_sites(&mut conn, vec![rows::agent(row)?]).await?.pop();
-        Ok(agent.map(|agent| (agent, hash)))
+        let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
+        let agents =
+            with_sites(&mut conn, rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
+        Ok(agents.into_iter().zip(hashes).collect())
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
@@ -730,8 +735,9 @@ impl AgentStore for MssqlStore {
     }
 
     async fn save_refresh_token(&self, token: RefreshToken, now: Millis) -> StoreResult<()> {
+        // Two statements, not one transaction, as on MySQL: concurrent logins of one agent would
+        // otherwise wait on each other's range locks.
         let mut conn = self.pool.get().await?;
-        conn.begin().await?;
         conn.execute(
             "DELETE FROM refresh_tokens WHERE agent_id = ? AND expires_at <= ?",
             vec![text(token.agent.as_str()), int(sql_time(now))],
@@ -747,7 +753,6 @@ impl AgentStore for MssqlStore {
             ],
         )
         .await?;
-        conn.commit().await?;
         Ok(())
     }
 

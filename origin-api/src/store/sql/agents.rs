@@ -10,10 +10,11 @@ use super::{SqlStore, bound, conflict};
 use crate::store::rows::{self, AGENT_COLUMNS, Columns, sql_time};
 use crate::store::statements::{self, Statement};
 use crate::store::{
-    Agent, AgentPatch, AgentStore, NewAgent, RefreshToken, StoreError, StoreResult, sorted_sites,
+    Agent, AgentPatch, AgentStore, MAX_ACCOUNTS_PER_EMAIL, NewAgent, RefreshToken, StoreError, StoreResult,
+    sorted_sites,
 };
 
-const EMAIL_TAKEN: &str = "an agent with this email exists";
+const EMAIL_TAKEN: &str = "an agent of this organisation has this email";
 
 #[async_trait]
 impl AgentStore for SqlStore {
@@ -38,15 +39,16 @@ impl AgentStore for SqlStore {
         }
     }
 
-    async fn agent_by_email_any_tenant(&self, email: &str) -> StoreResult<Option<(Agent, String)>> {
-        let row = sqlx::query(&format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ?"))
-            .bind(email.to_lowercase())
-            .fetch_optional(&self.pool)
-            .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash = row.text("password_hash")?;
-        let agent = self.with_sites(vec![rows::agent(&row)?]).await?.remove(0);
-        Ok(Some((agent, hash)))
+    async fn agents_by_email(&self, email: &str) -> StoreResult<Vec<(Agent, String)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE email = ? ORDER BY created_at, id LIMIT {MAX_ACCOUNTS_PER_EMAIL}"
+        ))
+        .bind(email.to_lowercase())
+        .fetch_all(&self.pool)
+        .await?;
+        let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
+        let agents = self.with_sites(rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
+        Ok(agents.into_iter().zip(hashes).collect())
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
@@ -111,11 +113,13 @@ impl AgentStore for SqlStore {
     }
 
     async fn save_refresh_token(&self, token: RefreshToken, now: Millis) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        // Two statements, not one transaction: the clearing of expired tokens need not go with the
+        // new one, and in one transaction concurrent logins of an agent deadlock on MySQL (each
+        // holds the gap its delete locked and waits for the other's to insert).
         sqlx::query("DELETE FROM refresh_tokens WHERE agent_id = ? AND expires_at <= ?")
             .bind(token.agent.as_str())
             .bind(sql_time(now))
-            .execute(&mut *tx)
+            .execute(&self.pool)
             .await?;
         sqlx::query(
             "INSERT INTO refresh_tokens (token_hash, tenant_id, agent_id, expires_at) VALUES (?, ?, ?, ?)",
@@ -124,9 +128,8 @@ impl AgentStore for SqlStore {
         .bind(token.tenant.as_str())
         .bind(token.agent.as_str())
         .bind(sql_time(token.expires_at))
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await?;
-        tx.commit().await?;
         Ok(())
     }
 

@@ -124,6 +124,7 @@ impl SqlStore {
         let (pool, writes) = (pool(8).await.map_err(opened)?, pool(1).await.map_err(opened)?);
         let store = SqlStore { pool, writes, dialect: Dialect::Sqlite, last_commit: Default::default() };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
+        store.sqlite_agents_per_tenant(&shown).await?;
         // The index's own connection: what it writes can be rebuilt, so its commits skip the
         // fsync (its progress is in the same transactions, so a crash loses both or neither).
         let indexer = AnyPoolOptions::new()
@@ -174,6 +175,29 @@ impl SqlStore {
         let store = SqlStore { pool, writes, dialect: Dialect::MySql, last_commit: Default::default() };
         store.migrate(&MYSQL_MIGRATIONS, &shown).await?;
         Ok(store)
+    }
+
+    /// Makes an agent's email unique per tenant in a database whose `agents` table has it unique
+    /// across tenants (as the first migrations made it), once.
+    async fn sqlite_agents_per_tenant(&self, shown: &str) -> anyhow::Result<()> {
+        let failed = |e: sqlx::Error| anyhow!("cannot bring the schema of {shown} up to date: {e}");
+        let mut conn = self.pool.acquire().await.map_err(failed)?;
+        let table: String =
+            sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'agents'")
+                .fetch_one(&mut *conn)
+                .await
+                .map_err(failed)?;
+        if table.contains("UNIQUE (tenant_id, email)") {
+            return Ok(());
+        }
+        if let Err(error) =
+            sqlx::raw_sql(include_str!("sqlite_agents_per_tenant.sql")).execute(&mut *conn).await
+        {
+            // Nothing of it stays; the connection goes back as it came.
+            let _ = sqlx::raw_sql("ROLLBACK; PRAGMA foreign_keys = ON").execute(&mut *conn).await;
+            return Err(failed(error));
+        }
+        Ok(())
     }
 
     async fn migrate(&self, migrator: &Migrator, shown: &str) -> anyhow::Result<()> {
