@@ -50,8 +50,8 @@ struct Memory {
     table: Option<(RoutesTable, Instant)>,
     /// Answers of nodes about sites the table did not have: the route, or none for an unknown key.
     asked: HashMap<String, (Option<Route>, Instant)>,
-    /// Which of the known nodes to ask first: the one that last answered.
-    first: usize,
+    /// The node that answered last: asked first next time.
+    last_answered: Option<String>,
     /// When the fetch of a new table under way began: meanwhile, other lookups use the old one.
     refreshing: Option<Instant>,
 }
@@ -218,9 +218,10 @@ fn nodes_to_ask() -> Vec<String> {
                 }
             }
         }
-        if !nodes.is_empty() {
-            let first = memory.first % nodes.len();
-            nodes.rotate_left(first);
+        if let Some(at) =
+            memory.last_answered.as_ref().and_then(|last| nodes.iter().position(|url| url == last))
+        {
+            nodes[..=at].rotate_right(1);
         }
     });
     nodes
@@ -228,13 +229,7 @@ fn nodes_to_ask() -> Vec<String> {
 
 /// Remembers that `node` answers, to ask it first next time.
 fn answered(node: &str) {
-    let nodes = nodes_to_ask();
-    MEMORY.with(|memory| {
-        let mut memory = memory.borrow_mut();
-        if let Some(at) = nodes.iter().position(|url| url == node) {
-            memory.first = (memory.first + at) % nodes.len().max(1);
-        }
-    });
+    MEMORY.with(|memory| memory.borrow_mut().last_answered = Some(node.to_owned()));
 }
 
 /// Anything else goes to a node as it came: the chat window's page, the loader, the API.

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -41,6 +42,11 @@ pub async fn start_with_store(store: Arc<dyn Store>, config: Config) -> anyhow::
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
+    // Frames go out as they are written (as browsers' WebSocket servers do): a small write
+    // never waits for the peer to acknowledge the one before.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     let state = AppState::new(store, keys, config);
     let service = app::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let stop = CancellationToken::new();

@@ -86,11 +86,9 @@ pub async fn export(
     let agents = store.list_agents(&id).await?;
     for agent in &agents {
         let (found, password_hash) = store
-            .agents_by_email(&agent.email)
+            .agent_with_hash(&id, &agent.id)
             .await?
-            .into_iter()
-            .find(|(found, _)| found.id == agent.id)
-            .ok_or_else(|| anyhow!("the agent {} changed during the export; run it again", agent.id))?;
+            .ok_or_else(|| anyhow!("the agent {} was removed during the export; run it again", agent.id))?;
         let token_generation = found.token_generation;
         put(Line::Agent { agent: found, password_hash, token_generation })?;
         counts.agents += 1;

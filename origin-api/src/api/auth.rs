@@ -138,15 +138,8 @@ async fn change_password(
     if !state.ip_limits.allow_attempt(ip, now()) {
         return Err(ApiError::TooManyRequests("too many attempts; wait a minute".into()));
     }
-    let agent = state.store.agent(&me.tenant, &me.agent).await?;
-    let agent = agent.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-    let stored = state
-        .store
-        .agents_by_email(&agent.email)
-        .await?
-        .into_iter()
-        .find_map(|(found, hash)| (found.id == agent.id).then_some(hash))
-        .unwrap_or_default();
+    let found = state.store.agent_with_hash(&me.tenant, &me.agent).await?;
+    let (_, stored) = found.ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
     if !verify_blocking(Some(stored), body.current_password).await? {
         return Err(ApiError::Forbidden("the current password is wrong".into()));
     }

@@ -112,14 +112,11 @@ impl ClusterNode {
     /// The address of the node that hosts a site's room, or will: the lease holder's, else the
     /// live node (not draining) holding the fewest sites.
     pub(crate) async fn route(&self, site: &SiteId) -> StoreResult<String> {
-        let at = now();
-        if let Some(lease) = self.store.lease(site).await?.filter(|lease| lease.expires_at > at) {
+        if let Some(lease) = self.store.lease(site).await?.filter(|lease| lease.expires_at > now()) {
             return self.url_of(&lease.node).await;
         }
-        let nodes = self.read_nodes().await?;
-        let leases = self.store.leases().await?;
-        Ok(least_loaded(&nodes, &leases, at, self.ttl_ms())
-            .map_or_else(|| self.settings.url.clone(), |node| node.url.clone()))
+        let table = self.table().await?;
+        Ok(table.least_loaded().map_or_else(|| self.settings.url.clone(), |node| node.url.clone()))
     }
 
     /// The routes table a router in front of the cluster keeps (`GET /route`): the live nodes and
@@ -127,21 +124,8 @@ impl ClusterNode {
     pub(crate) async fn table(&self) -> StoreResult<RoutesTable> {
         let at = now();
         let hosted = self.store.hosted_sites(at).await?;
-        let nodes = self
-            .read_nodes()
-            .await?
-            .into_iter()
-            .filter(|node| node.heartbeat_at.0 + self.ttl_ms() > at.0)
-            .map(|node| RouteNode {
-                sites: u32::try_from(hosted.iter().filter(|(_, host)| *host == node.name).count())
-                    .unwrap_or(u32::MAX),
-                name: node.name,
-                url: node.url,
-                draining: node.draining,
-            })
-            .collect();
-        let sites = hosted.iter().map(|(key, node)| (key_digest(key), node.clone())).collect();
-        Ok(RoutesTable { nodes, sites, fresh_ms: self.ttl_ms() })
+        let nodes = self.read_nodes().await?;
+        Ok(routes_table(nodes, &hosted, at, self.ttl_ms()))
     }
 
     /// Gives the lease to `to` (a move), if this node still holds it with `fence`.
@@ -206,20 +190,31 @@ impl ClusterNode {
 
     /// The node a draining node gives a site to: the live one, other than this, with the fewest.
     pub(crate) async fn next_home(&self) -> Option<String> {
-        let nodes = self.read_nodes().await.ok()?;
-        let leases = self.store.leases().await.ok()?;
-        let others: Vec<Node> = nodes.into_iter().filter(|node| node.name != self.settings.name).collect();
-        least_loaded(&others, &leases, now(), self.ttl_ms()).map(|node| node.name.clone())
+        let mut table = self.table().await.ok()?;
+        table.nodes.retain(|node| node.name != self.settings.name);
+        table.least_loaded().map(|node| node.name.clone())
     }
 }
 
-/// The live node (heard from within a lease's life), not draining, holding the fewest live leases.
-fn least_loaded<'a>(nodes: &'a [Node], leases: &[Lease], at: Millis, ttl_ms: u64) -> Option<&'a Node> {
-    let held = |name: &str| leases.iter().filter(|lease| lease.node == name && lease.expires_at > at).count();
-    nodes
-        .iter()
-        .filter(|node| !node.draining && node.heartbeat_at.0 + ttl_ms > at.0)
-        .min_by_key(|node| (held(&node.name), node.name.clone()))
+/// The cluster as a router sees it: the nodes heard from within a lease's life, each with the
+/// number of sites it hosts, and the host of each site (by [`key_digest`]).
+fn routes_table(nodes: Vec<Node>, hosted: &[(String, String)], at: Millis, ttl_ms: u64) -> RoutesTable {
+    let mut held: HashMap<&str, u32> = HashMap::new();
+    for (_, node) in hosted {
+        *held.entry(node.as_str()).or_default() += 1;
+    }
+    let nodes = nodes
+        .into_iter()
+        .filter(|node| node.heartbeat_at.0 + ttl_ms > at.0)
+        .map(|node| RouteNode {
+            sites: held.get(node.name.as_str()).copied().unwrap_or(0),
+            name: node.name,
+            url: node.url,
+            draining: node.draining,
+        })
+        .collect();
+    let sites = hosted.iter().map(|(key, node)| (key_digest(key), node.clone())).collect();
+    RoutesTable { nodes, sites, fresh_ms: ttl_ms }
 }
 
 #[cfg(test)]
@@ -230,32 +225,30 @@ mod tests {
         Node { name: name.into(), url: format!("http://{name}"), heartbeat_at: Millis(heartbeat), draining }
     }
 
-    fn lease(site: &str, node: &str, expires: u64) -> Lease {
-        Lease {
-            site: SiteId::from(site),
-            node: node.into(),
-            fence: 1,
-            expires_at: Millis(expires),
-            move_to: None,
-        }
+    fn hosted(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(site, node)| ((*site).to_owned(), (*node).to_owned())).collect()
     }
 
     #[test]
     fn new_sites_go_to_the_live_node_with_the_fewest_and_never_to_a_draining_or_silent_one() {
-        let nodes = [
-            node("a", 10_000, false),
-            node("b", 10_000, false),
-            node("c", 10_000, true),
-            node("d", 1, false),
-        ];
-        let leases = [
-            lease("s1", "a", 15_000),
-            lease("s2", "a", 15_000),
-            lease("s3", "b", 15_000),
-            lease("s4", "b", 11_000),
-        ];
-        // b's second lease lapsed: b holds one, a two; c drains; d has not been heard from.
-        assert_eq!(least_loaded(&nodes, &leases, Millis(12_000), 10_000).map(|n| n.name.as_str()), Some("b"));
-        assert_eq!(least_loaded(&nodes, &leases, Millis(30_000), 10_000), None, "nobody alive");
+        let nodes = || {
+            vec![
+                node("a", 10_000, false),
+                node("b", 10_000, false),
+                node("c", 10_000, true),
+                node("d", 1, false),
+            ]
+        };
+        // Only live leases are hosted sites: a holds two, b one; c drains; d has not been heard from.
+        let sites = hosted(&[("k1", "a"), ("k2", "a"), ("k3", "b")]);
+        let table = routes_table(nodes(), &sites, Millis(12_000), 10_000);
+        assert_eq!(
+            table.nodes.iter().map(|n| (n.name.as_str(), n.sites)).collect::<Vec<_>>(),
+            [("a", 2), ("b", 1), ("c", 0)]
+        );
+        assert_eq!(table.least_loaded().map(|n| n.name.as_str()), Some("b"));
+        assert_eq!(table.host("k1").map(|n| n.name.as_str()), Some("a"));
+        let later = routes_table(nodes(), &[], Millis(30_000), 10_000);
+        assert_eq!(later.least_loaded(), None, "nobody alive");
     }
 }

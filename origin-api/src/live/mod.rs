@@ -114,6 +114,16 @@ fn lock(state: &Mutex<QueueState>) -> MutexGuard<'_, QueueState> {
 }
 
 impl QueueState {
+    /// The first item, no longer counted; an emptied queue gives its storage back.
+    fn pop(&mut self) -> Option<Outgoing> {
+        let item = self.items.pop_front()?;
+        self.bytes -= item.size();
+        if self.items.is_empty() && self.items.capacity() > IDLE_QUEUE_CAPACITY {
+            self.items = VecDeque::new();
+        }
+        Some(item)
+    }
+
     fn wake(&mut self) {
         if let Some(waker) = self.waker.take() {
             waker.wake();
@@ -177,11 +187,7 @@ impl Inbound {
                 let reason = "too far behind; reconnect and resume".to_owned();
                 return Poll::Ready(Some(Outgoing::Close(close::SLOW_CONSUMER, reason)));
             }
-            if let Some(item) = state.items.pop_front() {
-                state.bytes -= item.size();
-                if state.items.is_empty() && state.items.capacity() > IDLE_QUEUE_CAPACITY {
-                    state.items = VecDeque::new();
-                }
+            if let Some(item) = state.pop() {
                 return Poll::Ready(Some(item));
             }
             if state.links == 0 {
@@ -191,6 +197,18 @@ impl Inbound {
             Poll::Pending
         })
         .await
+    }
+}
+
+impl Inbound {
+    /// The next item if it is a frame already queued: what can be written with the one before.
+    pub(crate) fn next_frame(&mut self) -> Option<Utf8Bytes> {
+        let mut state = lock(&self.queue.state);
+        if state.killed || !matches!(state.items.front(), Some(Outgoing::Frame(_))) {
+            return None;
+        }
+        let Some(Outgoing::Frame(text)) = state.pop() else { return None };
+        Some(text)
     }
 }
 

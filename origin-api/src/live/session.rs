@@ -12,6 +12,7 @@ use chat_core::ids::{Millis, TenantId};
 use chat_core::limits::{HELLO_TIMEOUT_MS, MAX_FRAME_BYTES, MAX_PAGE_MESSAGES};
 use chat_core::protocol::{ErrorCode, FrameError, HelloRefused, ServerFrame, close};
 use chat_core::rate;
+use futures_util::SinkExt;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
@@ -27,10 +28,15 @@ use crate::store::MessageRange;
 pub(crate) fn configure(upgrade: WebSocketUpgrade) -> WebSocketUpgrade {
     upgrade
         .read_buffer_size(1024)
-        .write_buffer_size(0)
+        .write_buffer_size(WRITE_BATCH_BYTES)
         .max_message_size(TRANSPORT_FRAME_BYTES)
         .max_frame_size(TRANSPORT_FRAME_BYTES)
 }
+
+/// Frames queued together are written together, up to about this many bytes: a commit that hands
+/// an agent a thousand messages costs a few writes to the socket, not a thousand. The buffer only
+/// grows as large as what was written at once, so an idle visitor's stays small.
+const WRITE_BATCH_BYTES: usize = 64 * 1024;
 
 /// Frames up to this size (1 MiB and a little) are read whole, so one over [`MAX_FRAME_BYTES`] can
 /// be answered and the socket closed cleanly with 1009; beyond it the connection is dropped
@@ -208,7 +214,7 @@ pub(crate) async fn run(
             }
             () = &mut idle => break Ending::Close(close::IDLE, "nothing received for too long".into()),
         };
-        if !send(socket, message).await {
+        if !send_queued(socket, message, &mut inbound).await {
             break Ending::Gone;
         }
     };
@@ -349,6 +355,22 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 /// Sends a frame; false if the socket failed or took longer than [`SEND_TIMEOUT`].
 pub(crate) async fn send(socket: &mut WebSocket, message: Message) -> bool {
     matches!(tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await, Ok(Ok(())))
+}
+
+/// Sends `first` and the frames queued behind it (up to [`WRITE_BATCH_BYTES`]) in as few writes
+/// as it takes; see [`send`].
+async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbound) -> bool {
+    let sent = tokio::time::timeout(SEND_TIMEOUT, async {
+        socket.feed(first).await?;
+        let mut fed = 0;
+        while fed < WRITE_BATCH_BYTES {
+            let Some(text) = inbound.next_frame() else { break };
+            fed += text.len();
+            socket.feed(Message::Text(text)).await?;
+        }
+        socket.flush().await
+    });
+    matches!(sent.await, Ok(Ok(())))
 }
 
 /// Sends JSON text; see [`send`].

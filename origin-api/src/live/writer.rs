@@ -1,6 +1,7 @@
 //! Group commit: one task stores the writes of every room. While one transaction commits, new
 //! writes queue up and go into the next, so the number of transactions (and fsyncs) stays small
-//! however many messages arrive. Each room hears `Committed` for the last of its writes in a batch.
+//! however many messages arrive; while writes pour in, the next commit starts no sooner than
+//! [`GATHER`] after the last began. Each room hears `Committed` for the last of its writes in a batch.
 //!
 //! A batch the database cannot take now (it is away, busy, full) is retried with backoff until it
 //! commits: nothing was acknowledged for it, rooms hold further writes meanwhile (and refuse sends
@@ -25,6 +26,11 @@ use crate::store::{Store, StoreError};
 
 /// Most writes in one transaction.
 const MAX_BATCH: usize = 2_000;
+/// Least time from the start of one commit to the start of the next while writes pour in
+/// (docs/benchmarks.md: at 10,000 msg/s, an eighth less server CPU per message).
+const GATHER: Duration = Duration::from_millis(2);
+/// Writes a second (messages, conversation changes, page views) from which commits are gathered.
+const GATHER_ABOVE_PER_SECOND: f64 = 5_000.0;
 /// First wait after a failed commit; doubles up to [`MAX_RETRY_DELAY`].
 const FIRST_RETRY_DELAY: Duration = Duration::from_millis(50);
 /// Longest wait between retries of a failed commit.
@@ -77,7 +83,22 @@ async fn run(
     mut rx: mpsc::UnboundedReceiver<WriteItem>,
 ) {
     let mut batch = Vec::new();
+    let mut last_commit = Instant::now();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+        // While writes pour in, they are gathered for a moment after the last commit began, so a
+        // commit (its WAL pages, its fsync) serves dozens of messages rather than a few, and the
+        // server keeps its time for the sockets. At a lighter pace each commit starts at once:
+        // latency then matters more than the CPU a commit costs.
+        let since = last_commit.elapsed();
+        let pouring = batch.len() as f64 >= GATHER_ABOVE_PER_SECOND * since.as_secs_f64();
+        if pouring && since < GATHER && batch.len() < MAX_BATCH / 4 {
+            tokio::time::sleep(GATHER - since).await;
+            while batch.len() < MAX_BATCH {
+                let Ok(item) = rx.try_recv() else { break };
+                batch.push(item);
+            }
+        }
+        last_commit = Instant::now();
         let queued = batch.len();
         let (mut ops, mut receipts): (Vec<_>, Vec<_>) =
             batch.drain(..).map(|item| (item.op, (item.room, item.id, item.fence))).unzip();

@@ -121,6 +121,12 @@ pub trait AgentStore {
     /// The agents with this email in any tenant, with their password hashes, oldest first and
     /// at most [`MAX_ACCOUNTS_PER_EMAIL`] (a login finds the one its password opens).
     async fn agents_by_email(&self, email: &str) -> StoreResult<Vec<(Agent, String)>>;
+    /// One agent of the tenant with their password hash (a password change checks the old one).
+    async fn agent_with_hash(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> StoreResult<Option<(Agent, String)>>;
     /// The tenant's agents, oldest first.
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>>;
     /// Changes an agent; `None` if the tenant has no such agent.

@@ -668,6 +668,24 @@ impl AgentStore for MssqlStore {
         Ok(agents.into_iter().zip(hashes).collect())
     }
 
+    async fn agent_with_hash(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> StoreResult<Option<(Agent, String)>> {
+        let mut conn = self.pool.get().await?;
+        let rows = conn
+            .query(
+                &format!("SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE tenant_id = ? AND id = ?"),
+                vec![text(tenant.as_str()), text(agent.as_str())],
+            )
+            .await?;
+        let Some(row) = rows.first() else { return Ok(None) };
+        let hash = row.text("password_hash")?;
+        let agent = with_sites(&mut conn, vec![rows::agent(row)?]).await?.pop();
+        Ok(agent.map(|agent| (agent, hash)))
+    }
+
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
         let mut conn = self.pool.get().await?;
         let rows = conn

@@ -51,6 +51,24 @@ impl AgentStore for SqlStore {
         Ok(agents.into_iter().zip(hashes).collect())
     }
 
+    async fn agent_with_hash(
+        &self,
+        tenant: &TenantId,
+        agent: &AgentId,
+    ) -> StoreResult<Option<(Agent, String)>> {
+        let row = sqlx::query(&format!(
+            "SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE tenant_id = ? AND id = ?"
+        ))
+        .bind(tenant.as_str())
+        .bind(agent.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let hash = row.text("password_hash")?;
+        let agent = self.with_sites(vec![rows::agent(&row)?]).await?.remove(0);
+        Ok(Some((agent, hash)))
+    }
+
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
         let rows = sqlx::query(&format!(
             "SELECT {AGENT_COLUMNS} FROM agents WHERE tenant_id = ? ORDER BY created_at, id"

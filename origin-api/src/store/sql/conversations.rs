@@ -228,13 +228,13 @@ pub(super) async fn store_writes(
     writes: &[WriteOp],
 ) -> StoreResult<()> {
     let batch = Batch::of(writes);
-    for rows in batch.conversations.chunks(ROWS_PER_STATEMENT) {
+    for rows in statements(&batch.conversations) {
         save_conversations(tx, dialect, rows).await?;
     }
-    for rows in batch.messages.chunks(ROWS_PER_STATEMENT) {
+    for rows in statements(&batch.messages) {
         insert_messages(tx, dialect, rows).await?;
     }
-    for rows in batch.page_views.chunks(ROWS_PER_STATEMENT) {
+    for rows in statements(&batch.page_views) {
         save_page_views(tx, dialect, rows).await?;
     }
     Ok(())
@@ -242,8 +242,19 @@ pub(super) async fn store_writes(
 
 /// Rows per INSERT: one statement per few hundred rows instead of one per row is what lets a
 /// batch of thousands commit in milliseconds (SQLite allows 32,766 bound values per statement,
-/// MySQL 65,535).
-const ROWS_PER_STATEMENT: usize = 400;
+/// MySQL 65,535). Only these sizes are used, largest first, so each table's inserts are a few
+/// statements the connection prepares once and keeps, not one to compile for every batch size.
+const ROWS_PER_STATEMENT: [usize; 5] = [256, 64, 16, 4, 1];
+
+/// `rows` in pieces of [`ROWS_PER_STATEMENT`] sizes.
+fn statements<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
+    std::iter::from_fn(move || {
+        let size = ROWS_PER_STATEMENT.into_iter().find(|size| *size <= rows.len())?;
+        let (piece, rest) = rows.split_at(size);
+        rows = rest;
+        Some(piece)
+    })
+}
 
 /// Inserts skip rows that exist, so a batch retried after a commit whose answer was lost stores
 /// nothing twice.
@@ -358,4 +369,21 @@ async fn save_page_views(
     sql.push(dialect.upsert("visitors", &["last_seen_at", "last_url"]));
     sql.build().execute(&mut **tx).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_batch_is_cut_into_statements_of_a_few_sizes_in_order() {
+        for len in [0, 1, 3, 4, 5, 255, 256, 400, 2_000] {
+            let rows: Vec<usize> = (0..len).collect();
+            let pieces: Vec<&[usize]> = statements(&rows).collect();
+            assert_eq!(pieces.concat(), rows, "every row once, in order ({len})");
+            assert!(pieces.iter().all(|piece| ROWS_PER_STATEMENT.contains(&piece.len())), "{len}");
+            assert!(pieces.windows(2).all(|pair| pair[0].len() >= pair[1].len()), "largest first ({len})");
+        }
+        assert_eq!(statements(&[0u8; 400]).map(<[u8]>::len).collect::<Vec<_>>(), [256, 64, 64, 16]);
+    }
 }

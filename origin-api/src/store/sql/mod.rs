@@ -102,11 +102,11 @@ impl SqlStore {
             if url.contains('?') || path == ":memory:" { url.to_owned() } else { format!("{url}?mode=rwc") };
         let options: AnyConnectOptions =
             url.parse().map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
-        let pool = |connections| {
+        let pool = |connections, more: &'static str| {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 .acquire_timeout(ACQUIRE_TIMEOUT)
-                .after_connect(|conn, _| {
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         // The admin CLI writes to the same file while the server runs: wait for it.
                         conn.execute(
@@ -114,6 +114,9 @@ impl SqlStore {
                              PRAGMA busy_timeout = 10000",
                         )
                         .await?;
+                        if !more.is_empty() {
+                            conn.execute(more).await?;
+                        }
                         Ok(())
                     })
                 })
@@ -121,7 +124,10 @@ impl SqlStore {
         };
         let opened =
             |e: sqlx::Error| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e));
-        let (pool, writes) = (pool(8).await.map_err(opened)?, pool(1).await.map_err(opened)?);
+        // The group commit's connection keeps its statement journal (the undo of one multi-row
+        // insert within the batch's transaction) in memory rather than in a temporary file.
+        let writes = pool(1, "PRAGMA temp_store = MEMORY").await.map_err(opened)?;
+        let pool = pool(8, "").await.map_err(opened)?;
         let store = SqlStore { pool, writes, dialect: Dialect::Sqlite, last_commit: Default::default() };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         store.sqlite_agents_per_tenant(&shown).await?;
