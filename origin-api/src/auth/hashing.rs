@@ -66,9 +66,10 @@ fn yield_to_the_rest() {
     }
 }
 
-/// The nice value of hashing threads: 10 steps below the rest, about a tenth of their weight.
+/// The nice value of hashing threads: the lowest, about a seventieth of the others' weight (at 10,
+/// a tenth, a login flood still tripled the chatting visitors' p99; docs/benchmarks.md).
 #[cfg(target_os = "linux")]
-const HASHING_NICE: i32 = 10;
+const HASHING_NICE: i32 = 19;
 
 /// How long a hashing thread keeps its memory without a hash to compute.
 const KEEP_MEMORY: Duration = Duration::from_secs(10);
