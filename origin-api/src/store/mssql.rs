@@ -662,10 +662,7 @@ impl AgentStore for MssqlStore {
                 vec![text(email.to_lowercase())],
             )
             .await?;
-        let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
-        let agents =
-            with_sites(&mut conn, rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
-        Ok(agents.into_iter().zip(hashes).collect())
+        with_hashes(&mut conn, &rows).await
     }
 
     async fn agent_with_hash(
@@ -680,10 +677,7 @@ impl AgentStore for MssqlStore {
                 vec![text(tenant.as_str()), text(agent.as_str())],
             )
             .await?;
-        let Some(row) = rows.first() else { return Ok(None) };
-        let hash = row.text("password_hash")?;
-        let agent = with_sites(&mut conn, vec![rows::agent(row)?]).await?.pop();
-        Ok(agent.map(|agent| (agent, hash)))
+        Ok(with_hashes(&mut conn, &rows).await?.pop())
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
@@ -816,6 +810,13 @@ async fn replace_sites(
 }
 
 /// Fills in the sites each agent serves.
+/// The agents of rows that also hold `password_hash`, each with it.
+async fn with_hashes(conn: &mut Conn, rows: &[Row]) -> StoreResult<Vec<(Agent, String)>> {
+    let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
+    let agents = with_sites(conn, rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
+    Ok(agents.into_iter().zip(hashes).collect())
+}
+
 async fn with_sites(conn: &mut Conn, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
     let Some(first) = agents.first() else { return Ok(agents) };
     let rows = conn

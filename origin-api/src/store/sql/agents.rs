@@ -4,6 +4,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chat_core::ids::{AgentId, Millis, SiteId, TenantId};
+use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
 
 use super::{SqlStore, bound, conflict};
@@ -46,9 +47,7 @@ impl AgentStore for SqlStore {
         .bind(email.to_lowercase())
         .fetch_all(&self.pool)
         .await?;
-        let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
-        let agents = self.with_sites(rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
-        Ok(agents.into_iter().zip(hashes).collect())
+        self.with_hashes(&rows).await
     }
 
     async fn agent_with_hash(
@@ -56,17 +55,14 @@ impl AgentStore for SqlStore {
         tenant: &TenantId,
         agent: &AgentId,
     ) -> StoreResult<Option<(Agent, String)>> {
-        let row = sqlx::query(&format!(
+        let rows = sqlx::query(&format!(
             "SELECT {AGENT_COLUMNS}, password_hash FROM agents WHERE tenant_id = ? AND id = ?"
         ))
         .bind(tenant.as_str())
         .bind(agent.as_str())
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let hash = row.text("password_hash")?;
-        let agent = self.with_sites(vec![rows::agent(&row)?]).await?.remove(0);
-        Ok(Some((agent, hash)))
+        Ok(self.with_hashes(&rows).await?.pop())
     }
 
     async fn list_agents(&self, tenant: &TenantId) -> StoreResult<Vec<Agent>> {
@@ -178,6 +174,13 @@ impl AgentStore for SqlStore {
 
 impl SqlStore {
     /// Fills in the sites each agent serves (one agent: its rows only; several: the tenant's).
+    /// The agents of rows that also hold `password_hash`, each with it.
+    async fn with_hashes(&self, rows: &[AnyRow]) -> StoreResult<Vec<(Agent, String)>> {
+        let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
+        let agents = self.with_sites(rows.iter().map(rows::agent).collect::<StoreResult<Vec<_>>>()?).await?;
+        Ok(agents.into_iter().zip(hashes).collect())
+    }
+
     async fn with_sites(&self, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
         let rows = match agents.as_slice() {
             [] => return Ok(agents),
