@@ -42,8 +42,8 @@ pub async fn start_with_store(store: Arc<dyn Store>, config: Config) -> anyhow::
         .await
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = listener.local_addr()?;
-    // Frames go out as they are written (as browsers' WebSocket servers do): a small write
-    // never waits for the peer to acknowledge the one before.
+    // Frames go out as they are written: a small write never waits for the peer to acknowledge
+    // the one before (with Nagle's delay, an agent's frames waited for its delayed ACKs).
     let listener = listener.tap_io(|tcp| {
         let _ = tcp.set_nodelay(true);
     });
