@@ -198,9 +198,7 @@ impl Inbound {
         })
         .await
     }
-}
 
-impl Inbound {
     /// The next item if it is a frame already queued: what can be written with the one before.
     pub(crate) fn next_frame(&mut self) -> Option<Utf8Bytes> {
         let mut state = lock(&self.queue.state);

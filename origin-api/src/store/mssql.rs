@@ -47,6 +47,11 @@ const MIGRATIONS: &[(i64, &str, &str)] = &[
     (5, "tags", include_str!("../../migrations/mssql/0005_tags.sql")),
     (6, "reports", include_str!("../../migrations/mssql/0006_reports.sql")),
     (7, "agents per tenant", include_str!("../../migrations/mssql/0007_agents_per_tenant.sql")),
+    (
+        8,
+        "messages without cid index",
+        include_str!("../../migrations/mssql/0008_messages_without_cid_index.sql"),
+    ),
 ];
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
