@@ -1,7 +1,8 @@
 //! Visitors sending at a fixed total rate, one agent receiving every message.
 //!
 //! Each visitor sends on its own schedule (open loop: a late answer does not delay the next send,
-//! and latency counts from the scheduled time, so a stalled server cannot hide its stalls). The
+//! and latency counts from the scheduled time, so a stalled server cannot hide its stalls); with
+//! `--back-off`, a visitor turned away holds back and sends again later, as the clients do. The
 //! body carries the scheduled time, so the agent measures send→delivery without shared state.
 
 use std::collections::HashMap;
@@ -10,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
-use chat_core::protocol::{ServerFrame, parse_server_frame};
+use chat_core::protocol::{ErrorCode, ServerFrame, parse_server_frame};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::time::Instant;
@@ -48,6 +49,10 @@ pub struct LoadArgs {
     /// room is an object of its own).
     #[arg(long)]
     agent_site: Option<String>,
+    /// Visitors send what was turned away for now again after a hold, as the clients do, instead
+    /// of sending on schedule regardless.
+    #[arg(long)]
+    back_off: bool,
 }
 
 pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArgs) -> anyhow::Result<()> {
@@ -125,7 +130,8 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
         let acked = Arc::clone(&acked);
         // Spread the visitors' schedules over one interval.
         let first = begin + interval.mul_f64(f64::from(i) / f64::from(args.visitors));
-        tasks.push(tokio::spawn(visitor(socket, wire, site_key, first, interval, stop, start, acked)));
+        let schedule = Schedule { start, first, interval, stop };
+        tasks.push(tokio::spawn(visitor(socket, wire, site_key, schedule, acked, args.back_off)));
     }
     let cpu_at_begin = match args.server_pid {
         Some(pid) => {
@@ -175,24 +181,51 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
 
 type Socket = tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// When a visitor sends.
+#[derive(Clone, Copy)]
+struct Schedule {
+    /// The run's start, from which the bodies' times count.
+    start: Instant,
+    first: Instant,
+    interval: Duration,
+    stop: Instant,
+}
+
+/// A send not acknowledged yet.
+struct Unacked {
+    cid: String,
+    scheduled: Instant,
+    frame: String,
+    /// Turned away for now (or written while held back): to be sent when the hold ends.
+    waiting: bool,
+}
+
+/// The first wait before a send turned away for now is sent again; doubles while refusals go on,
+/// up to [`LONGEST_HOLD`] (as the widget does).
+const FIRST_HOLD: Duration = Duration::from_secs(3);
+const LONGEST_HOLD: Duration = Duration::from_secs(60);
+
 /// One visitor: hello, then a message every `interval` until `stop`; counts acks within the window.
-#[allow(clippy::too_many_arguments)]
+/// With `back_off`, a send turned away for now (`rate_limited`, `unavailable`, `internal`) is
+/// sent again as the clients do (docs/protocol.md, rule 6): after a hold of 3 s, doubling while
+/// refusals go on, from the first one turned away on, in order, with nothing new sent meanwhile.
+/// Without it, the visitor drops it and sends on schedule regardless.
 async fn visitor(
     socket: Socket,
     wire: Wire,
     site_key: String,
-    first: Instant,
-    interval: Duration,
-    stop: Instant,
-    start: Instant,
+    schedule: Schedule,
     acked: Arc<AtomicU64>,
+    back_off: bool,
 ) -> anyhow::Result<(Samples, HashMap<String, u64>)> {
+    let Schedule { start, first, interval, stop } = schedule;
     let (mut tx, mut rx) = socket.split();
     let hello = json!({"type": "visitor_hello", "v": 1, "site_key": site_key, "page": {"url": "/bench"}});
     tx.send(Message::Text(wire.encode(&hello.to_string()).into())).await?;
-    let mut pending: HashMap<String, Instant> = HashMap::new();
+    let mut unacked: Vec<Unacked> = Vec::new();
     let mut latency = Samples::default();
     let mut refused: HashMap<String, u64> = HashMap::new();
+    let (mut held_until, mut refusals) = (None::<Instant>, 0u32);
     let mut next = first;
     let mut n = 0u64;
     loop {
@@ -201,12 +234,21 @@ async fn visitor(
                 n += 1;
                 let cid = format!("b{n}");
                 let sent = next.duration_since(start).as_micros();
-                let frame = json!({"type": "send", "cid": cid, "body": format!("t={sent}")});
-                pending.insert(cid, next);
-                tx.send(Message::Text(wire.encode(&frame.to_string()).into())).await?;
+                let frame = json!({"type": "send", "cid": cid, "body": format!("t={sent}")}).to_string();
+                if held_until.is_none() {
+                    tx.send(Message::Text(wire.encode(&frame).into())).await?;
+                }
+                unacked.push(Unacked { cid, scheduled: next, frame, waiting: held_until.is_some() });
                 next += interval;
             }
-            () = tokio::time::sleep_until(stop + Duration::from_secs(5)), if pending.is_empty() || next >= stop => {
+            () = tokio::time::sleep_until(held_until.unwrap_or(stop)), if held_until.is_some() => {
+                held_until = None;
+                for send in unacked.iter_mut().filter(|send| send.waiting) {
+                    send.waiting = false;
+                    tx.send(Message::Text(wire.encode(&send.frame).into())).await?;
+                }
+            }
+            () = tokio::time::sleep_until(stop + Duration::from_secs(5)), if unacked.is_empty() || next >= stop => {
                 break;
             }
             received = rx.next() => {
@@ -221,22 +263,38 @@ async fn visitor(
                 };
                 match parse_server_frame(frame) {
                     Ok(ServerFrame::Ack { cid, .. }) => {
-                        if let Some(scheduled) = pending.remove(cid.as_str()) {
-                            latency.add(scheduled.elapsed());
+                        if let Some(at) = unacked.iter().position(|send| send.cid == cid.as_str()) {
+                            latency.add(unacked.remove(at).scheduled.elapsed());
                             if Instant::now() <= stop + Duration::from_millis(500) {
                                 acked.fetch_add(1, Ordering::Relaxed);
                             }
                         }
+                        if held_until.is_none() {
+                            refusals = 0;
+                        }
                     }
                     Ok(ServerFrame::Error { code, cid, .. }) => {
-                        if let Some(cid) = cid {
-                            pending.remove(cid.as_str());
-                        }
                         *refused.entry(format!("{code:?}")).or_default() += 1;
+                        let at = cid.and_then(|cid| unacked.iter().position(|send| send.cid == cid.as_str()));
+                        let for_now = matches!(code, ErrorCode::RateLimited | ErrorCode::Unavailable | ErrorCode::Internal);
+                        match at {
+                            Some(at) if back_off && for_now => {
+                                unacked[at].waiting = true;
+                                if held_until.is_none() {
+                                    let hold = FIRST_HOLD.saturating_mul(1 << refusals.min(5)).min(LONGEST_HOLD);
+                                    held_until = Some(Instant::now() + hold);
+                                    refusals += 1;
+                                }
+                            }
+                            Some(at) => {
+                                unacked.remove(at);
+                            }
+                            None => {}
+                        }
                     }
                     _ => {}
                 }
-                if next >= stop && pending.is_empty() {
+                if next >= stop && unacked.is_empty() {
                     break;
                 }
             }
