@@ -814,7 +814,6 @@ async fn replace_sites(
     Ok(())
 }
 
-/// Fills in the sites each agent serves.
 /// The agents of rows that also hold `password_hash`, each with it.
 async fn with_hashes(conn: &mut Conn, rows: &[Row]) -> StoreResult<Vec<(Agent, String)>> {
     let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
@@ -822,6 +821,7 @@ async fn with_hashes(conn: &mut Conn, rows: &[Row]) -> StoreResult<Vec<(Agent, S
     Ok(agents.into_iter().zip(hashes).collect())
 }
 
+/// Fills in the sites each agent serves.
 async fn with_sites(conn: &mut Conn, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
     let Some(first) = agents.first() else { return Ok(agents) };
     let rows = conn

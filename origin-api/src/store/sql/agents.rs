@@ -173,7 +173,6 @@ impl AgentStore for SqlStore {
 }
 
 impl SqlStore {
-    /// Fills in the sites each agent serves (one agent: its rows only; several: the tenant's).
     /// The agents of rows that also hold `password_hash`, each with it.
     async fn with_hashes(&self, rows: &[AnyRow]) -> StoreResult<Vec<(Agent, String)>> {
         let hashes = rows.iter().map(|row| row.text("password_hash")).collect::<StoreResult<Vec<_>>>()?;
@@ -181,6 +180,7 @@ impl SqlStore {
         Ok(agents.into_iter().zip(hashes).collect())
     }
 
+    /// Fills in the sites each agent serves (one agent: its rows only; several: the tenant's).
     async fn with_sites(&self, mut agents: Vec<Agent>) -> StoreResult<Vec<Agent>> {
         let rows = match agents.as_slice() {
             [] => return Ok(agents),
