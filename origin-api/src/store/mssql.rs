@@ -7,6 +7,7 @@
 //! `mssql://USER:PASSWORD@HOST:PORT/DATABASE`, with `?encrypt=false` for a server without TLS and
 //! `?trust_server_certificate=true` for a self-signed certificate.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -14,7 +15,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail};
 use async_trait::async_trait;
 use chat_core::identity::IdentitySecret;
-use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::ids::{AgentId, ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
 use chat_core::protocol::MessageView;
 use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
@@ -23,12 +24,12 @@ use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
 
-use super::batch::{Batch, view_key, visits};
+use super::batch::{self, Batch, visits};
 use super::rows::{
     self, AGENT_COLUMNS, Columns, LEAVE_COLUMNS, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, REPLY_COLUMNS,
-    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, attachment_json, event_json, sql_int, sql_time,
+    SITE_COLUMNS, SUMMARY_COLUMNS, TENANT_COLUMNS, sql_int, sql_time,
 };
-use super::statements::{self, Param, Statement, TextSearch};
+use super::statements::{self, Param, Statement, TextSearch, value_rows};
 use super::{
     Agent, AgentPatch, AgentStore, ConversationQuery, ConversationStore, ConversationSummary, ImportCounts,
     ImportStore, LeaveMessage, LeaveMessageQuery, LeaveMessageStore, MAX_ACCOUNTS_PER_EMAIL, MessageRange,
@@ -381,16 +382,8 @@ fn text(value: impl Into<String>) -> Param {
     Param::Text(Some(value.into()))
 }
 
-fn opt_text(value: Option<&str>) -> Param {
-    Param::Text(value.map(str::to_owned))
-}
-
 fn int(value: i64) -> Param {
     Param::Int(Some(value))
-}
-
-fn opt_int(value: Option<i64>) -> Param {
-    Param::Int(value)
 }
 
 /// Numbers the `?` of a query: `@P1`, `@P2`… (no query here has a `?` in a string literal).
@@ -1020,30 +1013,18 @@ async fn store_writes(conn: &mut Conn, writes: &[WriteOp]) -> StoreResult<()> {
     Ok(())
 }
 
-/// `(?, ?, …), (?, ?, …)…`: `rows` rows of `columns` parameters.
-fn value_rows(rows: usize, columns: usize) -> String {
-    let row = format!("({})", vec!["?"; columns].join(", "));
-    vec![row; rows].join(", ")
+/// Rows' values as parameters.
+fn as_params<'a>(values: impl Iterator<Item = batch::Value<'a>>) -> Vec<Param> {
+    values
+        .map(|value| match value {
+            batch::Value::Text(text) => Param::Text(text.map(Cow::into_owned)),
+            batch::Value::Int(int) => Param::Int(int),
+        })
+        .collect()
 }
 
 async fn save_conversations(conn: &mut Conn, rows: &[&ConversationRecord]) -> StoreResult<()> {
-    let mut params = Vec::with_capacity(rows.len() * 12);
-    for record in rows {
-        params.extend([
-            text(record.id.as_str()),
-            text(record.tenant.as_str()),
-            text(record.site.as_str()),
-            text(record.visitor.as_str()),
-            text(record.status.as_str()),
-            opt_text(record.agent.as_ref().map(AgentId::as_str)),
-            int(sql_time(record.started_at)),
-            opt_int(record.closed_at.map(sql_time)),
-            opt_int(record.rating.map(i64::from)),
-            opt_text(record.rating_comment.as_deref()),
-            int(sql_int(record.visitor_read_seq)),
-            int(sql_int(record.agent_read_seq)),
-        ]);
-    }
+    let params = as_params(rows.iter().flat_map(|record| batch::conversation(record)));
     let columns = "id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at, rating,                    rating_comment, visitor_read_seq, agent_read_seq";
     // The tenant check keeps a clash of ids (only an import can bring one) from touching another
     // tenant's row.
@@ -1061,24 +1042,7 @@ async fn save_conversations(conn: &mut Conn, rows: &[&ConversationRecord]) -> St
 }
 
 async fn insert_messages(conn: &mut Conn, rows: &[(&TenantId, &MessageView)]) -> StoreResult<()> {
-    let mut params = Vec::with_capacity(rows.len() * 12);
-    for (tenant, message) in rows {
-        params.extend([
-            text(message.conversation.as_str()),
-            int(sql_int(message.seq)),
-            text(tenant.as_str()),
-            text(message.site.as_str()),
-            text(message.sender.party.as_str()),
-            opt_text(message.sender.id.as_deref()),
-            opt_text(message.sender.name.as_deref()),
-            text(message.kind.as_str()),
-            text(message.body.as_str()),
-            opt_text(message.cid.as_ref().map(Cid::as_str)),
-            Param::Text(event_json(message)),
-            Param::Text(attachment_json(message)),
-            int(sql_time(message.at)),
-        ]);
-    }
+    let params = as_params(rows.iter().flat_map(|(tenant, message)| batch::message(tenant, message)));
     let columns =
         "conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name, kind, body,
                    cid, event, attachment, created_at";
@@ -1096,20 +1060,7 @@ async fn insert_messages(conn: &mut Conn, rows: &[(&TenantId, &MessageView)]) ->
 }
 
 async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResult<()> {
-    let mut params = Vec::with_capacity(rows.len() * 8);
-    for view in rows {
-        params.extend([
-            text(view.tenant.as_str()),
-            text(view.site.as_str()),
-            text(view.visitor.as_str()),
-            text(view.page.url.as_str()),
-            text(view.page.title.as_str()),
-            text(view.page.referrer.as_str()),
-            opt_text(view.keywords.as_deref()),
-            int(sql_time(view.at)),
-            text(view_key(view)),
-        ]);
-    }
+    let params = as_params(rows.iter().flat_map(|view| batch::page_view(view)));
     let columns = "tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at, view_key";
     let sql = format!(
         "INSERT INTO page_views ({columns}) SELECT {columns} FROM (VALUES {}) AS s ({columns})
@@ -1119,17 +1070,7 @@ async fn save_page_views(conn: &mut Conn, rows: &[&PageViewRecord]) -> StoreResu
     conn.execute(&sql, params).await?;
     // One row per visitor: when this batch first and last saw them.
     let visits = visits(rows);
-    let mut params = Vec::with_capacity(visits.len() * 6);
-    for (first, view) in &visits {
-        params.extend([
-            text(view.visitor.as_str()),
-            text(view.tenant.as_str()),
-            text(view.site.as_str()),
-            int(sql_time(*first)),
-            int(sql_time(view.at)),
-            text(view.page.url.as_str()),
-        ]);
-    }
+    let params = as_params(visits.iter().flat_map(|(first, view)| batch::visit(*first, view)));
     let columns = "id, tenant_id, site_id, first_seen_at, last_seen_at, last_url";
     let sql = format!(
         "MERGE visitors WITH (HOLDLOCK) AS t USING (VALUES {}) AS s ({columns}) ON t.id = s.id

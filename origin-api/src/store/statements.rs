@@ -23,6 +23,12 @@ pub enum Param {
     Bytes(Vec<u8>),
 }
 
+/// `(?, ?, …), (?, ?, …)…`: `rows` rows of `columns` parameters.
+pub(crate) fn value_rows(rows: usize, columns: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    vec![row; rows].join(", ")
+}
+
 /// SQL with a `?` for each of its parameters, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Statement {

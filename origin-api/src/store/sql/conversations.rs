@@ -1,16 +1,16 @@
 //! Conversations, messages, page views, and the rooms' group commits.
 use async_trait::async_trait;
-use chat_core::ids::{AgentId, Cid, ConversationId, Millis, SiteId, TenantId, VisitorId};
+use chat_core::ids::{ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
 use chat_core::protocol::MessageView;
-use chat_core::records::{ConversationRecord, PageViewRecord, StoredConversation, WriteOp};
+use chat_core::records::{StoredConversation, WriteOp};
 use sqlx::{Any, Connection, QueryBuilder, Transaction};
 
+use super::inserts;
 use super::{Dialect, SqlStore, bound, paged};
-use crate::store::batch::{Batch, view_key, visits};
-use crate::store::rows::{
-    self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, attachment_json, event_json, sql_int, sql_time,
-};
+use crate::store::batch::Batch;
+use crate::store::batch::Value;
+use crate::store::rows::{self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, sql_int, sql_time};
 use crate::store::statements;
 use crate::store::statements::TextSearch;
 use crate::store::{
@@ -203,6 +203,9 @@ impl SqlStore {
         fences: &[(SiteId, u64)],
     ) -> StoreResult<()> {
         self.last_commit.store(crate::clock::now().0, std::sync::atomic::Ordering::Relaxed);
+        if let (Some(thread), []) = (&self.commit_thread, fences) {
+            return thread.commit(writes).await;
+        }
         let mut conn = self.writes.acquire().await?;
         let stored = async {
             let mut tx = conn.begin().await?;
@@ -227,163 +230,22 @@ pub(super) async fn store_writes(
     dialect: Dialect,
     writes: &[WriteOp],
 ) -> StoreResult<()> {
-    let batch = Batch::of(writes);
-    for rows in statements(&batch.conversations) {
-        save_conversations(tx, dialect, rows).await?;
-    }
-    for rows in statements(&batch.messages) {
-        insert_messages(tx, dialect, rows).await?;
-    }
-    for rows in statements(&batch.page_views) {
-        save_page_views(tx, dialect, rows).await?;
-    }
-    Ok(())
-}
-
-/// Rows per INSERT: one statement per few hundred rows instead of one per row is what lets a
-/// batch of thousands commit in milliseconds (SQLite allows 32,766 bound values per statement,
-/// MySQL 65,535). Only these sizes are used, largest first, so each table's inserts are a few
-/// statements the connection prepares once and keeps, not one to compile for every batch size.
-const ROWS_PER_STATEMENT: [usize; 5] = [256, 64, 16, 4, 1];
-
-/// `rows` in pieces of [`ROWS_PER_STATEMENT`] sizes.
-fn statements<T>(mut rows: &[T]) -> impl Iterator<Item = &[T]> {
-    std::iter::from_fn(move || {
-        let size = ROWS_PER_STATEMENT.into_iter().find(|size| *size <= rows.len())?;
-        let (piece, rest) = rows.split_at(size);
-        rows = rest;
-        Some(piece)
-    })
-}
-
-/// Inserts skip rows that exist, so a batch retried after a commit whose answer was lost stores
-/// nothing twice.
-async fn insert_messages(
-    tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
-    rows: &[(&TenantId, &MessageView)],
-) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Any>::new(
-        "INSERT INTO messages (conversation_id, seq, tenant_id, site_id, sender_party, sender_id, sender_name,
-             kind, body, cid, event, attachment, created_at) ",
-    );
-    sql.push_values(rows, |mut row, (tenant, message)| {
-        row.push_bind(message.conversation.as_str())
-            .push_bind(sql_int(message.seq))
-            .push_bind(tenant.as_str())
-            .push_bind(message.site.as_str())
-            .push_bind(message.sender.party.as_str())
-            .push_bind(message.sender.id.as_deref())
-            .push_bind(message.sender.name.as_deref())
-            .push_bind(message.kind.as_str())
-            .push_bind(message.body.as_str())
-            .push_bind(message.cid.as_ref().map(Cid::as_str))
-            .push_bind(event_json(message))
-            .push_bind(attachment_json(message))
-            .push_bind(sql_time(message.at));
-    });
-    sql.push(dialect.skip_existing("seq"));
-    let done = sql.build().execute(&mut **tx).await?;
-    let skipped = (rows.len() as u64).saturating_sub(done.rows_affected());
-    if skipped > 0 {
-        tracing::warn!(skipped, "messages were already stored");
-    }
-    Ok(())
-}
-
-async fn save_conversations(
-    tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
-    rows: &[&ConversationRecord],
-) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Any>::new(
-        "INSERT INTO conversations (id, tenant_id, site_id, visitor_id, status, agent_id, started_at, closed_at,
-             rating, rating_comment, visitor_read_seq, agent_read_seq) ",
-    );
-    sql.push_values(rows, |mut row, record| {
-        row.push_bind(record.id.as_str())
-            .push_bind(record.tenant.as_str())
-            .push_bind(record.site.as_str())
-            .push_bind(record.visitor.as_str())
-            .push_bind(record.status.as_str())
-            .push_bind(record.agent.as_ref().map(AgentId::as_str))
-            .push_bind(sql_time(record.started_at))
-            .push_bind(record.closed_at.map(sql_time))
-            .push_bind(record.rating.map(i64::from))
-            .push_bind(record.rating_comment.as_deref())
-            .push_bind(sql_int(record.visitor_read_seq))
-            .push_bind(sql_int(record.agent_read_seq));
-    });
-    // The tenant check keeps a clash of ids (only an import can bring one) from touching
-    // another tenant's row.
-    sql.push(dialect.upsert(
-        "conversations",
-        &[
-            "status",
-            "agent_id",
-            "closed_at",
-            "rating",
-            "rating_comment",
-            "visitor_read_seq",
-            "agent_read_seq",
-        ],
-    ));
-    sql.build().execute(&mut **tx).await?;
-    Ok(())
-}
-
-async fn save_page_views(
-    tx: &mut Transaction<'_, Any>,
-    dialect: Dialect,
-    rows: &[&PageViewRecord],
-) -> StoreResult<()> {
-    let mut sql = QueryBuilder::<Any>::new(
-        "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at, view_key) ",
-    );
-    sql.push_values(rows, |mut row, view| {
-        row.push_bind(view.tenant.as_str())
-            .push_bind(view.site.as_str())
-            .push_bind(view.visitor.as_str())
-            .push_bind(view.page.url.as_str())
-            .push_bind(view.page.title.as_str())
-            .push_bind(view.page.referrer.as_str())
-            .push_bind(view.keywords.as_deref())
-            .push_bind(sql_time(view.at))
-            .push_bind(view_key(view));
-    });
-    sql.push(dialect.skip_existing("view_key"));
-    sql.build().execute(&mut **tx).await?;
-    // One row per visitor: when this batch first and last saw them.
-    let visits = visits(rows);
-    let mut sql = QueryBuilder::<Any>::new(
-        "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) ",
-    );
-    sql.push_values(&visits, |mut row, (first, view)| {
-        row.push_bind(view.visitor.as_str())
-            .push_bind(view.tenant.as_str())
-            .push_bind(view.site.as_str())
-            .push_bind(sql_time(*first))
-            .push_bind(sql_time(view.at))
-            .push_bind(view.page.url.as_str());
-    });
-    sql.push(dialect.upsert("visitors", &["last_seen_at", "last_url"]));
-    sql.build().execute(&mut **tx).await?;
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_batch_is_cut_into_statements_of_a_few_sizes_in_order() {
-        for len in [0, 1, 3, 4, 5, 255, 256, 400, 2_000] {
-            let rows: Vec<usize> = (0..len).collect();
-            let pieces: Vec<&[usize]> = statements(&rows).collect();
-            assert_eq!(pieces.concat(), rows, "every row once, in order ({len})");
-            assert!(pieces.iter().all(|piece| ROWS_PER_STATEMENT.contains(&piece.len())), "{len}");
-            assert!(pieces.windows(2).all(|pair| pair[0].len() >= pair[1].len()), "largest first ({len})");
+    for rows in inserts::statements(&Batch::of(writes)) {
+        let mut sql = QueryBuilder::<Any>::new(rows.insert.head);
+        sql.push_values(rows.values.chunks(rows.insert.columns), |mut row, values| {
+            for value in values {
+                match value {
+                    Value::Text(text) => row.push_bind(text.as_deref()),
+                    Value::Int(int) => row.push_bind(*int),
+                };
+            }
+        });
+        sql.push(rows.insert.end(dialect));
+        let done = sql.build().execute(&mut **tx).await?;
+        let skipped = (rows.len() as u64).saturating_sub(done.rows_affected());
+        if skipped > 0 && rows.insert.warns_of_skipped() {
+            tracing::warn!(skipped, "messages were already stored");
         }
-        assert_eq!(statements(&[0u8; 400]).map(<[u8]>::len).collect::<Vec<_>>(), [256, 64, 64, 16]);
     }
+    Ok(())
 }

@@ -1,12 +1,16 @@
 //! The sqlx backends: SQLite (the default: one file in WAL mode, `synchronous = FULL` so a commit
 //! survives power loss) and MySQL 8 / MariaDB 10.11 (InnoDB, whose commits are durable by
 //! default). One implementation on sqlx's `Any` driver; where the two dialects differ, [`Dialect`]
-//! holds the difference. Each has its own migrations, run on open. One module per area.
+//! holds the difference. Each has its own migrations, run on open. One module per area. SQLite's
+//! group commit runs on a thread of its own with its own connection (`commit_thread`); the rows
+//! it inserts are defined once for both (`inserts`).
 
 mod agents;
 mod cluster;
+mod commit_thread;
 mod conversations;
 mod import;
+mod inserts;
 mod replies;
 mod sites;
 
@@ -79,6 +83,8 @@ pub struct SqlStore {
     /// The group commit's own connection: a crowd of reads (a login flood, a wave of hellos)
     /// queued for the shared pool never holds a commit, and with it every `ack`, back.
     writes: AnyPool,
+    /// SQLite's group commit, for a database in a file.
+    commit_thread: Option<commit_thread::CommitThread>,
     dialect: Dialect,
     /// When the rooms last committed (ms since the epoch): the search index keeps out of their way.
     last_commit: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -128,9 +134,19 @@ impl SqlStore {
         // insert within the batch's transaction) in memory rather than in a temporary file.
         let writes = pool(1, "PRAGMA temp_store = MEMORY").await.map_err(opened)?;
         let pool = pool(8, "").await.map_err(opened)?;
-        let store = SqlStore { pool, writes, dialect: Dialect::Sqlite, last_commit: Default::default() };
+        let mut store = SqlStore {
+            pool,
+            writes,
+            commit_thread: None,
+            dialect: Dialect::Sqlite,
+            last_commit: Default::default(),
+        };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         store.sqlite_agents_per_tenant(&shown).await?;
+        // An in-memory database is the pool's own: it keeps committing through the pool.
+        if path != ":memory:" && !url.contains("mode=memory") {
+            store.commit_thread = Some(commit_thread::CommitThread::start(path)?);
+        }
         // The index's own connection: what it writes can be rebuilt, so its commits skip the
         // fsync (its progress is in the same transactions, so a crash loses both or neither).
         let indexer = AnyPoolOptions::new()
@@ -178,7 +194,13 @@ impl SqlStore {
         let connected =
             |e: sqlx::Error| anyhow!("cannot connect to the database at {shown}: {}", StoreError::from(e));
         let (pool, writes) = (pool(16).await.map_err(connected)?, pool(1).await.map_err(connected)?);
-        let store = SqlStore { pool, writes, dialect: Dialect::MySql, last_commit: Default::default() };
+        let store = SqlStore {
+            pool,
+            writes,
+            commit_thread: None,
+            dialect: Dialect::MySql,
+            last_commit: Default::default(),
+        };
         store.migrate(&MYSQL_MIGRATIONS, &shown).await?;
         Ok(store)
     }
