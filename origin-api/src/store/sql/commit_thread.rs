@@ -4,6 +4,8 @@
 //! and each value was converted on the server's thread on the way; at 10,000 msg/s that was a
 //! seventh of the server's socket thread (docs/benchmarks.md).
 
+use std::panic::{self, AssertUnwindSafe};
+use std::path::Path;
 use std::sync::mpsc;
 
 use chat_core::records::WriteOp;
@@ -35,14 +37,23 @@ pub(super) struct CommitThread {
 impl CommitThread {
     /// Starts the thread for the database file at `path` (which exists and is migrated), opening
     /// its connection first so that a file that cannot be opened is told at once.
-    pub(super) fn start(path: &str) -> anyhow::Result<Self> {
+    pub(super) fn start(path: &Path) -> anyhow::Result<Self> {
         let connection = open(path)?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let path = path.to_owned();
         std::thread::Builder::new().name("kefu-commit".into()).spawn(move || {
             let mut connection = Some(connection);
             for job in queue {
-                let stored = commit(&mut connection, &path, &job.writes);
+                // A bug that panics refuses the batch (the writer then finds and sets aside the
+                // write it cannot store) rather than stopping every commit after it.
+                let stored =
+                    panic::catch_unwind(AssertUnwindSafe(|| commit(&mut connection, &path, &job.writes)))
+                        .unwrap_or_else(|_| {
+                            connection = None;
+                            Err(StoreError::Database(
+                                "storing the batch failed (a panic); see the log".into(),
+                            ))
+                        });
                 let _ = job.answer.send(stored);
             }
         })?;
@@ -58,10 +69,12 @@ impl CommitThread {
     }
 }
 
-fn open(path: &str) -> anyhow::Result<Connection> {
-    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+/// Opens the database as sqlx does (a `file:` name is a URI), read and write.
+fn open(path: &Path) -> anyhow::Result<Connection> {
+    let flags =
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI;
     let connection = Connection::open_with_flags(path, flags)
-        .map_err(|error| anyhow::anyhow!("cannot open the SQLite database {path}: {error}"))?;
+        .map_err(|error| anyhow::anyhow!("cannot open the SQLite database {}: {error}", path.display()))?;
     // As the pool's connections (see `SqlStore::open_sqlite`); the statement journal of one
     // multi-row insert within the batch's transaction stays in memory.
     connection.execute_batch(
@@ -75,7 +88,7 @@ fn open(path: &str) -> anyhow::Result<Connection> {
 /// Stores `writes` over `connection`, opening it again first if the last commit failed: a
 /// connection whose commit failed may still hold its transaction (SQLite keeps the write lock
 /// after a COMMIT refused for a full disk), and the retry would wait behind it.
-fn commit(connection: &mut Option<Connection>, path: &str, writes: &[WriteOp]) -> StoreResult<()> {
+fn commit(connection: &mut Option<Connection>, path: &Path, writes: &[WriteOp]) -> StoreResult<()> {
     let conn = match connection {
         Some(conn) => conn,
         None => connection.insert(open(path).map_err(|error| StoreError::Unavailable(error.to_string()))?),
@@ -93,7 +106,7 @@ fn store(conn: &Connection, writes: &[WriteOp]) -> rusqlite::Result<()> {
         let sql = inserts::sql(rows.insert, rows.len(), Dialect::Sqlite);
         let done = conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(&rows.values))?;
         let skipped = rows.len().saturating_sub(done);
-        if skipped > 0 && rows.insert.warns_of_skipped() {
+        if skipped > 0 && rows.insert.warns_of_skipped {
             tracing::warn!(skipped, "messages were already stored");
         }
     }
@@ -119,5 +132,57 @@ fn store_error(error: rusqlite::Error) -> StoreError {
             StoreError::Unavailable(error.to_string())
         }
         _ => StoreError::Database(error.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commit_connection_is_as_durable_as_the_pools() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kefu.db");
+        Connection::open(&path).unwrap();
+        let conn = open(&path).unwrap();
+        let pragma =
+            |name: &str| conn.pragma_query_value(None, name, |row| row.get::<_, rusqlite::types::Value>(0));
+        assert_eq!(pragma("journal_mode").unwrap(), rusqlite::types::Value::Text("wal".into()));
+        assert_eq!(
+            pragma("synchronous").unwrap(),
+            rusqlite::types::Value::Integer(2),
+            "FULL: a commit survives power loss"
+        );
+        assert_eq!(pragma("foreign_keys").unwrap(), rusqlite::types::Value::Integer(1));
+        assert_eq!(pragma("busy_timeout").unwrap(), rusqlite::types::Value::Integer(10_000));
+    }
+
+    #[test]
+    fn a_refused_commit_leaves_no_lock_behind_and_the_next_one_is_stored() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kefu.db");
+        let path = path.as_path();
+        Connection::open(path).unwrap();
+        open(path).unwrap().execute_batch("CREATE TABLE visitors (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, site_id TEXT, first_seen_at INTEGER, last_seen_at INTEGER, last_url TEXT)").unwrap();
+        let mut connection = Some(open(path).unwrap());
+        // No page_views table: the batch is refused for good, and nothing of it is kept.
+        let view = chat_core::records::PageViewRecord {
+            tenant: "t1".into(),
+            site: "s1".into(),
+            visitor: "v1".into(),
+            page: chat_core::protocol::PageInfo { url: "https://example.com/".into(), ..Default::default() },
+            keywords: None,
+            at: chat_core::ids::Millis(1_000),
+        };
+        let refused = commit(&mut connection, path, &[WriteOp::PageView(view.clone())]);
+        assert!(matches!(refused, Err(StoreError::Database(_))), "{refused:?}");
+        assert!(connection.is_none(), "the connection that failed is not used again");
+        let other = open(path).unwrap();
+        other.execute_batch("CREATE TABLE page_views (id INTEGER PRIMARY KEY, tenant_id TEXT, site_id TEXT, visitor_id TEXT, url TEXT, title TEXT, referrer TEXT, keywords TEXT, viewed_at INTEGER, view_key TEXT UNIQUE)").unwrap();
+        commit(&mut connection, path, &[WriteOp::PageView(view)]).unwrap();
+        let count = |table: &str| {
+            other.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get::<_, i64>(0)).unwrap()
+        };
+        assert_eq!((count("page_views"), count("visitors")), (1, 1));
     }
 }

@@ -243,7 +243,7 @@ pub(super) async fn store_writes(
         sql.push(rows.insert.end(dialect));
         let done = sql.build().execute(&mut **tx).await?;
         let skipped = (rows.len() as u64).saturating_sub(done.rows_affected());
-        if skipped > 0 && rows.insert.warns_of_skipped() {
+        if skipped > 0 && rows.insert.warns_of_skipped {
             tracing::warn!(skipped, "messages were already stored");
         }
     }

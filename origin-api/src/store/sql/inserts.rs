@@ -13,6 +13,9 @@ pub(super) struct Insert {
     /// Values per row.
     pub columns: usize,
     end: End,
+    /// Whether rows skipped for existing are worth a warning: only messages', which are never
+    /// sent twice but by a retried batch.
+    pub warns_of_skipped: bool,
 }
 
 /// How an INSERT treats rows whose key exists.
@@ -31,12 +34,6 @@ impl Insert {
             End::Skip(key) => dialect.skip_existing(key),
             End::Upsert(table, columns) => dialect.upsert(table, columns),
         }
-    }
-
-    /// Whether rows skipped for existing are worth a warning: only messages', which are never
-    /// sent twice but by a retried batch.
-    pub fn warns_of_skipped(&self) -> bool {
-        std::ptr::eq(self, &MESSAGES)
     }
 }
 
@@ -85,7 +82,9 @@ pub(super) fn statements<'a>(writes: &Batch<'a>) -> Vec<Rows<'a>> {
     for rows in pieces(&writes.page_views) {
         add(&PAGE_VIEWS, &mut rows.iter().flat_map(|view| batch::page_view(view)));
         // One row per visitor: when these views first and last saw them.
-        add(&VISITORS, &mut visits(rows).into_iter().flat_map(|(first, view)| batch::visit(first, view)));
+        for visits in pieces(&visits(rows)) {
+            add(&VISITORS, &mut visits.iter().flat_map(|(first, view)| batch::visit(*first, view)));
+        }
     }
     statements
 }
@@ -101,6 +100,7 @@ static MESSAGES: Insert = Insert {
              kind, body, cid, event, attachment, created_at) ",
     columns: 13,
     end: End::Skip("seq"),
+    warns_of_skipped: true,
 };
 
 // The tenant check of the upsert keeps a clash of ids (only an import can bring one) from
@@ -113,18 +113,21 @@ static CONVERSATIONS: Insert = Insert {
         "conversations",
         &["status", "agent_id", "closed_at", "rating", "rating_comment", "visitor_read_seq", "agent_read_seq"],
     ),
+    warns_of_skipped: false,
 };
 
 static PAGE_VIEWS: Insert = Insert {
     head: "INSERT INTO page_views (tenant_id, site_id, visitor_id, url, title, referrer, keywords, viewed_at, view_key) ",
     columns: 9,
     end: End::Skip("view_key"),
+    warns_of_skipped: false,
 };
 
 static VISITORS: Insert = Insert {
     head: "INSERT INTO visitors (id, tenant_id, site_id, first_seen_at, last_seen_at, last_url) ",
     columns: 6,
     end: End::Upsert("visitors", &["last_seen_at", "last_url"]),
+    warns_of_skipped: false,
 };
 
 #[cfg(test)]

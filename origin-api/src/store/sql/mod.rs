@@ -14,6 +14,7 @@ mod inserts;
 mod replies;
 mod sites;
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::anyhow;
@@ -143,9 +144,16 @@ impl SqlStore {
         };
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         store.sqlite_agents_per_tenant(&shown).await?;
-        // An in-memory database is the pool's own: it keeps committing through the pool.
-        if path != ":memory:" && !url.contains("mode=memory") {
-            store.commit_thread = Some(commit_thread::CommitThread::start(path)?);
+        // The commit thread opens the file as the pool does. A URL with options that change how
+        // (another VFS, read-only, immutable, in memory) keeps committing through the pool, which
+        // honours them all.
+        let plain = url
+            .split_once('?')
+            .is_none_or(|(_, query)| query.split('&').all(|pair| matches!(pair, "mode=rwc" | "mode=rw")));
+        if plain && path != ":memory:" {
+            let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
+                .map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
+            store.commit_thread = Some(commit_thread::CommitThread::start(file.get_filename())?);
         }
         // The index's own connection: what it writes can be rebuilt, so its commits skip the
         // fsync (its progress is in the same transactions, so a crash loses both or neither).
