@@ -39,6 +39,32 @@ const MAX_RETRY_DELAY: Duration = Duration::from_secs(5);
 /// does not cost a message.
 const REFUSALS_BEFORE_SETTING_ASIDE: u32 = 3;
 
+/// How fast writes came lately: their count and the time they took, both fading with a time
+/// constant of [`PACE_WINDOW`]. The writes of one short moment say little (at 2,000 a second, three
+/// within a millisecond is common); their rate over the last tenth of a second says how they pour.
+#[derive(Debug, Default)]
+struct Pace {
+    writes: f64,
+    seconds: f64,
+}
+
+/// How far back [`Pace`] looks.
+const PACE_WINDOW: Duration = Duration::from_millis(100);
+
+impl Pace {
+    /// Counts `writes` that came in `took`.
+    fn add(&mut self, writes: usize, took: Duration) {
+        let kept = (-took.as_secs_f64() / PACE_WINDOW.as_secs_f64()).exp();
+        self.writes = self.writes * kept + writes as f64;
+        self.seconds = self.seconds * kept + took.as_secs_f64();
+    }
+
+    /// Writes a second lately.
+    fn per_second(&self) -> f64 {
+        if self.seconds > 0.0 { self.writes / self.seconds } else { 0.0 }
+    }
+}
+
 /// One room's write.
 #[derive(Debug)]
 pub(crate) struct WriteItem {
@@ -84,20 +110,21 @@ async fn run(
 ) {
     let mut batch = Vec::new();
     let mut last_commit = Instant::now();
+    let mut pace = Pace::default();
     while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
         // While writes pour in, they are gathered for a moment after the last commit began, so a
         // commit (its WAL pages, its fsync) serves dozens of messages rather than a few, and the
         // server keeps its time for the sockets. At a lighter pace each commit starts at once:
         // latency then matters more than the CPU a commit costs.
         let since = last_commit.elapsed();
-        let pouring = batch.len() as f64 >= GATHER_ABOVE_PER_SECOND * since.as_secs_f64();
-        if pouring && since < GATHER && batch.len() < MAX_BATCH / 4 {
+        if pace.per_second() >= GATHER_ABOVE_PER_SECOND && since < GATHER && batch.len() < MAX_BATCH / 4 {
             tokio::time::sleep(GATHER - since).await;
             while batch.len() < MAX_BATCH {
                 let Ok(item) = rx.try_recv() else { break };
                 batch.push(item);
             }
         }
+        pace.add(batch.len(), last_commit.elapsed());
         last_commit = Instant::now();
         let queued = batch.len();
         let (mut ops, mut receipts): (Vec<_>, Vec<_>) =
@@ -217,4 +244,33 @@ fn last_per_room(
         }
     }
     last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn paced(pace: &mut Pace, per_commit: &[(usize, u64)], times: usize) {
+        for _ in 0..times {
+            for &(writes, micros) in per_commit {
+                pace.add(writes, Duration::from_micros(micros));
+            }
+        }
+    }
+
+    #[test]
+    fn commits_are_gathered_only_while_writes_pour_in() {
+        // 2,000 writes a second arriving unevenly: three within 0.6 ms, then one in 0.9 ms.
+        let mut pace = Pace::default();
+        paced(&mut pace, &[(3, 600), (1, 1_400)], 200);
+        assert!((pace.per_second() - 2_000.0).abs() < 50.0, "{}", pace.per_second());
+        assert!(pace.per_second() < GATHER_ABOVE_PER_SECOND);
+        // 10,000 a second in commits of 20 every 2 ms: gathered.
+        paced(&mut pace, &[(20, 2_000)], 100);
+        assert!(pace.per_second() >= GATHER_ABOVE_PER_SECOND, "{}", pace.per_second());
+        // The flood ends: within a few tenths of a second commits start at once again.
+        paced(&mut pace, &[(1, 1_000)], 300);
+        assert!(pace.per_second() < GATHER_ABOVE_PER_SECOND / 2.0, "{}", pace.per_second());
+        assert_eq!(Pace::default().per_second(), 0.0, "no writes yet: nothing pours");
+    }
 }
