@@ -15,8 +15,7 @@ use tokio::sync::oneshot;
 
 use super::Dialect;
 use super::inserts;
-use crate::store::batch::Batch;
-use crate::store::batch::Value;
+use crate::store::batch::{Batch, Value};
 use crate::store::{StoreError, StoreResult};
 
 /// Prepared statements the thread keeps: a few sizes of each table's insert, and the transaction's.
@@ -105,10 +104,7 @@ fn store(conn: &Connection, writes: &[WriteOp]) -> rusqlite::Result<()> {
     for rows in inserts::statements(&Batch::of(writes)) {
         let sql = inserts::sql(rows.insert, rows.len(), Dialect::Sqlite);
         let done = conn.prepare_cached(&sql)?.execute(rusqlite::params_from_iter(&rows.values))?;
-        let skipped = rows.len().saturating_sub(done);
-        if skipped > 0 && rows.insert.warns_of_skipped {
-            tracing::warn!(skipped, "messages were already stored");
-        }
+        rows.stored(done as u64);
     }
     conn.prepare_cached("COMMIT")?.execute([])?;
     Ok(())

@@ -4,12 +4,11 @@ use chat_core::ids::{ConversationId, Millis, SiteId, TenantId, VisitorId};
 use chat_core::limits::CID_WINDOW;
 use chat_core::protocol::MessageView;
 use chat_core::records::{StoredConversation, WriteOp};
-use sqlx::{Any, Connection, QueryBuilder, Transaction};
+use sqlx::{Any, Connection, Transaction};
 
 use super::inserts;
 use super::{Dialect, SqlStore, bound, paged};
-use crate::store::batch::Batch;
-use crate::store::batch::Value;
+use crate::store::batch::{Batch, Value};
 use crate::store::rows::{self, MESSAGE_COLUMNS, PAGE_VIEW_COLUMNS, SUMMARY_COLUMNS, sql_int, sql_time};
 use crate::store::statements;
 use crate::store::statements::TextSearch;
@@ -231,21 +230,15 @@ pub(super) async fn store_writes(
     writes: &[WriteOp],
 ) -> StoreResult<()> {
     for rows in inserts::statements(&Batch::of(writes)) {
-        let mut sql = QueryBuilder::<Any>::new(rows.insert.head);
-        sql.push_values(rows.values.chunks(rows.insert.columns), |mut row, values| {
-            for value in values {
-                match value {
-                    Value::Text(text) => row.push_bind(text.as_deref()),
-                    Value::Int(int) => row.push_bind(*int),
-                };
-            }
-        });
-        sql.push(rows.insert.end(dialect));
-        let done = sql.build().execute(&mut **tx).await?;
-        let skipped = (rows.len() as u64).saturating_sub(done.rows_affected());
-        if skipped > 0 && rows.insert.warns_of_skipped {
-            tracing::warn!(skipped, "messages were already stored");
+        let sql = inserts::sql(rows.insert, rows.len(), dialect);
+        let mut query = sqlx::query(&sql);
+        for value in &rows.values {
+            query = match value {
+                Value::Text(text) => query.bind(text.as_deref()),
+                Value::Int(int) => query.bind(*int),
+            };
         }
+        rows.stored(query.execute(&mut **tx).await?.rows_affected());
     }
     Ok(())
 }

@@ -9,13 +9,13 @@ use crate::store::statements::value_rows;
 #[derive(Debug)]
 pub(super) struct Insert {
     /// Up to `VALUES`, with a space after the column list.
-    pub head: &'static str,
+    head: &'static str,
     /// Values per row.
-    pub columns: usize,
+    columns: usize,
     end: End,
     /// Whether rows skipped for existing are worth a warning: only messages', which are never
     /// sent twice but by a retried batch.
-    pub warns_of_skipped: bool,
+    warns_of_skipped: bool,
 }
 
 /// How an INSERT treats rows whose key exists.
@@ -29,7 +29,7 @@ enum End {
 
 impl Insert {
     /// What follows the values.
-    pub fn end(&self, dialect: Dialect) -> String {
+    fn end(&self, dialect: Dialect) -> String {
         match self.end {
             End::Skip(key) => dialect.skip_existing(key),
             End::Upsert(table, columns) => dialect.upsert(table, columns),
@@ -48,6 +48,15 @@ impl Rows<'_> {
     /// How many rows.
     pub fn len(&self) -> usize {
         self.values.len() / self.insert.columns
+    }
+
+    /// Tells of rows skipped for existing, where that is worth a warning, once `stored` of them
+    /// were.
+    pub fn stored(&self, stored: u64) {
+        let skipped = (self.len() as u64).saturating_sub(stored);
+        if skipped > 0 && self.insert.warns_of_skipped {
+            tracing::warn!(skipped, "messages were already stored");
+        }
     }
 }
 
