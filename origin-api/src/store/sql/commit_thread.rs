@@ -21,13 +21,16 @@ use crate::store::{StoreError, StoreResult};
 /// Prepared statements the thread keeps: a few sizes of each table's insert, and the transaction's.
 const STATEMENT_CACHE: usize = 64;
 
-/// A batch to store and where its answer goes.
-struct Job {
-    writes: Vec<WriteOp>,
-    answer: oneshot::Sender<StoreResult<()>>,
+/// What the thread is asked to do.
+enum Job {
+    /// Store a batch and say how that went.
+    Commit { writes: Vec<WriteOp>, answer: oneshot::Sender<StoreResult<()>> },
+    /// Close the connection (after the batches handed over before) and end.
+    Stop { stopped: oneshot::Sender<()> },
 }
 
-/// The thread's end that the store holds; the thread ends when the last store clone is dropped.
+/// The thread's end that the store holds. The thread ends when it is told to stop (the store is
+/// closed) or when the last store clone is dropped.
 #[derive(Debug, Clone)]
 pub(super) struct CommitThread {
     jobs: mpsc::Sender<Job>,
@@ -43,17 +46,27 @@ impl CommitThread {
         std::thread::Builder::new().name("kefu-commit".into()).spawn(move || {
             let mut connection = Some(connection);
             for job in queue {
+                let (writes, answer) = match job {
+                    Job::Commit { writes, answer } => (writes, answer),
+                    Job::Stop { stopped } => {
+                        // The last connection to close checkpoints the log into the database
+                        // file and removes it: a stopped server's records are one file.
+                        drop(connection.take());
+                        let _ = stopped.send(());
+                        return;
+                    }
+                };
                 // A bug that panics refuses the batch (the writer then finds and sets aside the
                 // write it cannot store) rather than stopping every commit after it.
                 let stored =
-                    panic::catch_unwind(AssertUnwindSafe(|| commit(&mut connection, &path, &job.writes)))
+                    panic::catch_unwind(AssertUnwindSafe(|| commit(&mut connection, &path, &writes)))
                         .unwrap_or_else(|_| {
                             connection = None;
                             Err(StoreError::Database(
                                 "storing the batch failed (a panic); see the log".into(),
                             ))
                         });
-                let _ = job.answer.send(stored);
+                let _ = answer.send(stored);
             }
         })?;
         Ok(CommitThread { jobs })
@@ -63,8 +76,17 @@ impl CommitThread {
     pub(super) async fn commit(&self, writes: &[WriteOp]) -> StoreResult<()> {
         let (answer, answered) = oneshot::channel();
         let stopped = || StoreError::Unavailable("the commit thread stopped".into());
-        self.jobs.send(Job { writes: writes.to_vec(), answer }).map_err(|_| stopped())?;
+        self.jobs.send(Job::Commit { writes: writes.to_vec(), answer }).map_err(|_| stopped())?;
         answered.await.unwrap_or_else(|_| Err(stopped()))
+    }
+
+    /// Ends the thread once the batches handed over before are stored, closing its connection;
+    /// later commits are refused as unavailable.
+    pub(super) async fn stop(&self) {
+        let (stopped, done) = oneshot::channel();
+        if self.jobs.send(Job::Stop { stopped }).is_ok() {
+            let _ = done.await;
+        }
     }
 }
 
@@ -153,32 +175,55 @@ mod tests {
         assert_eq!(pragma("busy_timeout").unwrap(), rusqlite::types::Value::Integer(10_000));
     }
 
+    const VISITORS: &str = "CREATE TABLE visitors (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, site_id TEXT, first_seen_at INTEGER, last_seen_at INTEGER, last_url TEXT)";
+    const PAGE_VIEWS: &str = "CREATE TABLE page_views (id INTEGER PRIMARY KEY, tenant_id TEXT, site_id TEXT, visitor_id TEXT, url TEXT, title TEXT, referrer TEXT, keywords TEXT, viewed_at INTEGER, view_key TEXT UNIQUE)";
+
+    fn page_view(visitor: &str, at: u64) -> WriteOp {
+        WriteOp::PageView(chat_core::records::PageViewRecord {
+            tenant: "t1".into(),
+            site: "s1".into(),
+            visitor: visitor.into(),
+            page: chat_core::protocol::PageInfo { url: "https://example.com/".into(), ..Default::default() },
+            keywords: None,
+            at: chat_core::ids::Millis(at),
+        })
+    }
+
+    fn count(conn: &Connection, table: &str) -> i64 {
+        conn.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get(0)).unwrap()
+    }
+
     #[test]
     fn a_refused_commit_leaves_no_lock_behind_and_the_next_one_is_stored() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("kefu.db");
         let path = path.as_path();
         Connection::open(path).unwrap();
-        open(path).unwrap().execute_batch("CREATE TABLE visitors (id TEXT PRIMARY KEY, tenant_id TEXT NOT NULL, site_id TEXT, first_seen_at INTEGER, last_seen_at INTEGER, last_url TEXT)").unwrap();
+        open(path).unwrap().execute_batch(VISITORS).unwrap();
         let mut connection = Some(open(path).unwrap());
         // No page_views table: the batch is refused for good, and nothing of it is kept.
-        let view = chat_core::records::PageViewRecord {
-            tenant: "t1".into(),
-            site: "s1".into(),
-            visitor: "v1".into(),
-            page: chat_core::protocol::PageInfo { url: "https://example.com/".into(), ..Default::default() },
-            keywords: None,
-            at: chat_core::ids::Millis(1_000),
-        };
-        let refused = commit(&mut connection, path, &[WriteOp::PageView(view.clone())]);
+        let refused = commit(&mut connection, path, &[page_view("v1", 1_000)]);
         assert!(matches!(refused, Err(StoreError::Database(_))), "{refused:?}");
         assert!(connection.is_none(), "the connection that failed is not used again");
         let other = open(path).unwrap();
-        other.execute_batch("CREATE TABLE page_views (id INTEGER PRIMARY KEY, tenant_id TEXT, site_id TEXT, visitor_id TEXT, url TEXT, title TEXT, referrer TEXT, keywords TEXT, viewed_at INTEGER, view_key TEXT UNIQUE)").unwrap();
-        commit(&mut connection, path, &[WriteOp::PageView(view)]).unwrap();
-        let count = |table: &str| {
-            other.query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |row| row.get::<_, i64>(0)).unwrap()
-        };
-        assert_eq!((count("page_views"), count("visitors")), (1, 1));
+        other.execute_batch(PAGE_VIEWS).unwrap();
+        commit(&mut connection, path, &[page_view("v1", 1_000)]).unwrap();
+        assert_eq!((count(&other, "page_views"), count(&other, "visitors")), (1, 1));
+    }
+
+    #[tokio::test]
+    async fn a_stopped_thread_stores_what_it_was_handed_closes_its_connection_and_refuses_the_rest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kefu.db");
+        Connection::open(&path).unwrap().execute_batch(&format!("{VISITORS}; {PAGE_VIEWS}")).unwrap();
+        let thread = CommitThread::start(&path).unwrap();
+        let handed = [page_view("v1", 1_000), page_view("v2", 2_000)];
+        let (stored, ()) = tokio::join!(thread.commit(&handed), thread.stop());
+        stored.unwrap();
+        let later = thread.commit(&[page_view("v3", 3_000)]).await;
+        assert!(matches!(later, Err(StoreError::Unavailable(_))), "{later:?}");
+        // Its connection was the last one: closing it folded the log into the file.
+        assert!(!dir.path().join("kefu.db-wal").exists(), "the log is left after the stop");
+        assert_eq!(count(&Connection::open(&path).unwrap(), "page_views"), 2);
     }
 }

@@ -86,6 +86,8 @@ pub struct SqlStore {
     writes: AnyPool,
     /// SQLite's group commit, for a database in a file.
     commit_thread: Option<commit_thread::CommitThread>,
+    /// SQLite's search index's own connection (see `keep_search_index`).
+    indexer: Option<AnyPool>,
     dialect: Dialect,
     /// When the rooms last committed (ms since the epoch): the search index keeps out of their way.
     last_commit: std::sync::Arc<std::sync::atomic::AtomicU64>,
@@ -110,10 +112,8 @@ impl SqlStore {
         let options: AnyConnectOptions =
             url.parse().map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
         let pool = |connections, more: &'static str| {
-            AnyPoolOptions::new()
-                .max_connections(connections)
-                .acquire_timeout(ACQUIRE_TIMEOUT)
-                .after_connect(move |conn, _| {
+            AnyPoolOptions::new().max_connections(connections).acquire_timeout(ACQUIRE_TIMEOUT).after_connect(
+                move |conn, _| {
                     Box::pin(async move {
                         // The admin CLI writes to the same file while the server runs: wait for it.
                         conn.execute(
@@ -126,19 +126,21 @@ impl SqlStore {
                         }
                         Ok(())
                     })
-                })
-                .connect_with(options.clone())
+                },
+            )
         };
         let opened =
             |e: sqlx::Error| anyhow!("cannot open the SQLite database {path}: {}", StoreError::from(e));
         // The group commit's connection keeps its statement journal (the undo of one multi-row
-        // insert within the batch's transaction) in memory rather than in a temporary file.
-        let writes = pool(1, "PRAGMA temp_store = MEMORY").await.map_err(opened)?;
-        let pool = pool(8, "").await.map_err(opened)?;
+        // insert within the batch's transaction) in memory rather than in a temporary file. It
+        // opens at the first commit: a database in a file commits on its own thread instead.
+        let writes = pool(1, "PRAGMA temp_store = MEMORY").connect_lazy_with(options.clone());
+        let pool = pool(8, "").connect_with(options.clone()).await.map_err(opened)?;
         let mut store = SqlStore {
             pool,
             writes,
             commit_thread: None,
+            indexer: None,
             dialect: Dialect::Sqlite,
             last_commit: Default::default(),
         };
@@ -169,7 +171,8 @@ impl SqlStore {
             .connect_with(options.clone())
             .await
             .map_err(opened)?;
-        tokio::spawn(keep_search_index(indexer, store.pool.clone(), store.last_commit.clone()));
+        tokio::spawn(keep_search_index(indexer.clone(), store.pool.clone(), store.last_commit.clone()));
+        store.indexer = Some(indexer);
         Ok(store)
     }
 
@@ -206,6 +209,7 @@ impl SqlStore {
             pool,
             writes,
             commit_thread: None,
+            indexer: None,
             dialect: Dialect::MySql,
             last_commit: Default::default(),
         };
@@ -508,8 +512,18 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    /// Closes every connection, the commit thread's last once what it was handed is stored: on
+    /// SQLite the last one to close folds the write-ahead log into the database file.
     async fn close(&self) {
+        if let Some(thread) = &self.commit_thread {
+            thread.stop().await;
+        }
+        self.writes.close().await;
+        // The index's task stops quietly once it finds the shared pool closed.
         self.pool.close().await;
+        if let Some(indexer) = &self.indexer {
+            indexer.close().await;
+        }
     }
 }
 
