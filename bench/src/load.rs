@@ -76,13 +76,25 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
     let (stop_agent, mut agent_stopped) = tokio::sync::oneshot::channel::<()>();
     let agent_task = tokio::spawn(async move {
         let mut latency = Samples::default();
+        let mut ended = None;
         loop {
             let text = tokio::select! {
                 _ = &mut agent_stopped => break,
                 received = agent.next() => match received {
                     Some(Ok(Message::Text(text))) => text,
+                    Some(Ok(Message::Close(frame))) => {
+                        ended = Some(frame.map_or("without a code".to_owned(), |f| format!("{} {}", f.code, f.reason)));
+                        break;
+                    }
                     Some(Ok(_)) => continue,
-                    _ => break,
+                    Some(Err(error)) => {
+                        ended = Some(error.to_string());
+                        break;
+                    }
+                    None => {
+                        ended = Some("without a close frame".to_owned());
+                        break;
+                    }
                 },
             };
             let frame = match wire.decode(text.as_str()) {
@@ -98,7 +110,7 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
                 latency.add(start.elapsed().saturating_sub(Duration::from_micros(sent)));
             }
         }
-        latency
+        (latency, ended)
     });
 
     let per_visitor = f64::from(args.rate) / f64::from(args.visitors);
@@ -171,8 +183,11 @@ pub async fn run(http: &str, ws: &str, site_key: &str, wire: Wire, args: LoadArg
         );
     }
     let _ = stop_agent.send(());
-    let mut agent_latency = agent_task.await?;
+    let (mut agent_latency, agent_ended) = agent_task.await?;
     println!("send -> agent receives: {}", agent_latency.summary());
+    if let Some(ended) = agent_ended {
+        println!("the agent's socket ended early: {ended}");
+    }
     for socket in quiet {
         socket.abort();
     }

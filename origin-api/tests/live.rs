@@ -27,7 +27,8 @@ async fn a_socket_that_stops_reading_is_dropped_and_resumes_without_a_gap() {
     agent.expect(|f| matches!(f, ServerFrame::SiteState { .. })).await;
 
     // 100 visitors each send a burst of 20 long messages: about 8 MB for the agent, who reads none
-    // of it. Kernel buffers fill, then the agent's queue of 512 frames, then the agent is dropped.
+    // of it. Kernel buffers fill, the server's writes wait for the agent, 1 MiB of frames queues
+    // behind them, and the agent is dropped.
     let long = "x".repeat(3_900);
     let mut visitors = Vec::new();
     for v in 0..100 {

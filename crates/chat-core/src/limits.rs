@@ -95,11 +95,17 @@ pub const CLIENT_PING_INTERVAL_MS: u64 = 25_000;
 /// the socket and reconnects.
 pub const CLIENT_PONG_WAIT_MS: u64 = 10_000;
 
-/// Bytes of frames queued for one socket. A socket that falls this far behind is closed with
+/// Bytes of frames queued for one socket whose reader has stopped taking them (the connection's
+/// buffers are full). A socket that falls this far behind is closed with
 /// [`crate::protocol::close::SLOW_CONSUMER`] and resumes, so a slow reader cannot grow memory.
 /// Counted in bytes, not frames: a commit that hands an agent two thousand short messages at once
 /// is the server's own burst, not a slow reader.
 pub const SOCKET_QUEUE_BYTES: usize = 1024 * 1024;
+
+/// Bytes of frames queued for one socket whose reader takes everything written: the server itself
+/// is behind (its core is saturated, and a socket receiving thousands of messages a second waits
+/// its turn). Past this the socket is closed as for [`SOCKET_QUEUE_BYTES`].
+pub const SOCKET_QUEUE_MAX_BYTES: usize = 8 * 1024 * 1024;
 
 /// Messages one replay or one history page returns at most; a longer gap is replayed in pages.
 pub const MAX_PAGE_MESSAGES: u32 = 500;

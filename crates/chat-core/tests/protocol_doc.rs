@@ -153,6 +153,7 @@ fn the_limits_table_says_what_the_constants_are() {
         ("CLIENT_PONG_WAIT_MS", format!("within {} s", CLIENT_PONG_WAIT_MS / 1000)),
         ("IDLE_TIMEOUT_MS", format!("{} s without a frame", IDLE_TIMEOUT_MS / 1000)),
         ("SOCKET_QUEUE_BYTES", format!("{} MiB of frames", SOCKET_QUEUE_BYTES >> 20)),
+        ("SOCKET_QUEUE_MAX_BYTES", format!("{} MiB of frames", SOCKET_QUEUE_MAX_BYTES >> 20)),
         ("MAX_PAGE_MESSAGES", format!("{MAX_PAGE_MESSAGES} messages")),
         ("CID_WINDOW", format!("latest {CID_WINDOW} stored")),
     ];

@@ -97,6 +97,8 @@ struct QueueState {
     links: usize,
     /// The socket fell too far behind: it closes and the client resumes.
     killed: bool,
+    /// The socket's last write is waiting for its reader: the connection's buffers are full.
+    stalled: bool,
     /// The socket's end is gone.
     closed: bool,
     waker: Option<Waker>,
@@ -132,12 +134,20 @@ impl QueueState {
 }
 
 impl ConnLink {
-    /// Queues `item`; false (and nothing queued) if the socket is already
-    /// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES) behind.
+    /// Queues `item`; false (and nothing queued) if the socket is behind: its reader has stopped
+    /// taking what is written (the connection's buffers are full) and
+    /// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES) wait, or
+    /// [`SOCKET_QUEUE_MAX_BYTES`](chat_core::limits::SOCKET_QUEUE_MAX_BYTES) wait whatever the
+    /// reader does. Between the two the server is the one behind (a commit's burst, a busy core).
     pub(crate) fn push(&self, item: Outgoing) -> bool {
         let size = item.size();
         let mut state = lock(&self.queue.state);
-        if state.bytes + size > chat_core::limits::SOCKET_QUEUE_BYTES {
+        let limit = if state.stalled {
+            chat_core::limits::SOCKET_QUEUE_BYTES
+        } else {
+            chat_core::limits::SOCKET_QUEUE_MAX_BYTES
+        };
+        if state.bytes + size > limit {
             return false;
         }
         // A closed queue means the socket task ended; its `Disconnected` is on the way.
@@ -199,6 +209,11 @@ impl Inbound {
         .await
     }
 
+    /// Where the socket's writes say whether they wait for the reader (see [`ConnLink::push`]).
+    pub(crate) fn stall(&self) -> Stall {
+        Stall { queue: Arc::clone(&self.queue) }
+    }
+
     /// The next item if it is a frame already queued: what can be written with the one before.
     pub(crate) fn next_frame(&mut self) -> Option<Utf8Bytes> {
         let mut state = lock(&self.queue.state);
@@ -207,6 +222,17 @@ impl Inbound {
         }
         let Some(Outgoing::Frame(text)) = state.pop() else { return None };
         Some(text)
+    }
+}
+
+/// Marks a socket's queue stalled while a write waits for the socket's reader.
+pub(crate) struct Stall {
+    queue: Arc<Queue>,
+}
+
+impl Stall {
+    pub(crate) fn set(&self, stalled: bool) {
+        lock(&self.queue.state).stalled = stalled;
     }
 }
 
@@ -233,4 +259,43 @@ pub(crate) fn attachment(
     chat_core::admission::attachment(&state.keys.verifying, token, (tenant, site, uploader)).map_err(
         |message| session::Reply::frame(ServerFrame::error(ErrorCode::BadFrame, message, Some(cid.clone()))),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use chat_core::limits::{SOCKET_QUEUE_BYTES, SOCKET_QUEUE_MAX_BYTES};
+
+    use super::*;
+
+    const CHUNK: usize = 64 * 1024;
+
+    fn frame() -> Outgoing {
+        Outgoing::Frame("x".repeat(CHUNK).into())
+    }
+
+    /// Pushes until the queue refuses; answers how many bytes it took.
+    fn fill(link: &ConnLink) -> usize {
+        let mut taken = 0;
+        while link.push(frame()) {
+            taken += CHUNK;
+        }
+        taken
+    }
+
+    #[test]
+    fn only_a_reader_that_stopped_taking_is_held_to_the_smaller_queue() {
+        // Its reader takes what is written: the server's own burst fills the queue up to the cap.
+        let (link, mut inbound) = queue();
+        assert_eq!(fill(&link), SOCKET_QUEUE_MAX_BYTES);
+
+        // The socket is written out; then a write waits for the reader, and past
+        // SOCKET_QUEUE_BYTES nothing more is queued.
+        while inbound.next_frame().is_some() {}
+        inbound.stall().set(true);
+        assert_eq!(fill(&link), SOCKET_QUEUE_BYTES);
+
+        // The reader catches up and its writes go through at once again.
+        inbound.stall().set(false);
+        assert!(link.push(frame()));
+    }
 }

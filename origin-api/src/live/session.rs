@@ -358,9 +358,11 @@ pub(crate) async fn send(socket: &mut WebSocket, message: Message) -> bool {
 }
 
 /// Sends `first` and the frames queued behind it (up to [`WRITE_BATCH_BYTES`]) in as few writes
-/// as it takes; see [`send`].
+/// as it takes; see [`send`]. While the write waits for the reader, the socket's queue is marked
+/// stalled (see [`super::ConnLink::push`]).
 async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbound) -> bool {
-    let sent = tokio::time::timeout(SEND_TIMEOUT, async {
+    let stall = inbound.stall();
+    let write = async {
         socket.feed(first).await?;
         let mut fed = 0;
         while fed < WRITE_BATCH_BYTES {
@@ -369,8 +371,22 @@ async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbou
             socket.feed(Message::Text(text)).await?;
         }
         socket.flush().await
-    });
-    matches!(sent.await, Ok(Ok(())))
+    };
+    let mut sent = std::pin::pin!(tokio::time::timeout(SEND_TIMEOUT, write));
+    let mut stalled = false;
+    let sent = std::future::poll_fn(|cx| {
+        let poll = sent.as_mut().poll(cx);
+        if poll.is_pending() && !stalled {
+            stalled = true;
+            stall.set(true);
+        }
+        poll
+    })
+    .await;
+    if stalled {
+        stall.set(false);
+    }
+    matches!(sent, Ok(Ok(())))
 }
 
 /// Sends JSON text; see [`send`].
