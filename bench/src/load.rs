@@ -216,7 +216,7 @@ struct Unacked {
 }
 
 /// The first wait before a send turned away for now is sent again; doubles while refusals go on,
-/// up to [`LONGEST_HOLD`] (as the widget does).
+/// up to [`LONGEST_HOLD`], each lengthened by up to half at random (as the widget does).
 const FIRST_HOLD: Duration = Duration::from_secs(3);
 const LONGEST_HOLD: Duration = Duration::from_secs(60);
 
@@ -297,6 +297,7 @@ async fn visitor(
                                 unacked[at].waiting = true;
                                 if held_until.is_none() {
                                     let hold = FIRST_HOLD.saturating_mul(1 << refusals.min(5)).min(LONGEST_HOLD);
+                                    let hold = hold.mul_f64(rand::Rng::random_range(&mut rand::rng(), 1.0..1.5));
                                     held_until = Some(Instant::now() + hold);
                                     refusals += 1;
                                 }

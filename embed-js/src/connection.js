@@ -285,14 +285,15 @@ export class Connection {
   #refused(cid, code) {
     if (!RETRYABLE.includes(code)) return this.#dropFromOutbox(cid);
     this.#refusedNow.add(cid);
-    // 3 s, 6 s, 12 s … up to a minute while refusals go on. A reconnect sends it all anyway.
+    // 3 s, 6 s, 12 s … up to a minute while refusals go on, each up to half longer at random so
+    // that visitors refused together do not all come back together. A reconnect sends it all anyway.
     this.#hold ??= setTimeout(() => {
       const items = this.outbox();
       const from = items.findIndex((i) => this.#refusedNow.has(i.cid));
       this.#hold = undefined;
       this.#refusedNow.clear();
       for (const item of items.slice(Math.max(from, 0))) this.#transmit(item);
-    }, Math.min(60000, RETRY_SEND_MS * 2 ** this.#refusals++));
+    }, Math.min(60000, RETRY_SEND_MS * 2 ** this.#refusals++) * (1 + Math.random() / 2));
   }
 
   /** @param {number} code */

@@ -409,6 +409,6 @@ class Socket {
       this.#hold = undefined;
       this.#refusedNow.clear();
       for (const pending of mine.slice(Math.max(from, 0))) this.transmit(pending);
-    }, Math.min(60_000, RETRY_SEND_MS * 2 ** this.#refusals++));
+    }, Math.min(60_000, RETRY_SEND_MS * 2 ** this.#refusals++) * (1 + Math.random() / 2));
   }
 }
