@@ -372,7 +372,9 @@ async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbou
         }
         socket.flush().await
     };
-    let mut sent = std::pin::pin!(tokio::time::timeout(SEND_TIMEOUT, write));
+    // On the heap: a socket task holds its largest state for its whole life, and an idle socket
+    // should not carry a write's.
+    let mut sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, write));
     let mut stalled = false;
     let sent = std::future::poll_fn(|cx| {
         let poll = sent.as_mut().poll(cx);
