@@ -149,36 +149,7 @@ where
 async fn run(command: Command) -> anyhow::Result<()> {
     match command {
         Command::Serve(args) => serve(Config::load(&args)?).await,
-        Command::Migrate(args) => {
-            store::open(args.load()?.database_url.expose()).await?.close().await;
-            println!("the database schema is up to date");
-            Ok(())
-        }
         Command::Healthcheck(args) => healthcheck(Config::load(&args)?.listen).await,
-        Command::Tenant { command, config } => admin::tenant(&*open(&config).await?, command).await,
-        Command::Site { command, config } => admin::site(&*open(&config).await?, command).await,
-        Command::Node { command, config } => admin::node(&*open(&config).await?, command).await,
-        Command::Agent { command, config } => {
-            if std::io::stdin().is_terminal() {
-                eprintln!("password (one line):");
-            }
-            admin::agent(&*open(&config).await?, command, std::io::stdin().lock()).await
-        }
-        Command::Export { tenant, output, config } => {
-            let store = open(&config).await?;
-            let counts = match output {
-                Some(path) => {
-                    let file = std::fs::File::create(&path)
-                        .with_context(|| format!("cannot create {}", path.display()))?;
-                    let mut out = std::io::BufWriter::new(file);
-                    transfer::export(&*store, &tenant, &mut out).await?
-                }
-                None => transfer::export(&*store, &tenant, &mut std::io::stdout().lock()).await?,
-            };
-            store.close().await;
-            eprintln!("exported the tenant {tenant}: {}", serde_json::to_string(&counts)?);
-            Ok(())
-        }
         Command::Backup { output, config } => {
             let bytes = backup::sqlite(config.load()?.database_url.expose(), &output).await?;
             println!("wrote {} ({bytes} bytes)", output.display());
@@ -186,17 +157,61 @@ async fn run(command: Command) -> anyhow::Result<()> {
         }
         #[cfg(windows)]
         Command::Service { command } => tokio::task::block_in_place(|| windows_service::command(command)),
-        Command::Import { file, config } => {
-            let store = open(&config).await?;
+        Command::Migrate(ref config)
+        | Command::Tenant { ref config, .. }
+        | Command::Site { ref config, .. }
+        | Command::Node { ref config, .. }
+        | Command::Agent { ref config, .. }
+        | Command::Export { ref config, .. }
+        | Command::Import { ref config, .. } => {
+            let store = open(config).await?;
+            let done = administer(&*store, command).await;
+            // Closed whatever the command's result: on SQLite the last connection to close folds
+            // the write-ahead log into the database file.
+            store.close().await;
+            done
+        }
+    }
+}
+
+/// The commands that work on the records, with them open.
+async fn administer(store: &dyn store::Store, command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate(_) => {
+            println!("the database schema is up to date");
+            Ok(())
+        }
+        Command::Tenant { command, .. } => admin::tenant(store, command).await,
+        Command::Site { command, .. } => admin::site(store, command).await,
+        Command::Node { command, .. } => admin::node(store, command).await,
+        Command::Agent { command, .. } => {
+            if std::io::stdin().is_terminal() {
+                eprintln!("password (one line):");
+            }
+            admin::agent(store, command, std::io::stdin().lock()).await
+        }
+        Command::Export { tenant, output, .. } => {
+            let counts = match output {
+                Some(path) => {
+                    let file = std::fs::File::create(&path)
+                        .with_context(|| format!("cannot create {}", path.display()))?;
+                    let mut out = std::io::BufWriter::new(file);
+                    transfer::export(store, &tenant, &mut out).await?
+                }
+                None => transfer::export(store, &tenant, &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("exported the tenant {tenant}: {}", serde_json::to_string(&counts)?);
+            Ok(())
+        }
+        Command::Import { file, .. } => {
             let (tenant, counts) = match file {
                 Some(path) => {
                     let file = std::fs::File::open(&path)
                         .with_context(|| format!("cannot open {}", path.display()))?;
-                    transfer::import(&*store, BufReader::new(file)).await?
+                    transfer::import(store, BufReader::new(file)).await?
                 }
-                None => transfer::import(&*store, BufReader::new(std::io::stdin())).await?,
+                None => transfer::import(store, BufReader::new(std::io::stdin())).await?,
             };
-            store.close().await;
             println!(
                 "imported the tenant {} ({}): {}",
                 tenant.id,
@@ -205,6 +220,7 @@ async fn run(command: Command) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        _ => unreachable!("only the commands on the records come here"),
     }
 }
 

@@ -51,7 +51,7 @@ pub(crate) enum Outgoing {
 }
 
 impl Outgoing {
-    /// What it counts against the socket's queue ([`chat_core::limits::SOCKET_QUEUE_BYTES`]).
+    /// What it counts against the socket's queue (see [`ConnLink::push`]).
     pub(crate) fn size(&self) -> usize {
         match self {
             Outgoing::Frame(text) => text.len(),
@@ -81,9 +81,9 @@ pub(crate) struct Inbound {
     queue: Arc<Queue>,
 }
 
-/// What rooms put for one socket, counted in bytes against
-/// [`SOCKET_QUEUE_BYTES`](chat_core::limits::SOCKET_QUEUE_BYTES). One small allocation per socket;
-/// its items' storage is given back whenever it empties, so an idle socket's queue holds nothing.
+/// What rooms put for one socket, counted in bytes against its limits (see [`ConnLink::push`]).
+/// One small allocation per socket; its items' storage is given back whenever it empties, so an
+/// idle socket's queue holds nothing.
 #[derive(Debug, Default)]
 struct Queue {
     state: Mutex<QueueState>,

@@ -17,7 +17,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite;
 use tokio_util::sync::CancellationToken;
 
-use super::{Inbound, Outgoing, Replay};
+use super::{Inbound, Outgoing, Replay, Stall};
 use crate::app::AppState;
 use crate::clock::now;
 use crate::store::MessageRange;
@@ -179,7 +179,7 @@ pub(crate) async fn run(
             item = inbound.next() => match item {
                 Some(Outgoing::Frame(text)) => Message::Text(text),
                 Some(Outgoing::Replay(replay)) => {
-                    if !Box::pin(send_replay(socket, state, tenant, &replay)).await {
+                    if !Box::pin(send_replay(socket, &inbound.stall(), state, tenant, &replay)).await {
                         break Ending::Gone;
                     }
                     continue;
@@ -290,7 +290,13 @@ fn instant_at(at: Millis) -> Instant {
 
 /// Sends stored messages of a replay in pages. False if the socket or the database failed; the
 /// socket is then closed so the client reconnects and resumes, never skipping a gap.
-async fn send_replay(socket: &mut WebSocket, state: &AppState, tenant: &TenantId, replay: &Replay) -> bool {
+async fn send_replay(
+    socket: &mut WebSocket,
+    stall: &Stall,
+    state: &AppState,
+    tenant: &TenantId,
+    replay: &Replay,
+) -> bool {
     let mut after_seq = replay.after_seq;
     while after_seq < replay.through_seq {
         let range = MessageRange {
@@ -312,7 +318,7 @@ async fn send_replay(socket: &mut WebSocket, state: &AppState, tenant: &TenantId
         after_seq = last;
         for message in page {
             let text = ServerFrame::Message(message).to_json();
-            if !send_text(socket, text).await {
+            if !watched(stall, send_text(socket, text)).await {
                 return false;
             }
         }
@@ -374,11 +380,20 @@ async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbou
     };
     // On the heap: a socket task holds its largest state for its whole life, and an idle socket
     // should not carry a write's.
-    let mut sent = Box::pin(tokio::time::timeout(SEND_TIMEOUT, write));
+    let sent = watched(&stall, Box::pin(tokio::time::timeout(SEND_TIMEOUT, write))).await;
+    matches!(sent, Ok(Ok(())))
+}
+
+/// Awaits `write`, marking the socket's queue stalled while the write waits for the reader (see
+/// [`super::ConnLink::push`]).
+async fn watched<T>(stall: &Stall, write: impl Future<Output = T>) -> T {
+    let mut write = std::pin::pin!(write);
     let mut stalled = false;
-    let sent = std::future::poll_fn(|cx| {
-        let poll = sent.as_mut().poll(cx);
-        if poll.is_pending() && !stalled {
+    let done = std::future::poll_fn(|cx| {
+        let poll = write.as_mut().poll(cx);
+        // Pending with the task's work budget spent is the runtime making the task take turns
+        // (a long queue being written out), not the reader.
+        if poll.is_pending() && !stalled && tokio::task::coop::has_budget_remaining() {
             stalled = true;
             stall.set(true);
         }
@@ -388,7 +403,7 @@ async fn send_queued(socket: &mut WebSocket, first: Message, inbound: &mut Inbou
     if stalled {
         stall.set(false);
     }
-    matches!(sent, Ok(Ok(())))
+    done
 }
 
 /// Sends JSON text; see [`send`].

@@ -42,7 +42,8 @@ pub mod close {
     pub const FORBIDDEN: u16 = 4003;
     /// Nothing was received for [`crate::limits::IDLE_TIMEOUT_MS`].
     pub const IDLE: u16 = 4004;
-    /// The socket fell [`crate::limits::SOCKET_QUEUE_BYTES`] behind; reconnect and resume.
+    /// The socket fell behind ([`crate::limits::SOCKET_QUEUE_BYTES`] while its reader takes
+    /// nothing, [`crate::limits::SOCKET_QUEUE_MAX_BYTES`] in any case); reconnect and resume.
     pub const SLOW_CONSUMER: u16 = 4008;
     /// The site holds [`crate::limits::MAX_VISITORS_PER_SITE`] visitors already.
     pub const SITE_FULL: u16 = 4009;

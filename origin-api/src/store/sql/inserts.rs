@@ -1,5 +1,6 @@
 //! The rows a group commit inserts, one definition per table for both ways of running them: sqlx
-//! (MySQL, and SQLite's in-memory databases) and SQLite's commit thread ([`super::commit_thread`]).
+//! (MySQL, and SQLite opened with options the commit thread leaves to sqlx) and SQLite's commit
+//! thread ([`super::commit_thread`]).
 
 use super::Dialect;
 use crate::store::batch::{self, Batch, Value, visits};

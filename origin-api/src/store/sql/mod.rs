@@ -95,20 +95,26 @@ pub struct SqlStore {
 
 impl SqlStore {
     /// Opens (creating the file and its folder if needed) and migrates the SQLite database at
-    /// `url` (`sqlite:PATH` or `sqlite::memory:`).
+    /// `url` (`sqlite:PATH`). An in-memory database is refused: each of the store's connections
+    /// would have one of its own, and a restart would lose every message.
     pub async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
         sqlx::any::install_default_drivers();
         let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-        let path = path.split('?').next().unwrap_or_default();
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        if path == ":memory:" || query.split('&').any(|pair| pair == "mode=memory") {
+            anyhow::bail!(
+                "{url} is a database in memory: Kefu keeps its records in a file (sqlite:PATH, \
+                 e.g. sqlite:./kefu-data/kefu.db)"
+            );
+        }
         let folder = std::path::Path::new(path).parent().filter(|p| !p.as_os_str().is_empty());
-        if let Some(folder) = folder.filter(|_| path != ":memory:") {
+        if let Some(folder) = folder {
             std::fs::create_dir_all(folder).map_err(|e| {
                 anyhow!("cannot create the folder {} for the database: {e}", folder.display())
             })?;
         }
         let shown = describe_url(url);
-        let url =
-            if url.contains('?') || path == ":memory:" { url.to_owned() } else { format!("{url}?mode=rwc") };
+        let url = if url.contains('?') { url.to_owned() } else { format!("{url}?mode=rwc") };
         let options: AnyConnectOptions =
             url.parse().map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
         let pool = |connections, more: &'static str| {
@@ -147,12 +153,12 @@ impl SqlStore {
         store.migrate(&SQLITE_MIGRATIONS, &shown).await?;
         store.sqlite_agents_per_tenant(&shown).await?;
         // The commit thread opens the file as the pool does. A URL with options that change how
-        // (another VFS, read-only, immutable, in memory) keeps committing through the pool, which
-        // honours them all.
+        // (another VFS, read-only, immutable) keeps committing through the pool, which honours
+        // them all.
         let plain = url
             .split_once('?')
             .is_none_or(|(_, query)| query.split('&').all(|pair| matches!(pair, "mode=rwc" | "mode=rw")));
-        if plain && path != ":memory:" {
+        if plain {
             let file = sqlx::sqlite::SqliteConnectOptions::from_str(&url)
                 .map_err(|e| anyhow!("{shown} is not a SQLite URL: {e}"))?;
             store.commit_thread = Some(commit_thread::CommitThread::start(file.get_filename())?);
@@ -556,21 +562,11 @@ mod tests {
         }
     }
 
-    async fn found(store: &SqlStore, tenant: &TenantId, q: &str) -> Vec<String> {
-        let query = ConversationQuery { q: Some(q.into()), ..ConversationQuery::default() };
-        let page = store.list_conversations(tenant, &query).await.unwrap();
-        page.into_iter().map(|c| c.conversation.id.0).collect()
-    }
-
-    #[tokio::test]
-    async fn the_search_index_takes_messages_in_behind_the_commits_and_finds_them_before_and_after() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqlStore::open_sqlite(&format!("sqlite:{}/kefu.db", dir.path().display())).await.unwrap();
-        let tenant = TenantId::from("t1");
-        let conversation = ConversationRecord {
+    fn opened(tenant: &TenantId, id: &str) -> ConversationRecord {
+        ConversationRecord {
             tenant: tenant.clone(),
             site: SiteId::from("s1"),
-            id: ConversationId::from("c1"),
+            id: ConversationId::from(id),
             visitor: chat_core::ids::VisitorId::from("v1"),
             status: ConversationStatus::Open,
             agent: None,
@@ -580,7 +576,32 @@ mod tests {
             rating_comment: None,
             visitor_read_seq: 0,
             agent_read_seq: 0,
-        };
+        }
+    }
+
+    async fn found(store: &SqlStore, tenant: &TenantId, q: &str) -> Vec<String> {
+        let query = ConversationQuery { q: Some(q.into()), ..ConversationQuery::default() };
+        let page = store.list_conversations(tenant, &query).await.unwrap();
+        page.into_iter().map(|c| c.conversation.id.0).collect()
+    }
+
+    #[tokio::test]
+    async fn a_database_in_memory_is_refused_in_one_sentence() {
+        for url in ["sqlite::memory:", "sqlite:file:kefu?mode=memory&cache=shared"] {
+            let refused = SqlStore::open_sqlite(url).await.err().unwrap().to_string();
+            assert!(
+                refused.contains("is a database in memory") && refused.contains("sqlite:PATH"),
+                "{refused}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_search_index_takes_messages_in_behind_the_commits_and_finds_them_before_and_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqlStore::open_sqlite(&format!("sqlite:{}/kefu.db", dir.path().display())).await.unwrap();
+        let tenant = TenantId::from("t1");
+        let conversation = opened(&tenant, "c1");
         let mut writes = vec![WriteOp::Conversation(conversation)];
         writes.extend((1..=450).map(|seq| said(&tenant, "c1", seq, &format!("message number {seq}"))));
         writes.push(said(&tenant, "c1", 451, "我想买一张橡木桌子"));
