@@ -562,23 +562,6 @@ mod tests {
         }
     }
 
-    fn opened(tenant: &TenantId, id: &str) -> ConversationRecord {
-        ConversationRecord {
-            tenant: tenant.clone(),
-            site: SiteId::from("s1"),
-            id: ConversationId::from(id),
-            visitor: chat_core::ids::VisitorId::from("v1"),
-            status: ConversationStatus::Open,
-            agent: None,
-            started_at: Millis(1),
-            closed_at: None,
-            rating: None,
-            rating_comment: None,
-            visitor_read_seq: 0,
-            agent_read_seq: 0,
-        }
-    }
-
     async fn found(store: &SqlStore, tenant: &TenantId, q: &str) -> Vec<String> {
         let query = ConversationQuery { q: Some(q.into()), ..ConversationQuery::default() };
         let page = store.list_conversations(tenant, &query).await.unwrap();
@@ -601,7 +584,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = SqlStore::open_sqlite(&format!("sqlite:{}/kefu.db", dir.path().display())).await.unwrap();
         let tenant = TenantId::from("t1");
-        let conversation = opened(&tenant, "c1");
+        let conversation = ConversationRecord {
+            tenant: tenant.clone(),
+            site: SiteId::from("s1"),
+            id: ConversationId::from("c1"),
+            visitor: chat_core::ids::VisitorId::from("v1"),
+            status: ConversationStatus::Open,
+            agent: None,
+            started_at: Millis(1),
+            closed_at: None,
+            rating: None,
+            rating_comment: None,
+            visitor_read_seq: 0,
+            agent_read_seq: 0,
+        };
         let mut writes = vec![WriteOp::Conversation(conversation)];
         writes.extend((1..=450).map(|seq| said(&tenant, "c1", seq, &format!("message number {seq}"))));
         writes.push(said(&tenant, "c1", 451, "我想买一张橡木桌子"));
